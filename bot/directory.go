@@ -1,0 +1,129 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// User is a directory user as the bot needs to see it: who they are, whether they can sign in, where
+// their password is mastered, and what they hold that decides who may reset them.
+type User struct {
+	ID          string // Entra object ID (immutable)
+	UPN         string
+	Mail        string
+	DisplayName string
+	Enabled     bool // accountEnabled
+	Synced      bool // onPremisesSyncEnabled == true: mastered in on-premises AD
+	Guest       bool // userType == "Guest"
+	ManagerID   string
+
+	// Roles are the user's active directory role assignments: direct, and those that come through a
+	// role-assignable group the user is a member of.
+	Roles []RoleAssignment
+	// EligibleRoles are PIM-eligible assignments: not active now, but the user can activate them.
+	EligibleRoles []RoleAssignment
+	// Groups are the IDs of the groups the user is a transitive member of (for rules mode).
+	Groups []string
+	// InRoleAssignableGroup is true when the user is a member or owner of a role-assignable group.
+	InRoleAssignableGroup bool
+	// AdministrativeUnits are the IDs of the administrative units the user is a member of.
+	AdministrativeUnits []string
+	// InRestrictedAU is true when one of those units is a restricted management administrative unit.
+	InRestrictedAU bool
+}
+
+// Name is how messages refer to the user.
+func (u User) Name() string {
+	if u.DisplayName != "" {
+		return u.DisplayName
+	}
+	return u.UPN
+}
+
+// RoleAssignment is one directory role held by a user, and where it applies.
+type RoleAssignment struct {
+	TemplateID string // role template ID (= roleDefinitionId for built-in roles)
+	// Scope is "/" for the whole tenant, or "/administrativeUnits/{id}" for one administrative unit.
+	Scope string
+}
+
+// TenantWide reports whether the assignment applies to the whole tenant.
+func (r RoleAssignment) TenantWide() bool { return r.Scope == "" || r.Scope == "/" }
+
+// AdministrativeUnit returns the unit ID an AU-scoped assignment applies to, or "".
+func (r RoleAssignment) AdministrativeUnit() string {
+	const prefix = "/administrativeUnits/"
+	if len(r.Scope) > len(prefix) && r.Scope[:len(prefix)] == prefix {
+		return r.Scope[len(prefix):]
+	}
+	return ""
+}
+
+// ResetOptions says how a cloud reset is done.
+type ResetOptions struct {
+	// RequireMFA sets forceChangePasswordNextSignInWithMfa: the user must pass MFA before choosing
+	// their new password.
+	RequireMFA bool
+}
+
+// ResetResult is what the directory tells us about a reset that succeeded.
+type ResetResult struct {
+	GraphRequestID string // Graph's request-id, kept in the audit trail to match Entra's own logs
+}
+
+// Directory is the bot's view of Microsoft Entra ID. graphsvc implements it on Microsoft Graph.
+type Directory interface {
+	// FindUser looks a user up by UPN, mail or object ID, with their roles, groups and units.
+	// An unknown user is a *DirectoryError of kind ErrNotFound.
+	FindUser(ctx context.Context, ref string) (User, error)
+	// ResetPassword sets a temporary password on a cloud user and forces a change at next sign-in.
+	// It must never be called for a synced user.
+	ResetPassword(ctx context.Context, userID string, pw TempPassword, opts ResetOptions) (ResetResult, error)
+	// RevokeSessions invalidates the user's refresh tokens and session cookies.
+	RevokeSessions(ctx context.Context, userID string) error
+}
+
+// ErrorKind classifies what went wrong in the directory, so the bot can tell the agent what to do.
+type ErrorKind string
+
+const (
+	ErrNotFound               ErrorKind = "not_found"
+	ErrInsufficientPrivileges ErrorKind = "insufficient_privileges"
+	ErrPasswordPolicy         ErrorKind = "password_policy"
+	ErrSyncedObject           ErrorKind = "synced_object"
+	ErrThrottled              ErrorKind = "throttled"
+	ErrTransient              ErrorKind = "transient"
+	ErrOther                  ErrorKind = "other"
+)
+
+// DirectoryError is a classified directory failure with a remedy an agent can act on.
+type DirectoryError struct {
+	Kind       ErrorKind
+	Status     int    // HTTP status, 0 when no response came back
+	Code       string // Graph error code, e.g. Authorization_RequestDenied
+	Message    string // Graph's message; never contains a password
+	Remedy     string // what to do next, in plain words
+	RequestID  string // Graph request-id, for support and the audit trail
+	RetryAfter int    // seconds, for ErrThrottled
+}
+
+func (e *DirectoryError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = string(e.Kind)
+	}
+	if e.Code != "" {
+		return fmt.Sprintf("graph: %s (%s)", msg, e.Code)
+	}
+	return "graph: " + msg
+}
+
+// KindOf returns the kind of a directory error, ErrOther for anything unclassified.
+func KindOf(err error) ErrorKind {
+	var de *DirectoryError
+	if errors.As(err, &de) {
+		return de.Kind
+	}
+	return ErrOther
+}
