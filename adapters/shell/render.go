@@ -1,0 +1,60 @@
+// Package shell is the terminal chat: the default way to try resetbot and the adapter the scenario
+// tests drive. The person at the keyboard acts as a persona (a UPN in the directory) and sees what
+// every party would see, each line labelled with where it would appear.
+package shell
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/resetbot/resetbot/bot"
+)
+
+// Render lays a message out as plain text under a label such as "(only you)" or "#approvals".
+// Buttons become the command that does the same thing, since a terminal has nothing to click.
+func Render(label string, m bot.Message) string {
+	var b strings.Builder
+	pad := strings.Repeat(" ", len([]rune(label))+2)
+	first := true
+	line := func(s string) {
+		if first {
+			fmt.Fprintf(&b, "%s  %s\n", label, s)
+			first = false
+			return
+		}
+		fmt.Fprintf(&b, "%s%s\n", pad, s)
+	}
+	if m.Title != "" {
+		line(m.Title)
+	}
+	for _, para := range strings.Split(strings.TrimSpace(m.Text), "\n") {
+		if para != "" {
+			line(para)
+		}
+	}
+	width := 0
+	for _, f := range m.Fields {
+		width = max(width, len([]rune(f.Label)))
+	}
+	for _, f := range m.Fields {
+		line(fmt.Sprintf("%-*s  %s", width, f.Label, f.Value))
+	}
+	if m.Secret != "" {
+		line("    " + m.Secret)
+	}
+	if len(m.Buttons) > 0 {
+		var labels, cmds []string
+		for _, btn := range m.Buttons {
+			labels = append(labels, "["+btn.Label+"]")
+			cmds = append(cmds, string(btn.Action)+" "+btn.RequestID)
+		}
+		line(strings.Join(labels, "  ") + "   (type: " + strings.Join(cmds, " | ") + ")")
+	}
+	if m.Footer != "" {
+		line(m.Footer)
+	}
+	if first {
+		line("")
+	}
+	return b.String()
+}

@@ -1,0 +1,187 @@
+package shell
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/resetbot/resetbot/bot"
+)
+
+// Handler is the part of the bot the terminal talks to.
+type Handler interface {
+	Handle(ctx context.Context, in bot.Incoming) error
+	Tick(ctx context.Context)
+}
+
+// Adapter is the terminal chat. It is also a bot.Chat: DMs, the approvals channel and card updates
+// are printed with a label saying where they would appear.
+type Adapter struct {
+	mu      sync.Mutex
+	out     io.Writer
+	persona string // UPN of the person at the keyboard
+	tenant  string
+	seq     int
+	// Advance moves the demo's clock forward (for "/wait"); nil when the clock is real.
+	Advance func(d time.Duration)
+}
+
+// New makes a terminal chat writing to out, acting as the persona with the given UPN.
+func New(out io.Writer, persona string) *Adapter {
+	return &Adapter{out: out, persona: strings.ToLower(persona), tenant: "demo"}
+}
+
+// Actor is the persona at the keyboard as the bot sees them.
+func (a *Adapter) Actor() bot.Actor {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.actorFor(a.persona)
+}
+
+func (a *Adapter) actorFor(upn string) bot.Actor {
+	return bot.Actor{Platform: bot.PlatformShell, Tenant: a.tenant, UserID: upn, Email: upn, Name: upn}
+}
+
+func (a *Adapter) print(s string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	io.WriteString(a.out, s)
+}
+
+const shellHelp = `Terminal commands (everything else goes to the bot, with or without "/resetpw"):
+  /as UPN       act as another person, e.g. /as sam@contoso.com
+  /whoami       which persona you are
+  /wait 31m     move the demo clock forward (approvals expire, password DMs are withdrawn)
+  /quit         leave
+`
+
+// Run reads lines from in until it ends or ctx is done. Each line is handled to the end before the
+// next is read, so a piped script gives the same output every time.
+func (a *Adapter) Run(ctx context.Context, h Handler, in io.Reader, prompt bool) error {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64*1024), bot.MaxCommandLength+1024)
+	for {
+		if prompt {
+			a.print(a.Actor().UserID + "> ")
+		}
+		if !sc.Scan() {
+			return sc.Err()
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !prompt {
+			a.print(a.Actor().UserID + ": " + line + "\n")
+		}
+		if quit := a.meta(ctx, h, line); quit {
+			return nil
+		}
+	}
+}
+
+// meta handles the terminal's own commands and passes the rest to the bot.
+func (a *Adapter) meta(ctx context.Context, h Handler, line string) (quit bool) {
+	fields := strings.Fields(line)
+	switch strings.ToLower(fields[0]) {
+	case "/quit", "/exit":
+		return true
+	case "/help":
+		if len(fields) == 1 {
+			a.print(shellHelp)
+			break
+		}
+		a.Say(ctx, h, line)
+	case "/as":
+		if len(fields) != 2 || !strings.Contains(fields[1], "@") {
+			a.print("usage: /as user@contoso.com\n")
+			break
+		}
+		a.mu.Lock()
+		a.persona = strings.ToLower(fields[1])
+		a.mu.Unlock()
+		a.print("(you are now " + fields[1] + ")\n")
+	case "/whoami":
+		a.print("(you are " + a.Actor().UserID + ")\n")
+	case "/wait":
+		d, err := parseWait(fields)
+		if err != nil || a.Advance == nil {
+			a.print("usage: /wait 31m (only in the demo, whose clock can move)\n")
+			break
+		}
+		a.Advance(d)
+		a.print(fmt.Sprintf("(%s later)\n", d))
+		h.Tick(ctx)
+	default:
+		a.Say(ctx, h, line)
+	}
+	return false
+}
+
+func parseWait(fields []string) (time.Duration, error) {
+	if len(fields) != 2 {
+		return 0, fmt.Errorf("want one duration")
+	}
+	if n, err := strconv.Atoi(fields[1]); err == nil {
+		return time.Duration(n) * time.Minute, nil
+	}
+	d, err := time.ParseDuration(fields[1])
+	if err == nil && d <= 0 {
+		err = fmt.Errorf("not forward")
+	}
+	return d, err
+}
+
+// Say sends one line to the bot as the current persona and runs the timed jobs after it.
+func (a *Adapter) Say(ctx context.Context, h Handler, text string) {
+	actor := a.Actor()
+	reply := bot.ReplierFunc(func(ctx context.Context, m bot.Message) error {
+		a.print(Render("(only you)", m))
+		return nil
+	})
+	if err := h.Handle(ctx, bot.Incoming{Actor: actor, Text: text, Reply: reply}); err != nil {
+		a.print(Render("(error)", bot.Message{Title: err.Error()}))
+	}
+	h.Tick(ctx)
+}
+
+// DM implements bot.Chat.
+func (a *Adapter) DM(_ context.Context, to bot.Actor, m bot.Message) (bot.MessageRef, error) {
+	ref := a.ref("D-" + to.UserID)
+	a.print(Render("DM to "+to.UserID, m))
+	return ref, nil
+}
+
+// PostApproval implements bot.Chat.
+func (a *Adapter) PostApproval(_ context.Context, m bot.Message) (bot.MessageRef, error) {
+	ref := a.ref("#approvals")
+	a.print(Render("#approvals", m))
+	return ref, nil
+}
+
+// Update implements bot.Chat.
+func (a *Adapter) Update(_ context.Context, ref bot.MessageRef, m bot.Message) error {
+	a.print(Render(ref.Channel+" (card updated)", m))
+	return nil
+}
+
+// Withdraw implements bot.Chat.
+func (a *Adapter) Withdraw(_ context.Context, ref bot.MessageRef) error {
+	a.print(Render("DM to "+strings.TrimPrefix(ref.Channel, "D-"), bot.Message{Title: "🗑  (the temporary password message was deleted)"}))
+	return nil
+}
+
+func (a *Adapter) ref(channel string) bot.MessageRef {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.seq++
+	return bot.MessageRef{Platform: bot.PlatformShell, Channel: channel, ID: strconv.Itoa(a.seq)}
+}

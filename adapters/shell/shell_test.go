@@ -1,0 +1,98 @@
+package shell
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/scenariotest"
+)
+
+// driver runs the scenario suite through the terminal: it types lines and reads back the labelled
+// output a person at the terminal would see.
+type driver struct {
+	env  *scenariotest.Env
+	out  *bytes.Buffer
+	term *Adapter
+}
+
+func newDriver(t *testing.T, env *scenariotest.Env) scenariotest.Driver {
+	out := &bytes.Buffer{}
+	term := New(out, "helpdesk@contoso.com")
+	env.Service.Attach(bot.PlatformShell, term)
+	return &driver{env: env, out: out, term: term}
+}
+
+func (d *driver) Say(t *testing.T, as, text string) []scenariotest.Seen {
+	d.out.Reset()
+	d.term.mu.Lock()
+	d.term.persona = as
+	d.term.mu.Unlock()
+	d.term.Say(context.Background(), d.env.Service, text)
+	return parse(d.out.String())
+}
+
+func (d *driver) Click(t *testing.T, as string, action bot.Action, requestID string) []scenariotest.Seen {
+	// A terminal has no buttons: the card tells the person to type the action, which is what a
+	// button press turns into on every platform.
+	return d.Say(t, as, string(action)+" "+requestID)
+}
+
+func (d *driver) Tick(t *testing.T) []scenariotest.Seen {
+	d.out.Reset()
+	d.env.Service.Tick(context.Background())
+	return parse(d.out.String())
+}
+
+// parse splits the terminal output into messages by their labels.
+func parse(out string) []scenariotest.Seen {
+	var seen []scenariotest.Seen
+	for _, line := range strings.Split(out, "\n") {
+		if line == "" {
+			continue
+		}
+		if strings.HasPrefix(line, " ") && len(seen) > 0 {
+			seen[len(seen)-1].Text += "\n" + strings.TrimSpace(line)
+			continue
+		}
+		label, text, _ := strings.Cut(line, "  ")
+		where := label
+		switch {
+		case label == "(only you)":
+			where = "reply"
+		case strings.HasPrefix(label, "DM to ") && strings.Contains(text, "(the temporary password message was deleted)"):
+			where = "withdrawn:" + strings.TrimPrefix(label, "DM to ")
+		case strings.HasPrefix(label, "DM to "):
+			where = "dm:" + strings.TrimPrefix(label, "DM to ")
+		case label == "#approvals":
+			where = "approvals"
+		case strings.HasSuffix(label, "(card updated)"):
+			where = "card"
+		}
+		seen = append(seen, scenariotest.Seen{Where: where, Text: strings.TrimSpace(text)})
+	}
+	return seen
+}
+
+func TestScenarios(t *testing.T) {
+	scenariotest.Run(t, newDriver)
+}
+
+func TestRenderCard(t *testing.T) {
+	m := bot.Message{
+		Title:   "🔐 Password reset needs approval — R-Q2M8AB",
+		Fields:  []bot.Field{{Label: "Requested by", Value: "Pat Admin"}, {Label: "Target", Value: "Ceo Person"}},
+		Buttons: []bot.Button{{Label: "Approve", Action: bot.ActionApprove, RequestID: "R-Q2M8AB"}, {Label: "Deny", Action: bot.ActionDeny, RequestID: "R-Q2M8AB"}},
+		Footer:  "Expires 11:02",
+	}
+	want := "#approvals  🔐 Password reset needs approval — R-Q2M8AB\n" +
+		"            Requested by  Pat Admin\n" +
+		"            Target        Ceo Person\n" +
+		"            [Approve]  [Deny]   (type: approve R-Q2M8AB | deny R-Q2M8AB)\n" +
+		"            Expires 11:02\n"
+	if got := Render("#approvals", m); got != want {
+		t.Errorf("Render =\n%s\nwant\n%s", got, want)
+	}
+}

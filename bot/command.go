@@ -1,0 +1,256 @@
+package bot
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// CommandKind is what a person asked for.
+type CommandKind int
+
+const (
+	CmdHelp CommandKind = iota
+	CmdReset
+	CmdStatus
+	CmdWhoami
+	CmdApprove
+	CmdDeny
+)
+
+// Command is a parsed chat command. Every way in (slash command, typed message, button click,
+// terminal line) is turned into one of these and goes through Service.Handle.
+type Command struct {
+	Kind      CommandKind
+	Targets   []string // CmdReset: UPNs or object IDs, deduplicated, in the order given
+	Reason    string   // --reason
+	RequestID string   // CmdStatus, CmdApprove, CmdDeny
+}
+
+// Limits on what one command may carry.
+const (
+	MaxTargetsPerCommand = 20
+	MaxReasonLength      = 500
+	MaxCommandLength     = 8000
+)
+
+// UsageError is bad input: the message says exactly what was wrong and how to say it instead.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usagef(format string, a ...any) error { return &UsageError{Msg: fmt.Sprintf(format, a...)} }
+
+// ParseCommand parses the text of a command, with or without a leading "/resetpw" or "resetpw".
+// It never touches anything: bad input comes back as a *UsageError.
+func ParseCommand(text string) (Command, error) {
+	if len(text) > MaxCommandLength {
+		return Command{}, usagef("That command is %d characters long; the most I take is %d.", len(text), MaxCommandLength)
+	}
+	if !utf8.ValidString(text) {
+		return Command{}, usagef("That command is not valid text (UTF-8).")
+	}
+	words, err := splitWords(text)
+	if err != nil {
+		return Command{}, err
+	}
+	if len(words) > 0 && (strings.EqualFold(words[0], "/resetpw") || strings.EqualFold(words[0], "resetpw")) {
+		words = words[1:]
+	}
+	if len(words) == 0 {
+		return Command{Kind: CmdHelp}, nil
+	}
+	switch verb := strings.ToLower(words[0]); verb {
+	case "help", "-h", "--help", "?":
+		return Command{Kind: CmdHelp}, nil
+	case "whoami":
+		if len(words) > 1 {
+			return Command{}, usagef("`whoami` takes nothing after it.")
+		}
+		return Command{Kind: CmdWhoami}, nil
+	case "status", "approve", "deny":
+		kind := map[string]CommandKind{"status": CmdStatus, "approve": CmdApprove, "deny": CmdDeny}[verb]
+		rest, reason, err := takeReason(words[1:])
+		if err != nil {
+			return Command{}, err
+		}
+		if reason != "" && kind != CmdDeny {
+			return Command{}, usagef("`%s` takes no --reason.", verb)
+		}
+		if len(rest) != 1 {
+			return Command{}, usagef("Say which request: `%s R-7F3K9Q`.", verb)
+		}
+		id, ok := NormalizeRequestID(rest[0])
+		if !ok {
+			return Command{}, usagef("%q is not a request ID; they look like R-7F3K9Q.", clip(rest[0]))
+		}
+		return Command{Kind: kind, RequestID: id, Reason: reason}, nil
+	}
+	rest, reason, err := takeReason(words)
+	if err != nil {
+		return Command{}, err
+	}
+	if len(rest) == 0 {
+		return Command{}, usagef("Say whose password to reset: `/resetpw user@contoso.com`.")
+	}
+	seen := map[string]bool{}
+	var targets []string
+	for _, w := range rest {
+		t, err := parseTarget(w)
+		if err != nil {
+			return Command{}, err
+		}
+		if k := strings.ToLower(t); !seen[k] {
+			seen[k] = true
+			targets = append(targets, t)
+		}
+	}
+	if len(targets) > MaxTargetsPerCommand {
+		return Command{}, usagef("That is %d users; one command resets at most %d. Split the list into smaller commands.",
+			len(targets), MaxTargetsPerCommand)
+	}
+	return Command{Kind: CmdReset, Targets: targets, Reason: reason}, nil
+}
+
+// takeReason removes "--reason TEXT" or "--reason=TEXT" from words. Everything after --reason is the
+// reason, so it needs no quotes; quotes are honoured all the same.
+func takeReason(words []string) (rest []string, reason string, err error) {
+	for i, w := range words {
+		lw := strings.ToLower(w)
+		switch {
+		case lw == "--reason" || lw == "-r":
+			if i+1 >= len(words) {
+				return nil, "", usagef("`--reason` needs some text after it: `--reason \"locked out, INC0042\"`.")
+			}
+			reason = strings.Join(words[i+1:], " ")
+		case strings.HasPrefix(lw, "--reason="):
+			reason = strings.Join(append([]string{w[len("--reason="):]}, words[i+1:]...), " ")
+		case strings.HasPrefix(w, "-"):
+			return nil, "", usagef("I don't know the option %q. I know `--reason`.", clip(w))
+		default:
+			rest = append(rest, w)
+			continue
+		}
+		reason = cleanReason(reason)
+		if reason == "" {
+			return nil, "", usagef("`--reason` needs some text after it.")
+		}
+		if utf8.RuneCountInString(reason) > MaxReasonLength {
+			return nil, "", usagef("The reason is %d characters; keep it under %d.", utf8.RuneCountInString(reason), MaxReasonLength)
+		}
+		return rest, reason, nil
+	}
+	return rest, "", nil
+}
+
+// cleanReason drops control characters (which could forge lines in the trail or a card) and folds
+// white space.
+func cleanReason(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// splitWords splits on white space, honouring "double", 'single' and “smart” quotes, which chat
+// clients substitute for straight ones as people type.
+func splitWords(s string) ([]string, error) {
+	var (
+		words []string
+		cur   strings.Builder
+		quote rune
+		inTok bool
+	)
+	closing := map[rune]rune{'"': '"', '\'': '\'', '“': '”', '”': '”', '‘': '’', '’': '’'}
+	for _, r := range s {
+		switch {
+		case quote != 0:
+			if r == quote || (quote == '”' && r == '“') {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '"' || r == '“' || r == '”' || r == '‘' || (r == '\'' && !inTok):
+			quote = closing[r]
+			inTok = true
+		case unicode.IsSpace(r):
+			if inTok {
+				words = append(words, cur.String())
+				cur.Reset()
+				inTok = false
+			}
+		default:
+			cur.WriteRune(r)
+			inTok = true
+		}
+	}
+	if quote != 0 {
+		return nil, usagef("A quote is not closed. Put the reason in matching quotes: `--reason \"locked out\"`.")
+	}
+	if inTok {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+var (
+	// guidRe matches an Entra object ID.
+	guidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	// upnLocalRe is the characters Entra allows before the @ of a UPN (guests add #EXT#).
+	upnLocalRe = regexp.MustCompile(`^[A-Za-z0-9.'_!#^~&+\-]{1,113}$`)
+	domainRe   = regexp.MustCompile(`^(?i:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.(?i:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?))+$`)
+	// slackMailto is how Slack sends an address it has linked: <mailto:a@b.com|a@b.com>.
+	slackMailto = regexp.MustCompile(`^<mailto:([^|>]+)(?:\|[^>]*)?>$`)
+)
+
+// parseTarget checks one target: a UPN or email address, or an object ID.
+func parseTarget(w string) (string, error) {
+	if m := slackMailto.FindStringSubmatch(w); m != nil {
+		w = m[1]
+	}
+	w = strings.TrimRight(strings.TrimPrefix(w, "mailto:"), ",;")
+	if guidRe.MatchString(w) {
+		return strings.ToLower(w), nil
+	}
+	at := strings.LastIndexByte(w, '@')
+	if at <= 0 || at == len(w)-1 {
+		return "", usagef("%q is not a user name. Give a UPN such as adele@contoso.com.", clip(w))
+	}
+	local, domain := w[:at], w[at+1:]
+	if len(w) > 256 || !upnLocalRe.MatchString(local) || strings.HasPrefix(local, ".") ||
+		strings.HasSuffix(local, ".") || strings.Contains(local, "..") || !domainRe.MatchString(domain) {
+		return "", usagef("%q is not a valid UPN. It should look like adele@contoso.com.", clip(w))
+	}
+	return local + "@" + strings.ToLower(domain), nil
+}
+
+// requestIDAlphabet is Crockford's base32: no I, L, O or U, so IDs survive being read aloud.
+const requestIDAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// NormalizeRequestID accepts "R-7F3K9Q", "r-7f3k9q" or "7F3K9Q" and returns the canonical form.
+func NormalizeRequestID(s string) (string, bool) {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	s = strings.TrimPrefix(s, "R-")
+	if len(s) < 4 || len(s) > 12 {
+		return "", false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune(requestIDAlphabet, r) {
+			return "", false
+		}
+	}
+	return "R-" + s, true
+}
+
+// clip shortens outside input before it is echoed back.
+func clip(s string) string {
+	if utf8.RuneCountInString(s) <= 60 {
+		return s
+	}
+	return string([]rune(s)[:57]) + "…"
+}

@@ -1,0 +1,131 @@
+package bot
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseCommand(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Command
+	}{
+		{"", Command{Kind: CmdHelp}},
+		{"/resetpw", Command{Kind: CmdHelp}},
+		{"help", Command{Kind: CmdHelp}},
+		{"whoami", Command{Kind: CmdWhoami}},
+		{"adele@contoso.com", Command{Kind: CmdReset, Targets: []string{"adele@contoso.com"}}},
+		{"/resetpw adele@Contoso.COM", Command{Kind: CmdReset, Targets: []string{"adele@contoso.com"}}},
+		{"resetpw adele@contoso.com lee@contoso.com ADELE@contoso.com",
+			Command{Kind: CmdReset, Targets: []string{"adele@contoso.com", "lee@contoso.com"}}},
+		{`adele@contoso.com --reason "locked out after phone change, INC0042"`,
+			Command{Kind: CmdReset, Targets: []string{"adele@contoso.com"}, Reason: "locked out after phone change, INC0042"}},
+		{`adele@contoso.com --reason “smart quotes, INC1”`,
+			Command{Kind: CmdReset, Targets: []string{"adele@contoso.com"}, Reason: "smart quotes, INC1"}},
+		{`adele@contoso.com --reason lost phone, don't know PIN`,
+			Command{Kind: CmdReset, Targets: []string{"adele@contoso.com"}, Reason: "lost phone, don't know PIN"}},
+		{`adele@contoso.com --reason=INC42`,
+			Command{Kind: CmdReset, Targets: []string{"adele@contoso.com"}, Reason: "INC42"}},
+		{"<mailto:adele@contoso.com|adele@contoso.com>", Command{Kind: CmdReset, Targets: []string{"adele@contoso.com"}}},
+		{"guest_fabrikam.com#EXT#@contoso.onmicrosoft.com",
+			Command{Kind: CmdReset, Targets: []string{"guest_fabrikam.com#EXT#@contoso.onmicrosoft.com"}}},
+		{"6E5B1C2A-1111-4AAA-8BBB-000000000001", Command{Kind: CmdReset, Targets: []string{"6e5b1c2a-1111-4aaa-8bbb-000000000001"}}},
+		{"status r-7f3k9q", Command{Kind: CmdStatus, RequestID: "R-7F3K9Q"}},
+		{"approve R-7F3K9Q", Command{Kind: CmdApprove, RequestID: "R-7F3K9Q"}},
+		{"deny R-7F3K9Q --reason not verified", Command{Kind: CmdDeny, RequestID: "R-7F3K9Q", Reason: "not verified"}},
+	}
+	for _, tt := range tests {
+		got, err := ParseCommand(tt.in)
+		if err != nil {
+			t.Errorf("ParseCommand(%q): %v", tt.in, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ParseCommand(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestParseCommandRefusesBadInput(t *testing.T) {
+	var many strings.Builder
+	for i := 0; i < 500; i++ {
+		fmt.Fprintf(&many, "u%d@c.io ", i)
+	}
+	tests := []struct{ in, says string }{
+		{"adele", "is not a user name"},
+		{"adele@", "is not a user name"},
+		{"adele@contoso", "is not a valid UPN"},
+		{"ad..ele@contoso.com", "is not a valid UPN"},
+		{"adele@contoso.com;rm", "is not a valid UPN"},
+		{"adele@contoso.com --reason", "needs some text"},
+		{`adele@contoso.com --reason "unclosed`, "quote is not closed"},
+		{"adele@contoso.com --force", "don't know the option"},
+		{"status", "Say which request"},
+		{"approve R-0O0O", "is not a request ID"},
+		{"whoami now", "takes nothing"},
+		{"approve R-7F3K9Q --reason because", "takes no --reason"},
+		{many.String(), "one command resets at most 20"},
+		{"adele@contoso.com --reason " + strings.Repeat("x", 600), "keep it under 500"},
+		{"\xff\xfe", "not valid text"},
+	}
+	for _, tt := range tests {
+		_, err := ParseCommand(tt.in)
+		var ue *UsageError
+		if !errors.As(err, &ue) {
+			t.Errorf("ParseCommand(%q) error = %v, want a UsageError", clip(tt.in), err)
+			continue
+		}
+		if !strings.Contains(ue.Msg, tt.says) {
+			t.Errorf("ParseCommand(%q) = %q, want it to say %q", clip(tt.in), ue.Msg, tt.says)
+		}
+	}
+}
+
+func TestReasonCannotForgeLines(t *testing.T) {
+	c, err := ParseCommand("adele@contoso.com --reason \"ok\n✅ Approved by Sam\"")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(c.Reason, "\n\r") {
+		t.Fatalf("reason kept a line break: %q", c.Reason)
+	}
+}
+
+func FuzzParseCommand(f *testing.F) {
+	for _, s := range []string{"adele@contoso.com --reason \"x y\"", "status R-7F3K9Q", "whoami", "“", "<mailto:a@b.co|a@b.co>",
+		"deny R-1234 --reason=no", "a@b.c d@e.f -r 'q'"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseCommand(s)
+		if err != nil {
+			var ue *UsageError
+			if !errors.As(err, &ue) || ue.Msg == "" {
+				t.Fatalf("non-usage error %v", err)
+			}
+			return
+		}
+		if len(c.Targets) > MaxTargetsPerCommand {
+			t.Fatalf("%d targets accepted", len(c.Targets))
+		}
+		for _, tg := range c.Targets {
+			if _, err := parseTarget(tg); err != nil {
+				t.Fatalf("accepted target %q does not re-parse: %v", tg, err)
+			}
+			if strings.ContainsAny(tg, " \t\n<>|\"") {
+				t.Fatalf("target %q carries separators", tg)
+			}
+		}
+		if strings.ContainsAny(c.Reason, "\n\r\x00") {
+			t.Fatalf("reason %q carries control characters", c.Reason)
+		}
+		if c.RequestID != "" {
+			if id, ok := NormalizeRequestID(c.RequestID); !ok || id != c.RequestID {
+				t.Fatalf("request ID %q not canonical", c.RequestID)
+			}
+		}
+	})
+}

@@ -1,0 +1,117 @@
+package bot_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/scenariotest"
+)
+
+// recorder is a chat platform that remembers what it was asked to show.
+type recorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *recorder) add(where string, m bot.Message) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, where+": "+m.Title+" "+m.Text+" "+m.Secret)
+}
+
+func (r *recorder) Reply(_ context.Context, m bot.Message) error { r.add("reply", m); return nil }
+func (r *recorder) DM(_ context.Context, to bot.Actor, m bot.Message) (bot.MessageRef, error) {
+	r.add("dm:"+to.UserID, m)
+	return bot.MessageRef{Platform: to.Platform, Channel: "D", ID: "1"}, nil
+}
+func (r *recorder) PostApproval(_ context.Context, m bot.Message) (bot.MessageRef, error) {
+	r.add("approvals", m)
+	return bot.MessageRef{Platform: bot.PlatformShell, Channel: "C", ID: "2"}, nil
+}
+func (r *recorder) Update(_ context.Context, _ bot.MessageRef, m bot.Message) error {
+	r.add("card", m)
+	return nil
+}
+func (r *recorder) Withdraw(context.Context, bot.MessageRef) error { return nil }
+
+func actor(upn string) bot.Actor {
+	return bot.Actor{Platform: bot.PlatformShell, Tenant: "demo", UserID: upn, Email: upn}
+}
+
+// A delivery repeated with the same key (a Slack retry, a double click, two replicas) resets once.
+func TestDuplicateDeliveryResetsOnce(t *testing.T) {
+	env := scenariotest.NewEnv(t, nil)
+	rec := &recorder{}
+	env.Service.Attach(bot.PlatformShell, rec)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			in := bot.Incoming{Actor: actor("helpdesk@contoso.com"), Text: "/resetpw adele@contoso.com", IdempotencyKey: "slack:trigger-1", Reply: rec}
+			if err := env.Service.Handle(context.Background(), in); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := len(env.Graph.Resets("adele@contoso.com")); n != 1 {
+		t.Fatalf("Graph set %d passwords, want 1", n)
+	}
+}
+
+// Two approvers clicking at once: exactly one reset.
+func TestConcurrentApprovalsResetOnce(t *testing.T) {
+	env := scenariotest.NewEnv(t, nil)
+	rec := &recorder{}
+	env.Service.Attach(bot.PlatformShell, rec)
+	if err := env.Service.Handle(context.Background(), bot.Incoming{Actor: actor("pat@contoso.com"), Text: "/resetpw ceo@contoso.com", Reply: rec}); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, m := range rec.msgs {
+		if strings.HasPrefix(m, "approvals:") {
+			id = scenariotest.RequestID(t, m)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, who := range []string{"sam@contoso.com", "megan@contoso.com", "sam@contoso.com", "megan@contoso.com"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = env.Service.Handle(context.Background(), bot.Click(actor(who), bot.ActionApprove, id, "", rec))
+		}()
+	}
+	wg.Wait()
+	if n := len(env.Graph.Resets("ceo@contoso.com")); n != 1 {
+		t.Fatalf("Graph set %d passwords, want 1", n)
+	}
+}
+
+// The audit trail has a record for each step, linked by hashes.
+func TestAuditTrailRecordsEachStep(t *testing.T) {
+	env := scenariotest.NewEnv(t, nil)
+	rec := &recorder{}
+	env.Service.Attach(bot.PlatformShell, rec)
+	_ = env.Service.Handle(context.Background(), bot.Incoming{Actor: actor("helpdesk@contoso.com"), Text: "/resetpw adele@contoso.com --reason INC1", Reply: rec})
+	var events []string
+	prev := ""
+	err := env.Store.AuditSince(context.Background(), 0, func(r bot.AuditRecord) error {
+		events = append(events, string(r.Event)+"="+r.Outcome)
+		if r.PrevHash != prev || r.Hash != r.ChainHash(prev) {
+			t.Errorf("record %d does not link to the one before", r.Seq)
+		}
+		prev = r.Hash
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "requested= decision=allow reset=done revoke=done delivery=sent"
+	if got := strings.Join(events, " "); got != want {
+		t.Errorf("audit events = %q, want %q", got, want)
+	}
+}

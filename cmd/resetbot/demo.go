@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/resetbot/resetbot/adapters/shell"
+	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/store"
+	"github.com/resetbot/resetbot/graphsvc"
+	"github.com/resetbot/resetbot/graphsvc/graphtest"
+)
+
+type demoCmd struct {
+	As      string        `help:"The persona you act as: a UPN of the sandbox tenant." default:"helpdesk@contoso.com"`
+	Store   string        `help:"Where the demo keeps its state (default: a new SQLite file in a temporary folder)." placeholder:"sqlite:PATH"`
+	Latency time.Duration `help:"Extra latency the sandbox Graph adds to every call." default:"0s"`
+	Verbose bool          `help:"Print the bot's log to stderr."`
+}
+
+const demoIntro = `resetbot demo — sandbox tenant contoso.com, SQLite, terminal chat. Type /help for the terminal's
+commands and /resetpw help for the bot's. Personas to try: helpdesk@ (Helpdesk Administrator),
+pat@ and sam@ (Privileged Authentication Administrators), megan@ and ceo@ (Global Administrators),
+adele@ and lynne@ (no roles), alex@ (synchronised from AD), parishelp@ (helpdesk for the Paris office).
+`
+
+func (d demoCmd) Run(ctx context.Context) error {
+	srv := graphtest.NewServer(graphtest.Contoso())
+	defer srv.Close()
+	srv.SetLatency(d.Latency)
+
+	dir, err := graphsvc.New(graphsvc.Config{Credential: srv.Credential(), GraphEndpoint: srv.URL})
+	if err != nil {
+		return err
+	}
+	dsn := d.Store
+	if dsn == "" {
+		tmp, err := os.MkdirTemp("", "resetbot-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dsn = "sqlite:" + filepath.Join(tmp, "resetbot.db")
+	}
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	logOut := io.Discard
+	if d.Verbose {
+		logOut = os.Stderr
+	}
+	clock := &demoClock{}
+	cfg := bot.Defaults()
+	cfg.Policy.Protected = []string{"breakglass@contoso.com"}
+	svc := bot.NewService(dir, st, cfg, slog.New(slog.NewTextHandler(logOut, nil)))
+	svc.SetClock(clock.Now)
+
+	term := shell.New(os.Stdout, d.As)
+	term.Advance = clock.Advance
+	svc.Attach(bot.PlatformShell, term)
+
+	interactive := isTerminal(os.Stdin)
+	if interactive {
+		fmt.Print(demoIntro)
+	}
+	return term.Run(ctx, svc, os.Stdin, interactive)
+}
+
+// demoClock is the real time plus whatever /wait added, so expiry can be shown without waiting.
+type demoClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *demoClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *demoClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,47 @@
+// Command resetbot is the helpdesk's password-reset bot for Microsoft Teams and Slack.
+//
+//	resetbot demo     the bot on a sandbox tenant, SQLite and a terminal chat
+//	resetbot check    what the configured Graph credentials can and cannot do
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+type cli struct {
+	Demo    demoCmd    `cmd:"" help:"Run the bot on a sandbox tenant with a terminal chat (no Azure, no Slack, no Teams needed)."`
+	Check   checkCmd   `cmd:"" help:"Check the Graph configuration from the environment: credentials, permissions, roles."`
+	Version versionCmd `cmd:"" help:"Print the version."`
+}
+
+type versionCmd struct{}
+
+func (versionCmd) Run() error {
+	fmt.Println("resetbot", version)
+	return nil
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var c cli
+	k := kong.Parse(&c,
+		kong.Name("resetbot"),
+		kong.Description("Reset Microsoft Entra ID passwords safely from Slack and Teams."),
+		kong.UsageOnError(),
+		kong.BindTo(ctx, (*context.Context)(nil)),
+	)
+	if err := k.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "resetbot:", err)
+		os.Exit(1)
+	}
+}

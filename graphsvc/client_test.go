@@ -1,0 +1,492 @@
+package graphsvc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/resetbot/resetbot/bot"
+)
+
+// These tests run the real client against small scripted servers. The same behaviour is checked
+// against the graphtest simulator in simulator_test.go.
+
+type fakeCred struct {
+	token  string
+	scopes atomic.Value // []string of the last request
+}
+
+func (f *fakeCred) GetToken(_ context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	f.scopes.Store(o.Scopes)
+	return azcore.AccessToken{Token: f.token, ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+type seen struct {
+	Method, Path, Query string
+	Header              http.Header
+	Body                []byte
+}
+
+// fakeGraph answers with script(n, r), n counting the requests so far from 1, and records them.
+type fakeGraph struct {
+	*httptest.Server
+	mu   sync.Mutex
+	reqs []seen
+}
+
+func newFakeGraph(t *testing.T, script func(n int, w http.ResponseWriter, r *http.Request)) *fakeGraph {
+	t.Helper()
+	f := &fakeGraph{}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		f.mu.Lock()
+		f.reqs = append(f.reqs, seen{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Clone(), b})
+		n := len(f.reqs)
+		f.mu.Unlock()
+		w.Header().Set("request-id", fmt.Sprintf("req-%d", n))
+		script(n, w, r)
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeGraph) requests() []seen {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]seen(nil), f.reqs...)
+}
+
+func newTestClient(t *testing.T, endpoint string, tweak func(*Config)) *Client {
+	t.Helper()
+	cfg := Config{Credential: &fakeCred{token: "test-token"}, GraphEndpoint: endpoint, Timeout: 2 * time.Second, MaxRetryWait: 5 * time.Second}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeGraphError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg}})
+}
+
+const secretPW = "Tmp-Pa55word!xyzQ"
+
+func asDirectoryError(t *testing.T, err error) *bot.DirectoryError {
+	t.Helper()
+	var de *bot.DirectoryError
+	if !errors.As(err, &de) {
+		t.Fatalf("error %v (%T) is not a *bot.DirectoryError", err, err)
+	}
+	if strings.Contains(de.Error(), secretPW) || strings.Contains(de.Remedy, secretPW) || strings.Contains(fmt.Sprintf("%+v", de), secretPW) {
+		t.Fatalf("the password leaked into an error: %+v", de)
+	}
+	return de
+}
+
+// The token must reach a Graph endpoint that is not graph.microsoft.com: the SDK drops it silently
+// for hosts outside its valid-hosts list.
+func TestAuthorizationOnCustomHost(t *testing.T) {
+	f := newFakeGraph(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) })
+	cred := &fakeCred{token: "test-token"}
+	c := newTestClient(t, f.URL, func(cfg *Config) { cfg.Credential = cred })
+	if _, err := c.ResetPassword(context.Background(), "u1", bot.NewTempPassword(secretPW), bot.ResetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	r := f.requests()[0]
+	if got := r.Header.Get("Authorization"); got != "Bearer test-token" {
+		t.Errorf("Authorization %q", got)
+	}
+	if scopes := cred.scopes.Load().([]string); len(scopes) != 1 || scopes[0] != f.URL+"/.default" {
+		t.Errorf("scopes %v", scopes)
+	}
+}
+
+func TestResetPasswordRequest(t *testing.T) {
+	f := newFakeGraph(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) })
+	c := newTestClient(t, f.URL, nil)
+	res, err := c.ResetPassword(context.Background(), "2b8f6a9e-1111-4c1d-9a6e-0c2f3b4d5e6f", bot.NewTempPassword(secretPW), bot.ResetOptions{RequireMFA: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GraphRequestID != "req-1" {
+		t.Errorf("request id %q", res.GraphRequestID)
+	}
+	r := f.requests()[0]
+	if r.Method != http.MethodPatch || r.Path != "/v1.0/users/2b8f6a9e-1111-4c1d-9a6e-0c2f3b4d5e6f" {
+		t.Errorf("%s %s", r.Method, r.Path)
+	}
+	if enc := r.Header.Get("Content-Encoding"); enc != "" {
+		t.Errorf("request body is %s-encoded; compression must be off (kiota-http-go #183)", enc)
+	}
+	var got struct {
+		PasswordProfile map[string]any `json:"passwordProfile"`
+	}
+	if err := json.Unmarshal(r.Body, &got); err != nil {
+		t.Fatalf("body %q: %v", r.Body, err)
+	}
+	want := map[string]any{"password": secretPW, "forceChangePasswordNextSignIn": true, "forceChangePasswordNextSignInWithMfa": true}
+	for k, v := range want {
+		if got.PasswordProfile[k] != v {
+			t.Errorf("passwordProfile.%s = %v, want %v (body %s)", k, got.PasswordProfile[k], v, r.Body)
+		}
+	}
+}
+
+// The kiota #183 shape: a PATCH throttled once must go out again, complete, with the same plain
+// body, after Retry-After.
+func TestThrottledPatchIsRetriedWithTheSameBody(t *testing.T) {
+	f := newFakeGraph(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			w.Header().Set("Retry-After", "1")
+			writeGraphError(w, 429, "TooManyRequests", "Please retry again later.")
+			return
+		}
+		w.WriteHeader(204)
+	})
+	c := newTestClient(t, f.URL, nil)
+	start := time.Now()
+	res, err := c.ResetPassword(context.Background(), "u1", bot.NewTempPassword(secretPW), bot.ResetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < time.Second {
+		t.Errorf("retried after %v, before Retry-After", waited)
+	}
+	reqs := f.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests, want 2", len(reqs))
+	}
+	if string(reqs[0].Body) != string(reqs[1].Body) || !strings.Contains(string(reqs[1].Body), secretPW) {
+		t.Errorf("retry body differs:\n%s\n%s", reqs[0].Body, reqs[1].Body)
+	}
+	if reqs[1].Header.Get("Content-Encoding") != "" || reqs[1].Header.Get("Authorization") == "" {
+		t.Errorf("retry headers: %v", reqs[1].Header)
+	}
+	if res.GraphRequestID != "req-2" {
+		t.Errorf("request id %q, want the one of the answer that succeeded", res.GraphRequestID)
+	}
+}
+
+// A Retry-After beyond MaxRetryWait is not slept through: the caller gets ErrThrottled at once.
+func TestLongRetryAfterFailsFast(t *testing.T) {
+	f := newFakeGraph(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "120")
+		writeGraphError(w, 429, "TooManyRequests", "Please retry again later.")
+	})
+	c := newTestClient(t, f.URL, nil)
+	start := time.Now()
+	_, err := c.ResetPassword(context.Background(), "u1", bot.NewTempPassword(secretPW), bot.ResetOptions{})
+	de := asDirectoryError(t, err)
+	if de.Kind != bot.ErrThrottled || de.RetryAfter != 120 || de.RequestID != "req-1" {
+		t.Errorf("got %+v", de)
+	}
+	if n := len(f.requests()); n != 1 || time.Since(start) > time.Second {
+		t.Errorf("%d requests in %v", n, time.Since(start))
+	}
+}
+
+// Throttled every time: MaxRetries retries, then ErrThrottled.
+func TestThrottledUntilRetriesRunOut(t *testing.T) {
+	f := newFakeGraph(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "0")
+		writeGraphError(w, 429, "TooManyRequests", "Please retry again later.")
+	})
+	c := newTestClient(t, f.URL, func(cfg *Config) { cfg.MaxRetries = 2 })
+	err := c.RevokeSessions(context.Background(), "u1")
+	if de := asDirectoryError(t, err); de.Kind != bot.ErrThrottled {
+		t.Errorf("got %+v", de)
+	}
+	if n := len(f.requests()); n != 3 {
+		t.Errorf("%d requests, want 1 + 2 retries", n)
+	}
+}
+
+func TestPostIsNotRetriedOn503(t *testing.T) {
+	f := newFakeGraph(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		writeGraphError(w, 503, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later.")
+	})
+	c := newTestClient(t, f.URL, nil)
+	err := c.RevokeSessions(context.Background(), "u1")
+	if de := asDirectoryError(t, err); de.Kind != bot.ErrTransient || de.Status != 503 {
+		t.Errorf("got %+v", de)
+	}
+	if reqs := f.requests(); len(reqs) != 1 || reqs[0].Method != http.MethodPost || reqs[0].Path != "/v1.0/users/u1/revokeSignInSessions" {
+		t.Errorf("requests: %+v", reqs)
+	}
+}
+
+func TestGetIsRetriedOn503(t *testing.T) {
+	f := newFakeGraph(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			writeGraphError(w, 503, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later.")
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/v1.0/users/") && strings.Count(r.URL.Path, "/") == 3 {
+			writeJSON(w, 200, map[string]any{"id": "u1", "userPrincipalName": "u1@contoso.com", "accountEnabled": true})
+			return
+		}
+		writeJSON(w, 200, map[string]any{"value": []any{}})
+	})
+	c := newTestClient(t, f.URL, nil)
+	u, err := c.FindUser(context.Background(), "u1@contoso.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.ID != "u1" || !u.Enabled {
+		t.Errorf("user %+v", u)
+	}
+	reqs := f.requests()
+	if reqs[0].Path != reqs[1].Path || reqs[1].Header.Get("Retry-Attempt") != "1" {
+		t.Errorf("first two requests: %s, %s (Retry-Attempt %q)", reqs[0].Path, reqs[1].Path, reqs[1].Header.Get("Retry-Attempt"))
+	}
+}
+
+// A PATCH that keeps answering 503 is retried (its body is fixed) but gives up with ErrTransient.
+func TestPatch503RetriedThenTransient(t *testing.T) {
+	f := newFakeGraph(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "0")
+		writeGraphError(w, 503, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later.")
+	})
+	c := newTestClient(t, f.URL, func(cfg *Config) { cfg.MaxRetries = 1 })
+	_, err := c.ResetPassword(context.Background(), "u1", bot.NewTempPassword(secretPW), bot.ResetOptions{})
+	if de := asDirectoryError(t, err); de.Kind != bot.ErrTransient {
+		t.Errorf("got %+v", de)
+	}
+	if n := len(f.requests()); n != 2 {
+		t.Errorf("%d requests, want 2", n)
+	}
+}
+
+func TestHangingRequestTimesOut(t *testing.T) {
+	release := make(chan struct{})
+	f := newFakeGraph(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	})
+	defer close(release)
+	c := newTestClient(t, f.URL, func(cfg *Config) { cfg.Timeout = 300 * time.Millisecond })
+	start := time.Now()
+	_, err := c.ResetPassword(context.Background(), "u1", bot.NewTempPassword(secretPW), bot.ResetOptions{})
+	elapsed := time.Since(start)
+	if de := asDirectoryError(t, err); de.Kind != bot.ErrTransient {
+		t.Errorf("got %+v", de)
+	}
+	if elapsed < 300*time.Millisecond || elapsed > 2*time.Second {
+		t.Errorf("gave up after %v, want about the 300ms timeout", elapsed)
+	}
+}
+
+// When the caller's own context ends, the caller gets its context error back, not a classification.
+func TestCallerCancellation(t *testing.T) {
+	f := newFakeGraph(t, func(_ int, w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	c := newTestClient(t, f.URL, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := c.FindUser(ctx, "adele@contoso.com")
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("got %v (%T)", err, err)
+	}
+}
+
+// Graph never echoes the password, but if anything did, the error must not carry it.
+func TestPasswordIsRedactedFromErrors(t *testing.T) {
+	f := newFakeGraph(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		writeGraphError(w, 400, "Request_BadRequest", "Invalid value in body: "+string(b))
+	})
+	c := newTestClient(t, f.URL, nil)
+	_, err := c.ResetPassword(context.Background(), "u1", bot.NewTempPassword(secretPW), bot.ResetOptions{})
+	de := asDirectoryError(t, err) // fails the test if the password is in it
+	if !strings.Contains(de.Message, "[redacted]") {
+		t.Errorf("message %q", de.Message)
+	}
+}
+
+func TestRedirectIsNotSuccess(t *testing.T) {
+	f := newFakeGraph(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		http.Redirect(w, &http.Request{}, "https://elsewhere.example/users/u1", http.StatusTemporaryRedirect)
+	})
+	c := newTestClient(t, f.URL, nil)
+	_, err := c.ResetPassword(context.Background(), "u1", bot.NewTempPassword(secretPW), bot.ResetOptions{})
+	if de := asDirectoryError(t, err); de.Kind != bot.ErrOther || de.Status != 307 {
+		t.Errorf("got %+v", de)
+	}
+	if n := len(f.requests()); n != 1 {
+		t.Errorf("%d requests", n)
+	}
+}
+
+func TestBadArgumentsNeverReachGraph(t *testing.T) {
+	f := newFakeGraph(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(500) })
+	c := newTestClient(t, f.URL, nil)
+	ctx := context.Background()
+	if _, err := c.ResetPassword(ctx, "", bot.NewTempPassword(secretPW), bot.ResetOptions{}); bot.KindOf(err) != bot.ErrOther {
+		t.Errorf("empty user ID: %v", err)
+	}
+	if _, err := c.ResetPassword(ctx, "u1", bot.TempPassword{}, bot.ResetOptions{}); bot.KindOf(err) != bot.ErrOther {
+		t.Errorf("empty password: %v", err)
+	}
+	if err := c.RevokeSessions(ctx, " "); bot.KindOf(err) != bot.ErrOther {
+		t.Errorf("empty user ID: %v", err)
+	}
+	if _, err := c.FindUser(ctx, "adele"); bot.KindOf(err) != bot.ErrNotFound {
+		t.Errorf("bare name: %v", err)
+	}
+	if n := len(f.requests()); n != 0 {
+		t.Errorf("%d requests reached Graph", n)
+	}
+}
+
+// FindUser: UPN 404 falls back to mail (quotes doubled), and every list is paged through.
+func TestFindUserByMailWithPaging(t *testing.T) {
+	const uid = "0a1b2c3d-0000-4000-8000-00000000000a"
+	var base string
+	f := newFakeGraph(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		switch p := r.URL.Path; {
+		case p == "/v1.0/users/o'brien@contoso.com":
+			writeGraphError(w, 404, "Request_ResourceNotFound", "Resource 'o'brien@contoso.com' does not exist or one of its queried reference-property objects are not present.")
+		case p == "/v1.0/users":
+			if got := q.Get("$filter"); got != "mail eq 'o''brien@contoso.com'" {
+				writeGraphError(w, 400, "BadRequest", "unexpected filter "+got)
+				return
+			}
+			writeJSON(w, 200, map[string]any{"value": []any{map[string]any{
+				"id": uid, "userPrincipalName": "obrien_fabrikam.com#EXT#@contoso.onmicrosoft.com", "mail": "o'brien@contoso.com",
+				"userType": "Guest", "accountEnabled": true, "onPremisesSyncEnabled": nil,
+				"manager": map[string]any{"@odata.type": "#microsoft.graph.user", "id": "mgr-1"},
+			}}})
+		case p == "/v1.0/users/"+uid+"/transitiveMemberOf/microsoft.graph.group":
+			if q.Get("$skiptoken") == "" {
+				writeJSON(w, 200, map[string]any{"value": []any{map[string]any{"id": "g1", "isAssignableToRole": false}},
+					"@odata.nextLink": base + p + "?$select=id,isAssignableToRole&$skiptoken=2"})
+				return
+			}
+			writeJSON(w, 200, map[string]any{"value": []any{map[string]any{"id": "g2", "isAssignableToRole": true}}})
+		case p == "/v1.0/users/"+uid+"/memberOf/microsoft.graph.administrativeUnit":
+			writeJSON(w, 200, map[string]any{"value": []any{map[string]any{"id": "au1", "isMemberManagementRestricted": true}}})
+		case p == "/v1.0/roleManagement/directory/roleAssignments":
+			switch q.Get("$filter") {
+			case "principalId eq '" + uid + "'":
+				writeJSON(w, 200, map[string]any{"value": []any{map[string]any{"roleDefinitionId": bot.RoleHelpdeskAdmin, "directoryScopeId": "/administrativeUnits/au9", "principalId": uid}}})
+			case "principalId eq 'g2'":
+				writeJSON(w, 200, map[string]any{"value": []any{map[string]any{"roleDefinitionId": bot.RoleUserAdmin, "directoryScopeId": "/", "principalId": "g2"}}})
+			default:
+				writeJSON(w, 200, map[string]any{"value": []any{}})
+			}
+		case p == "/v1.0/roleManagement/directory/roleEligibilitySchedules":
+			if q.Get("$filter") == "principalId eq '"+uid+"'" {
+				writeJSON(w, 200, map[string]any{"value": []any{map[string]any{"roleDefinitionId": bot.RoleGlobalAdmin, "directoryScopeId": "/", "principalId": uid}}})
+				return
+			}
+			writeJSON(w, 200, map[string]any{"value": []any{}})
+		default:
+			writeGraphError(w, 400, "BadRequest", "unexpected "+p)
+		}
+	})
+	base = f.URL
+	c := newTestClient(t, f.URL, nil)
+	u, err := c.FindUser(context.Background(), "o'brien@contoso.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bot.User{
+		ID: uid, UPN: "obrien_fabrikam.com#EXT#@contoso.onmicrosoft.com", Mail: "o'brien@contoso.com",
+		Enabled: true, Guest: true, ManagerID: "mgr-1",
+		Roles:                 []bot.RoleAssignment{{TemplateID: bot.RoleHelpdeskAdmin, Scope: "/administrativeUnits/au9"}, {TemplateID: bot.RoleUserAdmin, Scope: "/"}},
+		EligibleRoles:         []bot.RoleAssignment{{TemplateID: bot.RoleGlobalAdmin, Scope: "/"}},
+		Groups:                []string{"g1", "g2"},
+		InRoleAssignableGroup: true,
+		AdministrativeUnits:   []string{"au1"},
+		InRestrictedAU:        true,
+	}
+	if fmt.Sprintf("%+v", u) != fmt.Sprintf("%+v", want) {
+		t.Errorf("got  %+v\nwant %+v", u, want)
+	}
+	for _, r := range f.requests() {
+		if r.Header.Get("Authorization") != "Bearer test-token" {
+			t.Errorf("%s %s?%s went without the token", r.Method, r.Path, r.Query)
+		}
+	}
+}
+
+func TestFindUserNotFound(t *testing.T) {
+	f := newFakeGraph(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1.0/users" {
+			writeJSON(w, 200, map[string]any{"value": []any{}})
+			return
+		}
+		writeGraphError(w, 404, "Request_ResourceNotFound", "Resource 'nobody@contoso.com' does not exist or one of its queried reference-property objects are not present.")
+	})
+	c := newTestClient(t, f.URL, nil)
+	_, err := c.FindUser(context.Background(), "nobody@contoso.com")
+	de := asDirectoryError(t, err)
+	if de.Kind != bot.ErrNotFound || de.Code != "Request_ResourceNotFound" || de.RequestID != "req-1" || !strings.Contains(de.Message, "nobody@contoso.com") {
+		t.Errorf("got %+v", de)
+	}
+	// A GUID that is not found is not looked up as a mail address.
+	_, err = c.FindUser(context.Background(), "0a1b2c3d-0000-4000-8000-00000000000a")
+	if bot.KindOf(err) != bot.ErrNotFound {
+		t.Errorf("got %v", err)
+	}
+	if n := len(f.requests()); n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+}
+
+// A failure reading memberships fails the lookup: a user whose roles could not be read must not
+// look like a user without roles.
+func TestFindUserFailsClosed(t *testing.T) {
+	f := newFakeGraph(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v1.0/users/u1@contoso.com":
+			writeJSON(w, 200, map[string]any{"id": "u1", "userPrincipalName": "u1@contoso.com"})
+		case strings.Contains(r.URL.Path, "roleAssignments"):
+			writeGraphError(w, 403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+		default:
+			writeJSON(w, 200, map[string]any{"value": []any{}})
+		}
+	})
+	c := newTestClient(t, f.URL, nil)
+	_, err := c.FindUser(context.Background(), "u1@contoso.com")
+	if de := asDirectoryError(t, err); de.Kind != bot.ErrInsufficientPrivileges {
+		t.Errorf("got %+v", de)
+	}
+}
+
+func TestNewRejectsPlainHTTPOffLoopback(t *testing.T) {
+	_, err := New(Config{Credential: &fakeCred{}, GraphEndpoint: "http://graph.example.com"})
+	if err == nil || !strings.Contains(err.Error(), "https") {
+		t.Errorf("got %v", err)
+	}
+	c, err := New(Config{Credential: &fakeCred{}, GraphEndpoint: "https://graph.microsoft.us/v1.0/"})
+	if err != nil || c.baseURL != "https://graph.microsoft.us/v1.0" {
+		t.Errorf("got %v, %v", c, err)
+	}
+}

@@ -1,0 +1,255 @@
+// Package graphsvc is the only part of resetbot that speaks Microsoft Graph. It implements
+// bot.Directory with msgraph-sdk-go (subpackages only: the root package doubles build time and
+// quadruples the binary) and azidentity, and turns every Graph failure into a *bot.DirectoryError
+// that says what to do next.
+package graphsvc
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultGraphEndpoint = "https://graph.microsoft.com"
+	DefaultTimeout       = 15 * time.Second
+	DefaultMaxRetries    = 3
+	DefaultMaxRetryWait  = 30 * time.Second
+)
+
+// Environment variables read by ConfigFromEnv. The AZURE_* names are azidentity's own, so a
+// deployment that already configures an Azure SDK credential needs nothing new.
+const (
+	EnvTenantID            = "AZURE_TENANT_ID"
+	EnvClientID            = "AZURE_CLIENT_ID"
+	EnvClientSecret        = "AZURE_CLIENT_SECRET"
+	EnvCertificatePath     = "AZURE_CLIENT_CERTIFICATE_PATH"
+	EnvCertificatePassword = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
+	EnvSendCertChain       = "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN"
+	EnvAuthorityHost       = "AZURE_AUTHORITY_HOST"
+	EnvGraphEndpoint       = "RESETBOT_GRAPH_ENDPOINT"
+	EnvGraphAuth           = "RESETBOT_GRAPH_AUTH"
+	EnvGraphScope          = "RESETBOT_GRAPH_SCOPE"
+)
+
+// AuthManagedIdentity is the RESETBOT_GRAPH_AUTH value that selects the host's managed identity.
+const AuthManagedIdentity = "managed-identity"
+
+// Config says how to reach Graph and as whom.
+type Config struct {
+	TenantID string
+	ClientID string
+	// Credential signs requests. nil: New builds one with azidentity from the process environment
+	// (the same variables as ConfigFromEnv), using TenantID, ClientID and AuthorityHost when set.
+	Credential azcore.TokenCredential
+	// GraphEndpoint is the Graph origin, default https://graph.microsoft.com. Sovereign clouds use
+	// their own (https://graph.microsoft.us, https://microsoftgraph.chinacloudapi.cn, …); tests use
+	// the simulator's http://127.0.0.1:port. "/v1.0" is appended by New.
+	GraphEndpoint string
+	// Scope is the token scope, default GraphEndpoint+"/.default". Set it only when GraphEndpoint is
+	// a private host (a proxy) in front of a Graph whose tokens have another audience.
+	Scope string
+	// AuthorityHost is the Entra login host, default https://login.microsoftonline.com/.
+	AuthorityHost string
+	// Timeout bounds each HTTP attempt to Graph (and each token request), default 15s. A retry
+	// gets a fresh Timeout: a throttled call may take up to (MaxRetries+1)·Timeout plus the waits;
+	// the caller's context bounds the whole.
+	Timeout time.Duration
+	// MaxRetries is how often a throttled or (idempotent) unavailable call is tried again, default
+	// 3, at most 10; negative means never.
+	MaxRetries int
+	// MaxRetryWait caps one Retry-After wait, default 30s. When Graph asks for longer, the call
+	// fails at once with ErrThrottled and RetryAfter instead of sleeping.
+	MaxRetryWait time.Duration
+	// HTTPClient supplies the transport (proxy, TLS) and, if set, an overall Timeout. Its
+	// redirect policy is replaced: Graph calls never follow redirects. nil: a client on a clone of
+	// http.DefaultTransport, which trusts the system certificate pool.
+	HTTPClient *http.Client
+}
+
+// ConfigFromEnv reads the Graph configuration from the environment through getenv (os.Getenv in
+// production) and builds the credential: a client secret (AZURE_CLIENT_SECRET), a certificate
+// (AZURE_CLIENT_CERTIFICATE_PATH, optional AZURE_CLIENT_CERTIFICATE_PASSWORD), or, with
+// RESETBOT_GRAPH_AUTH=managed-identity, the host's managed identity (AZURE_CLIENT_ID selects a
+// user-assigned one). AZURE_AUTHORITY_HOST and RESETBOT_GRAPH_ENDPOINT point at a sovereign cloud or
+// a private host. Errors name the variable and say what to put in it; they never contain a secret.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
+	cfg := Config{
+		TenantID:      get(EnvTenantID),
+		ClientID:      get(EnvClientID),
+		GraphEndpoint: get(EnvGraphEndpoint),
+		AuthorityHost: get(EnvAuthorityHost),
+		Scope:         get(EnvGraphScope),
+	}
+	if cfg.GraphEndpoint != "" {
+		if _, err := normalizeEndpoint(cfg.GraphEndpoint); err != nil {
+			return Config{}, fmt.Errorf("%s: %w", EnvGraphEndpoint, err)
+		}
+	}
+	cred, err := credentialFromEnv(getenv, cfg.TenantID, cfg.ClientID, cfg.AuthorityHost, nil)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.Credential = cred
+	return cfg, nil
+}
+
+// credentialFromEnv builds the azidentity credential the environment asks for. Secrets are read
+// here and handed straight to azidentity: they never sit in Config, where a %+v could print them.
+func credentialFromEnv(getenv func(string) string, tenantID, clientID, authorityHost string, hc *http.Client) (azcore.TokenCredential, error) {
+	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
+	if clientID != "" && !isGUID(clientID) {
+		return nil, fmt.Errorf("%s %q is not a GUID: use the Application (client) ID from the overview page of resetbot's app registration (or of the user-assigned managed identity)", EnvClientID, clientID)
+	}
+	opts := azcore.ClientOptions{}
+	if hc != nil {
+		opts.Transport = hc
+	}
+
+	switch mode := get(EnvGraphAuth); mode {
+	case AuthManagedIdentity:
+		mi := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: opts}
+		if clientID != "" {
+			mi.ID = azidentity.ClientID(clientID)
+		}
+		cred, err := azidentity.NewManagedIdentityCredential(mi)
+		if err != nil {
+			return nil, fmt.Errorf("%s=%s: %v", EnvGraphAuth, AuthManagedIdentity, err)
+		}
+		return cred, nil
+	case "":
+	default:
+		return nil, fmt.Errorf("%s=%q is not understood: leave it unset to sign in with %s or %s, or set it to %s to use the managed identity of the Azure host", EnvGraphAuth, mode, EnvClientSecret, EnvCertificatePath, AuthManagedIdentity)
+	}
+
+	if tenantID == "" {
+		return nil, fmt.Errorf("%s is not set: the Entra tenant ID (a GUID) of the tenant resetbot resets passwords in", EnvTenantID)
+	}
+	if !validTenant(tenantID) {
+		return nil, fmt.Errorf("%s %q is not a tenant ID: use the Directory (tenant) ID, a GUID, from the Entra admin center's overview page", EnvTenantID, tenantID)
+	}
+	if clientID == "" {
+		return nil, fmt.Errorf("%s is not set: the Application (client) ID (a GUID) of resetbot's app registration", EnvClientID)
+	}
+	authority, err := normalizeAuthority(authorityHost)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvAuthorityHost, err)
+	}
+	opts.Cloud = cloud.Configuration{ActiveDirectoryAuthorityHost: authority}
+	// Instance discovery asks login.microsoftonline.com about the authority; a private or test
+	// authority host is unknown there and the sign-in would fail.
+	noDiscovery := authority != cloud.AzurePublic.ActiveDirectoryAuthorityHost
+
+	// The secret wins when both are set, as in azidentity's EnvironmentCredential.
+	if secret := getenv(EnvClientSecret); secret != "" {
+		cred, err := azidentity.NewClientSecretCredential(tenantID, clientID, secret,
+			&azidentity.ClientSecretCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: noDiscovery})
+		if err != nil {
+			return nil, fmt.Errorf("client secret credential: %v", err)
+		}
+		return cred, nil
+	}
+	if path := get(EnvCertificatePath); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s: cannot read the certificate: %v", EnvCertificatePath, err)
+		}
+		certs, key, err := azidentity.ParseCertificates(data, []byte(getenv(EnvCertificatePassword)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s is not a PEM or PKCS#12 file with a certificate and its private key (if the key is password-protected, set %s): %v", EnvCertificatePath, path, EnvCertificatePassword, err)
+		}
+		sendChain := get(EnvSendCertChain) == "1" || strings.EqualFold(get(EnvSendCertChain), "true")
+		cred, err := azidentity.NewClientCertificateCredential(tenantID, clientID, certs, key,
+			&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: noDiscovery, SendCertificateChain: sendChain})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s cannot be used: %v", EnvCertificatePath, path, err)
+		}
+		return cred, nil
+	}
+	return nil, fmt.Errorf("%s or %s is not set: the client secret of resetbot's app registration, or the path of its certificate (PEM or PKCS#12); on an Azure host set %s=%s instead", EnvClientSecret, EnvCertificatePath, EnvGraphAuth, AuthManagedIdentity)
+}
+
+// normalizeEndpoint checks a Graph origin and returns it without a trailing slash or "/v1.0".
+// Plain http is accepted only on loopback, as the SDK's token provider does: a token must never
+// cross a network unencrypted.
+func normalizeEndpoint(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("%q is not a URL: give the Graph origin, e.g. https://graph.microsoft.us", raw)
+	}
+	u.Path = strings.TrimSuffix(strings.TrimRight(u.Path, "/"), "/v1.0")
+	u.RawQuery, u.Fragment = "", ""
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	default:
+		return nil, fmt.Errorf("%q must be an https URL (plain http only on localhost)", raw)
+	}
+	return u, nil
+}
+
+func normalizeAuthority(raw string) (string, error) {
+	if raw == "" {
+		return cloud.AzurePublic.ActiveDirectoryAuthorityHost, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Scheme != "https" {
+		return "", fmt.Errorf("%q must be an https URL such as https://login.microsoftonline.us/", raw)
+	}
+	return strings.TrimRight(u.String(), "/") + "/", nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// isGUID reports whether s looks like 8-4-4-4-12 hex digits.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validTenant accepts a GUID or a verified domain name (contoso.onmicrosoft.com), which azidentity
+// also takes.
+func validTenant(s string) bool {
+	if isGUID(s) {
+		return true
+	}
+	if !strings.Contains(s, ".") {
+		return false
+	}
+	for _, c := range s {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
