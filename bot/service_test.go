@@ -2,9 +2,11 @@ package bot_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/scenariotest"
@@ -113,5 +115,59 @@ func TestAuditTrailRecordsEachStep(t *testing.T) {
 	want := "requested= decision=allow reset=done revoke=done delivery=sent"
 	if got := strings.Join(events, " "); got != want {
 		t.Errorf("audit events = %q, want %q", got, want)
+	}
+}
+
+// A person past the rate limit is refused before anything is written.
+func TestRateLimit(t *testing.T) {
+	env := scenariotest.NewEnv(t, func(c *bot.Config) { c.RateLimit = 2 })
+	rec := &recorder{}
+	env.Service.Attach(bot.PlatformShell, rec)
+	for _, target := range []string{"adele@contoso.com", "lynne@contoso.com", "nestor@contoso.com"} {
+		if err := env.Service.Handle(context.Background(), bot.Incoming{Actor: actor("helpdesk@contoso.com"), Text: "/resetpw " + target, Reply: rec}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(env.Graph.Resets("nestor@contoso.com")); n != 0 {
+		t.Fatalf("the third reset went through (%d passwords set)", n)
+	}
+	last := rec.msgs[len(rec.msgs)-1]
+	if !strings.Contains(last, "the limit is 2") {
+		t.Errorf("the refusal does not explain the limit: %q", last)
+	}
+}
+
+// failingStore is a store whose database has gone away.
+type failingStore struct{ bot.Store }
+
+func (failingStore) Claim(context.Context, string, time.Time) (bool, error) {
+	return false, errors.New("database is locked")
+}
+func (failingStore) CountRequests(context.Context, string, time.Time) (int, error) {
+	return 0, errors.New("database is locked")
+}
+func (failingStore) CreateRequest(context.Context, *bot.Request) error {
+	return errors.New("database is locked")
+}
+
+// With the store gone, the person is told to try later and nothing is reset.
+func TestStoreDownResetsNothing(t *testing.T) {
+	env := scenariotest.NewEnv(t, nil)
+	svc := bot.NewService(env.Directory, failingStore{env.Store}, bot.Defaults(), nil)
+	rec := &recorder{}
+	svc.Attach(bot.PlatformShell, rec)
+	for _, key := range []string{"", "k1"} {
+		_ = svc.Handle(context.Background(), bot.Incoming{Actor: actor("helpdesk@contoso.com"), Text: "/resetpw adele@contoso.com", IdempotencyKey: key, Reply: rec})
+	}
+	if n := len(env.Graph.Resets("adele@contoso.com")); n != 0 {
+		t.Fatalf("a reset went through without a store (%d)", n)
+	}
+	for _, m := range rec.msgs {
+		if !strings.Contains(m, "temporarily unavailable") {
+			t.Errorf("unexpected message %q", m)
+		}
+	}
+	if len(rec.msgs) != 2 {
+		t.Errorf("%d messages, want 2", len(rec.msgs))
 	}
 }

@@ -22,6 +22,7 @@ import (
 // Graph client, a SQLite store in a temporary folder, and the service, with a clock the test moves.
 type Env struct {
 	Graph     *graphtest.Server
+	Directory bot.Directory
 	Store     bot.Store
 	StorePath string
 	Service   *bot.Service
@@ -55,7 +56,7 @@ func NewEnv(t testing.TB, cfg func(*bot.Config)) *Env {
 	svc := bot.NewService(dir, st, c, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	clock := &Clock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
 	svc.SetClock(clock.Now)
-	return &Env{Graph: srv, Store: st, StorePath: path, Service: svc, Clock: clock, logs: logs}
+	return &Env{Graph: srv, Directory: dir, Store: st, StorePath: path, Service: svc, Clock: clock, logs: logs}
 }
 
 // Logs is everything the service logged.
