@@ -75,3 +75,16 @@ type Chat interface {
 	// with a note that it has expired.
 	Withdraw(ctx context.Context, ref MessageRef) error
 }
+
+// Observer hears what the service does, for metrics. It is told outcomes only, never who or what.
+type Observer interface {
+	Command(p Platform)
+	Decided(v Verdict)
+	ResetFinished(outcome string) // "done", or the failure's ErrorKind
+}
+
+type noObserver struct{}
+
+func (noObserver) Command(Platform)     {}
+func (noObserver) Decided(Verdict)      {}
+func (noObserver) ResetFinished(string) {}

@@ -187,5 +187,8 @@ type Store interface {
 	// RemoveDelivery forgets a withdrawn delivery; it reports false when another process removed it.
 	RemoveDelivery(ctx context.Context, id int64) (bool, error)
 
+	// Ping reports whether the database answers (for /readyz).
+	Ping(ctx context.Context) error
+
 	Close() error
 }

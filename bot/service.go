@@ -54,6 +54,7 @@ type Service struct {
 	cfg   Config
 	log   *slog.Logger
 	now   func() time.Time
+	obs   Observer
 
 	mu    sync.RWMutex
 	chats map[Platform]Chat
@@ -70,8 +71,11 @@ func NewService(dir Directory, store Store, cfg Config, log *slog.Logger) *Servi
 	if cfg.CallTimeout == 0 {
 		cfg.CallTimeout = 2 * time.Minute
 	}
-	return &Service{dir: dir, store: store, cfg: cfg, log: log, now: time.Now, chats: map[Platform]Chat{}}
+	return &Service{dir: dir, store: store, cfg: cfg, log: log, now: time.Now, obs: noObserver{}, chats: map[Platform]Chat{}}
 }
+
+// SetObserver sends counts of what the service does to o (metrics).
+func (s *Service) SetObserver(o Observer) { s.obs = o }
 
 // SetClock replaces the clock, for tests and the demo.
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
@@ -113,6 +117,7 @@ func Click(actor Actor, action Action, requestID, idempotencyKey string, reply R
 func (s *Service) Handle(ctx context.Context, in Incoming) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
+	s.obs.Command(in.Actor.Platform)
 	if in.IdempotencyKey != "" {
 		fresh, err := s.store.Claim(ctx, in.IdempotencyKey, s.now())
 		if err != nil {
@@ -203,6 +208,7 @@ func (s *Service) resetOne(ctx context.Context, in Incoming, me User, ref, reaso
 				Remedy: "Wait a while, or ask a colleague. A burst like this is reported to security."}
 		}
 	}
+	s.obs.Decided(d.Verdict)
 	s.audit(ctx, &AuditRecord{Event: EventDecision, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
 		ActorUPN: me.UPN, TargetID: target.ID, TargetUPN: target.UPN, Outcome: d.Verdict.String(), Detail: d.Reason})
 	if d.Verdict == Deny {
@@ -395,6 +401,7 @@ func (s *Service) execute(ctx context.Context, req *Request, reply Replier) erro
 	took := s.now().Sub(started).Milliseconds()
 	if err != nil {
 		de := asDirectoryError(err)
+		s.obs.ResetFinished(string(de.Kind))
 		s.fail(ctx, req, resetFailureWords(de), took, de.RequestID)
 		s.updateCard(ctx, s.reload(ctx, req))
 		tell(Message{Title: fmt.Sprintf("⚠️ I could not reset %s: %s", req.TargetName, resetFailureWords(de)), Text: de.Remedy,
@@ -404,6 +411,7 @@ func (s *Service) execute(ctx context.Context, req *Request, reply Replier) erro
 	s.audit(ctx, &AuditRecord{RequestID: req.ID, Event: EventReset, Platform: req.Requester.Platform, ActorKey: req.Requester.Key(),
 		ActorUPN: req.RequesterUPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "done",
 		GraphRequestID: res.GraphRequestID, DurationMS: took})
+	s.obs.ResetFinished("done")
 	revoked := false
 	if s.cfg.RevokeSessions {
 		err := s.dir.RevokeSessions(ctx, req.TargetID)

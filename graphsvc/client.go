@@ -167,7 +167,7 @@ func (c *Client) httpClient(cfg Config) *http.Client {
 		retry,
 		khttp.NewParametersNameDecodingHandler(),
 		khttp.NewUserAgentHandler(),
-		attemptHandler{timeout: cfg.Timeout},
+		attemptHandler{timeout: cfg.Timeout, observe: cfg.Observe},
 	)
 	return &hc
 }
@@ -257,9 +257,26 @@ func (replayableBody) Intercept(p khttp.Pipeline, i int, req *http.Request) (*ht
 // attemptHandler is the innermost middleware: every attempt gets its own request copy, a fresh
 // body and its own Timeout, so a hung connection fails the attempt without eating the time a
 // Retry-After wait needs.
-type attemptHandler struct{ timeout time.Duration }
+type attemptHandler struct {
+	timeout time.Duration
+	observe func(method string, status int, took time.Duration)
+}
 
 func (h attemptHandler) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	if h.observe != nil {
+		start := time.Now()
+		status := 0
+		defer func() { h.observe(req.Method, status, time.Since(start)) }()
+		resp, err := h.attempt(p, i, req)
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		return resp, err
+	}
+	return h.attempt(p, i, req)
+}
+
+func (h attemptHandler) attempt(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithTimeout(req.Context(), h.timeout)
 	r := req.Clone(ctx)
 	if req.GetBody != nil {

@@ -74,6 +74,9 @@ type Config struct {
 	// redirect policy is replaced: Graph calls never follow redirects. nil: a client on a clone of
 	// http.DefaultTransport, which trusts the system certificate pool.
 	HTTPClient *http.Client
+	// Observe, when set, hears every attempt: method, HTTP status (0 when none came back) and how
+	// long it took. It is for metrics: no URL, no body.
+	Observe func(method string, status int, took time.Duration)
 }
 
 // ConfigFromEnv reads the Graph configuration from the environment through getenv (os.Getenv in

@@ -65,6 +65,8 @@ func openSQLite(ctx context.Context, path string) (bot.Store, error) {
 
 func (s *sqliteStore) Close() error { return s.db.Close() }
 
+func (s *sqliteStore) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
 func nanos(t time.Time) int64 {
 	if t.IsZero() {
 		return 0

@@ -1,6 +1,7 @@
 // Command resetbot is the helpdesk's password-reset bot for Microsoft Teams and Slack.
 //
 //	resetbot demo     the bot on a sandbox tenant, SQLite and a terminal chat
+//	resetbot serve    Slack and Teams, configured from the environment
 //	resetbot check    what the configured Graph credentials can and cannot do
 package main
 
@@ -19,6 +20,7 @@ var version = "dev"
 
 type cli struct {
 	Demo    demoCmd    `cmd:"" help:"Run the bot on a sandbox tenant with a terminal chat (no Azure, no Slack, no Teams needed)."`
+	Serve   serveCmd   `cmd:"" help:"Serve Slack and/or Teams, configured from the environment (see README)."`
 	Check   checkCmd   `cmd:"" help:"Check the Graph configuration from the environment: credentials, permissions, roles."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 }

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/store"
+)
+
+// serveConfig is everything `resetbot serve` reads from the environment besides the Graph credentials
+// (graphsvc.ConfigFromEnv) and each platform's own settings (read by its adapter).
+type serveConfig struct {
+	Listen  string
+	Store   string
+	Service bot.Config
+}
+
+// loadServeConfig reads RESETBOT_* variables. Every error names the variable and what it accepts.
+func loadServeConfig(getenv func(string) string) (serveConfig, error) {
+	c := serveConfig{Listen: ":3978", Store: store.DefaultDSN, Service: bot.Defaults()}
+	e := envReader{getenv: getenv}
+	e.str("RESETBOT_LISTEN", &c.Listen)
+	e.str("RESETBOT_STORE", &c.Store)
+	svc := &c.Service
+	if v := getenv("RESETBOT_POLICY_MODE"); v != "" {
+		switch m := bot.Mode(strings.ToLower(v)); m {
+		case bot.ModeEntra, bot.ModeRules:
+			svc.Policy.Mode = m
+		default:
+			e.fail("RESETBOT_POLICY_MODE", v, "entra or rules")
+		}
+	}
+	if v := getenv("RESETBOT_BOT_ROLE"); v != "" {
+		if id, ok := bot.RoleByName(v); ok {
+			svc.Policy.BotRole = id
+		} else if isGUID(v) {
+			svc.Policy.BotRole = strings.ToLower(v)
+		} else {
+			e.fail("RESETBOT_BOT_ROLE", v, "the role on the bot's service principal, by name (Password Administrator) or template ID")
+		}
+	}
+	svc.Policy.Protected = e.list("RESETBOT_PROTECTED")
+	if path := getenv("RESETBOT_RULES_FILE"); path != "" {
+		rules, err := loadRules(path)
+		if err != nil {
+			e.errs = append(e.errs, err.Error())
+		}
+		svc.Policy.Rules = rules
+	}
+	if svc.Policy.Mode == bot.ModeRules && len(svc.Policy.Rules) == 0 && getenv("RESETBOT_RULES_FILE") == "" {
+		e.errs = append(e.errs, "RESETBOT_POLICY_MODE=rules needs RESETBOT_RULES_FILE, a JSON file of rules")
+	}
+	e.boolean("RESETBOT_APPROVE_PRIVILEGED", &svc.Policy.PrivilegedNeedsApproval)
+	e.duration("RESETBOT_APPROVAL_TTL", &svc.ApprovalTTL, time.Minute, 24*time.Hour)
+	e.duration("RESETBOT_DM_TTL", &svc.DMTTL, time.Minute, 24*time.Hour)
+	e.boolean("RESETBOT_REVOKE_SESSIONS", &svc.RevokeSessions)
+	e.boolean("RESETBOT_REQUIRE_MFA", &svc.RequireMFA)
+	e.integer("RESETBOT_RATE_LIMIT", &svc.RateLimit, 0, 100000)
+	e.duration("RESETBOT_RATE_WINDOW", &svc.RateWindow, time.Minute, 7*24*time.Hour)
+	e.integer("RESETBOT_PASSWORD_LENGTH", &svc.Password.Length, bot.MinPasswordLength, bot.MaxPasswordLength)
+	e.boolean("RESETBOT_PASSPHRASE", &svc.Password.Passphrase)
+	e.str("RESETBOT_APPROVALS_CHANNEL_NAME", &svc.ApprovalsChannel)
+	if tz := getenv("RESETBOT_TZ"); tz != "" {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			e.fail("RESETBOT_TZ", tz, "an IANA time zone such as Europe/Paris")
+		}
+		svc.Location = loc
+	}
+	if len(e.errs) > 0 {
+		return c, fmt.Errorf("configuration:\n  %s", strings.Join(e.errs, "\n  "))
+	}
+	return c, nil
+}
+
+// loadRules reads rules mode's rules: a JSON array of {"name", "agents": [group IDs],
+// "targets": {"groups", "administrativeUnits", "domains"}}. Unknown fields are errors, so a typo
+// does not silently widen or narrow who may reset whom.
+func loadRules(path string) ([]bot.Rule, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("RESETBOT_RULES_FILE: %v", err)
+	}
+	defer f.Close()
+	var raw []struct {
+		Name    string   `json:"name"`
+		Agents  []string `json:"agents"`
+		Targets struct {
+			Groups              []string `json:"groups"`
+			AdministrativeUnits []string `json:"administrativeUnits"`
+			Domains             []string `json:"domains"`
+		} `json:"targets"`
+	}
+	dec := json.NewDecoder(f)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("RESETBOT_RULES_FILE %s: %v", path, err)
+	}
+	var rules []bot.Rule
+	for i, r := range raw {
+		if len(r.Agents) == 0 {
+			return nil, fmt.Errorf("RESETBOT_RULES_FILE %s: rule %d (%q) names no agent groups", path, i+1, r.Name)
+		}
+		rules = append(rules, bot.Rule{Name: r.Name, Agents: r.Agents, Targets: bot.Selector{
+			Groups: r.Targets.Groups, AdministrativeUnits: r.Targets.AdministrativeUnits, Domains: r.Targets.Domains}})
+	}
+	return rules, nil
+}
+
+type envReader struct {
+	getenv func(string) string
+	errs   []string
+}
+
+func (e *envReader) fail(name, value, want string) {
+	e.errs = append(e.errs, fmt.Sprintf("%s=%q: want %s", name, value, want))
+}
+
+func (e *envReader) str(name string, into *string) {
+	if v := e.getenv(name); v != "" {
+		*into = v
+	}
+}
+
+func (e *envReader) list(name string) []string {
+	var out []string
+	for _, v := range strings.Split(e.getenv(name), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (e *envReader) boolean(name string, into *bool) {
+	if v := e.getenv(name); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			e.fail(name, v, "true or false")
+			return
+		}
+		*into = b
+	}
+}
+
+func (e *envReader) integer(name string, into *int, lo, hi int) {
+	if v := e.getenv(name); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			e.fail(name, v, fmt.Sprintf("a whole number from %d to %d", lo, hi))
+			return
+		}
+		*into = n
+	}
+}
+
+func (e *envReader) duration(name string, into *time.Duration, lo, hi time.Duration) {
+	if v := e.getenv(name); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < lo || d > hi {
+			e.fail(name, v, fmt.Sprintf("a duration from %s to %s, such as 15m", lo, hi))
+			return
+		}
+		*into = d
+	}
+}
+
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return false
+			}
+		}
+	}
+	return true
+}
