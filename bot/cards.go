@@ -63,6 +63,7 @@ func helpMessage() Message {
 			{"/resetpw whoami", "Who you are in Entra, and whom you may reset."},
 			{"/resetpw status R-7F3K9Q", "Where a request stands."},
 			{"/resetpw approve R-7F3K9Q · deny R-7F3K9Q [--reason TEXT]", "Decide an approval by typing, where buttons are not available."},
+			{"resetpw bulk (with a CSV file, in a DM to the bot)", "Reset a list: a UserPrincipalName column, one user per line (a Reason column is used). You see a preview first."},
 		},
 		Footer: "Admin targets need a second person. Your own password: https://aka.ms/sspr",
 	}

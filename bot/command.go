@@ -18,6 +18,8 @@ const (
 	CmdWhoami
 	CmdApprove
 	CmdDeny
+	CmdBulkRun    // go ahead with a previewed list
+	CmdBulkCancel // drop a previewed list
 )
 
 // Command is a parsed chat command. Every way in (slash command, typed message, button click,
@@ -70,6 +72,19 @@ func ParseCommand(text string) (Command, error) {
 			return Command{}, usagef("`whoami` takes nothing after it.")
 		}
 		return Command{Kind: CmdWhoami}, nil
+	case "run", "cancel":
+		if len(words) != 2 {
+			return Command{}, usagef("Say which list: `%s B-7F3K9Q`.", verb)
+		}
+		id, ok := normalizeID("B-", words[1])
+		if !ok {
+			return Command{}, usagef("%q is not a list ID; they look like B-7F3K9Q.", clip(words[1]))
+		}
+		kind := CmdBulkRun
+		if verb == "cancel" {
+			kind = CmdBulkCancel
+		}
+		return Command{Kind: kind, RequestID: id}, nil
 	case "status", "approve", "deny":
 		kind := map[string]CommandKind{"status": CmdStatus, "approve": CmdApprove, "deny": CmdDeny}[verb]
 		rest, reason, err := takeReason(words[1:])
@@ -233,9 +248,11 @@ func parseTarget(w string) (string, error) {
 const requestIDAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // NormalizeRequestID accepts "R-7F3K9Q", "r-7f3k9q" or "7F3K9Q" and returns the canonical form.
-func NormalizeRequestID(s string) (string, bool) {
+func NormalizeRequestID(s string) (string, bool) { return normalizeID("R-", s) }
+
+func normalizeID(prefix, s string) (string, bool) {
 	s = strings.ToUpper(strings.TrimSpace(s))
-	s = strings.TrimPrefix(s, "R-")
+	s = strings.TrimPrefix(s, prefix)
 	if len(s) < 4 || len(s) > 12 {
 		return "", false
 	}
@@ -244,7 +261,7 @@ func NormalizeRequestID(s string) (string, bool) {
 			return "", false
 		}
 	}
-	return "R-" + s, true
+	return prefix + s, true
 }
 
 // clip shortens outside input before it is echoed back.

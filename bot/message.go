@@ -25,6 +25,8 @@ type Action string
 const (
 	ActionApprove Action = "approve"
 	ActionDeny    Action = "deny"
+	ActionRun     Action = "run"    // go ahead with a previewed list (the ID is a B-… list ID)
+	ActionCancel  Action = "cancel" // drop a previewed list
 )
 
 // Button carries only an action and an opaque request ID: never a command, never authority. A

@@ -58,6 +58,7 @@ type Service struct {
 
 	mu    sync.RWMutex
 	chats map[Platform]Chat
+	bulk  bulkPreviews
 }
 
 // NewService wires the service. log may be nil.
@@ -150,6 +151,8 @@ func (s *Service) Handle(ctx context.Context, in Incoming) error {
 		return s.status(ctx, in, *me, cmd.RequestID)
 	case CmdApprove, CmdDeny:
 		return s.decide(ctx, in, *me, cmd)
+	case CmdBulkRun, CmdBulkCancel:
+		return s.runBulk(ctx, in, *me, cmd)
 	case CmdReset:
 		for _, t := range cmd.Targets {
 			if err := s.resetOne(ctx, in, *me, t, cmd.Reason); err != nil {
@@ -238,7 +241,7 @@ func (s *Service) resetOne(ctx context.Context, in Incoming, me User, ref, reaso
 func (s *Service) createRequest(ctx context.Context, req *Request) error {
 	var err error
 	for range 4 { // a 6-character ID collides about once in a billion; try again if it does
-		req.ID = newRequestID()
+		req.ID = newID("R-")
 		if err = s.store.CreateRequest(ctx, req); err == nil {
 			return nil
 		}
@@ -375,13 +378,9 @@ func (s *Service) alreadyDecided(req *Request) string {
 	return fmt.Sprintf("Request %s needs no approval: it is %s.", req.ID, stateWords(req.State))
 }
 
-// execute resets an approved request: approved → resetting → done|failed. reply is the requester's
-// live reply channel, or nil to tell them by DM.
+// execute resets an approved request and tells the requester. reply is their live reply channel, or
+// nil to tell them by DM.
 func (s *Service) execute(ctx context.Context, req *Request, reply Replier) error {
-	ok, err := s.store.Transition(ctx, req.ID, StateApproved, StateResetting, Change{}, s.now())
-	if err != nil || !ok {
-		return err // another replica or click is already on it
-	}
 	tell := func(m Message) {
 		if reply != nil {
 			if err := reply.Reply(ctx, m); err == nil {
@@ -390,48 +389,19 @@ func (s *Service) execute(ctx context.Context, req *Request, reply Replier) erro
 		}
 		s.tellRequester(ctx, req, m)
 	}
-	pw, err := GeneratePassword(s.cfg.Password)
-	if err != nil {
-		s.fail(ctx, req, "the password generator failed", 0)
-		tell(Message{Title: "⚠️ Nothing was reset: I could not generate a password. Ask an admin to check the logs."})
-		return err
+	pw, revoked, de, err := s.performReset(ctx, req)
+	if err != nil || (de == nil && pw.IsZero()) {
+		if err != nil {
+			tell(Message{Title: "⚠️ Nothing was reset: I could not generate a password. Ask an admin to check the logs."})
+		}
+		return err // or another replica or click is already on it
 	}
-	started := s.now()
-	res, err := s.dir.ResetPassword(ctx, req.TargetID, pw, ResetOptions{RequireMFA: s.cfg.RequireMFA})
-	took := s.now().Sub(started).Milliseconds()
-	if err != nil {
-		de := asDirectoryError(err)
-		s.obs.ResetFinished(string(de.Kind))
-		s.fail(ctx, req, resetFailureWords(de), took, de.RequestID)
-		s.updateCard(ctx, s.reload(ctx, req))
+	s.updateCard(ctx, s.reload(ctx, req))
+	if de != nil {
 		tell(Message{Title: fmt.Sprintf("⚠️ I could not reset %s: %s", req.TargetName, resetFailureWords(de)), Text: de.Remedy,
 			Footer: "Request " + req.ID})
 		return nil
 	}
-	s.audit(ctx, &AuditRecord{RequestID: req.ID, Event: EventReset, Platform: req.Requester.Platform, ActorKey: req.Requester.Key(),
-		ActorUPN: req.RequesterUPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "done",
-		GraphRequestID: res.GraphRequestID, DurationMS: took})
-	s.obs.ResetFinished("done")
-	revoked := false
-	if s.cfg.RevokeSessions {
-		err := s.dir.RevokeSessions(ctx, req.TargetID)
-		revoked = err == nil
-		rec := &AuditRecord{RequestID: req.ID, Event: EventRevoke, Platform: req.Requester.Platform, ActorKey: req.Requester.Key(),
-			ActorUPN: req.RequesterUPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "done"}
-		if err != nil {
-			rec.Outcome, rec.Detail = "failed", err.Error()
-		}
-		s.audit(ctx, rec)
-	}
-	outcome := "reset done"
-	if revoked {
-		outcome = "reset done, sessions revoked"
-	}
-	if _, err := s.store.Transition(ctx, req.ID, StateResetting, StateDone, Change{Outcome: outcome}, s.now()); err != nil {
-		s.log.Error("recording a finished reset failed", "request", req.ID, "err", err)
-	}
-	s.updateCard(ctx, s.reload(ctx, req))
-
 	deleteAt := s.now().Add(s.cfg.DMTTL)
 	delivered := s.deliver(ctx, req, pw, deleteAt)
 	sessions := "Their sign-in sessions were not revoked."
@@ -449,6 +419,53 @@ func (s *Service) execute(ctx context.Context, req *Request, reply Replier) erro
 	}
 	tell(msg)
 	return nil
+}
+
+// performReset moves an approved request through resetting to done or failed: it generates the
+// password, sets it through the directory, revokes sessions and audits each step. It returns the
+// password only on success; de is the classified failure. A zero password with nil de and err means
+// another click or replica had already taken the request.
+func (s *Service) performReset(ctx context.Context, req *Request) (pw TempPassword, revoked bool, de *DirectoryError, err error) {
+	ok, err := s.store.Transition(ctx, req.ID, StateApproved, StateResetting, Change{}, s.now())
+	if err != nil || !ok {
+		return TempPassword{}, false, nil, err
+	}
+	pw, err = GeneratePassword(s.cfg.Password)
+	if err != nil {
+		s.fail(ctx, req, "the password generator failed", 0)
+		return TempPassword{}, false, nil, err
+	}
+	started := s.now()
+	res, err := s.dir.ResetPassword(ctx, req.TargetID, pw, ResetOptions{RequireMFA: s.cfg.RequireMFA})
+	took := s.now().Sub(started).Milliseconds()
+	if err != nil {
+		de := asDirectoryError(err)
+		s.obs.ResetFinished(string(de.Kind))
+		s.fail(ctx, req, resetFailureWords(de), took, de.RequestID)
+		return TempPassword{}, false, de, nil
+	}
+	s.audit(ctx, &AuditRecord{RequestID: req.ID, Event: EventReset, Platform: req.Requester.Platform, ActorKey: req.Requester.Key(),
+		ActorUPN: req.RequesterUPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "done",
+		GraphRequestID: res.GraphRequestID, DurationMS: took})
+	s.obs.ResetFinished("done")
+	if s.cfg.RevokeSessions {
+		err := s.dir.RevokeSessions(ctx, req.TargetID)
+		revoked = err == nil
+		rec := &AuditRecord{RequestID: req.ID, Event: EventRevoke, Platform: req.Requester.Platform, ActorKey: req.Requester.Key(),
+			ActorUPN: req.RequesterUPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "done"}
+		if err != nil {
+			rec.Outcome, rec.Detail = "failed", err.Error()
+		}
+		s.audit(ctx, rec)
+	}
+	outcome := "reset done"
+	if revoked {
+		outcome = "reset done, sessions revoked"
+	}
+	if _, err := s.store.Transition(ctx, req.ID, StateResetting, StateDone, Change{Outcome: outcome}, s.now()); err != nil {
+		s.log.Error("recording a finished reset failed", "request", req.ID, "err", err)
+	}
+	return pw, revoked, nil, nil
 }
 
 // deliver DMs the temporary password to the requester and schedules its withdrawal. This is the
@@ -749,8 +766,8 @@ func humanDuration(d time.Duration) string {
 	}
 }
 
-// newRequestID makes a short opaque ID from crypto/rand in an alphabet with no look-alikes.
-func newRequestID() string {
+// newID makes a short opaque ID from crypto/rand in an alphabet with no look-alikes.
+func newID(prefix string) string {
 	b := make([]byte, 6)
 	max := big.NewInt(int64(len(requestIDAlphabet)))
 	for i := range b {
@@ -760,5 +777,5 @@ func newRequestID() string {
 		}
 		b[i] = requestIDAlphabet[n.Int64()]
 	}
-	return "R-" + string(b)
+	return prefix + string(b)
 }

@@ -21,7 +21,7 @@ type recorder struct {
 func (r *recorder) add(where string, m bot.Message) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, where+": "+m.Title+" "+m.Text+" "+m.Secret)
+	r.msgs = append(r.msgs, where+": "+m.Title+" "+m.Text+" "+m.Secret+" "+m.Footer)
 }
 
 func (r *recorder) Reply(_ context.Context, m bot.Message) error { r.add("reply", m); return nil }

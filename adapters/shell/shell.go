@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +18,7 @@ import (
 // Handler is the part of the bot the terminal talks to.
 type Handler interface {
 	Handle(ctx context.Context, in bot.Incoming) error
+	HandleBulk(ctx context.Context, in bot.Incoming, filename string, rows []bot.UserRow, problems []bot.RowProblem) error
 	Tick(ctx context.Context)
 }
 
@@ -56,6 +59,7 @@ func (a *Adapter) print(s string) {
 const shellHelp = `Terminal commands (everything else goes to the bot, with or without "/resetpw"):
   /as UPN       act as another person, e.g. /as sam@contoso.com
   /whoami       which persona you are
+  /bulk FILE    send a CSV list (a UserPrincipalName column) as if attached to "resetpw bulk"
   /wait 31m     move the demo clock forward (approvals expire, password DMs are withdrawn)
   /quit         leave
 `
@@ -109,6 +113,12 @@ func (a *Adapter) meta(ctx context.Context, h Handler, line string) (quit bool) 
 		a.persona = strings.ToLower(fields[1])
 		a.mu.Unlock()
 		a.print("(you are now " + fields[1] + ")\n")
+	case "/bulk":
+		if len(fields) != 2 {
+			a.print("usage: /bulk users.csv\n")
+			break
+		}
+		a.SendList(ctx, h, fields[1])
 	case "/whoami":
 		a.print("(you are " + a.Actor().UserID + ")\n")
 	case "/wait":
@@ -148,6 +158,30 @@ func (a *Adapter) Say(ctx context.Context, h Handler, text string) {
 		return nil
 	})
 	if err := h.Handle(ctx, bot.Incoming{Actor: actor, Text: text, Reply: reply}); err != nil {
+		a.print(Render("(error)", bot.Message{Title: err.Error()}))
+	}
+	h.Tick(ctx)
+}
+
+// SendList sends a CSV file to the bot as the current persona, as a chat upload would.
+func (a *Adapter) SendList(ctx context.Context, h Handler, path string) {
+	reply := bot.ReplierFunc(func(ctx context.Context, m bot.Message) error {
+		a.print(Render("(only you)", m))
+		return nil
+	})
+	f, err := os.Open(path)
+	if err != nil {
+		a.print(Render("(only you)", bot.Message{Title: "⚠️ I can't read that file: " + err.Error()}))
+		return
+	}
+	defer f.Close()
+	rows, problems, err := bot.ParseUserCSV(f, bot.MaxBulkRows)
+	if err != nil {
+		_ = reply.Reply(ctx, bot.Message{Title: "⚠️ " + filepath.Base(path) + ": " + err.Error(), Text: "Nothing was reset."})
+		return
+	}
+	in := bot.Incoming{Actor: a.Actor(), Text: "resetpw bulk", Reply: reply}
+	if err := h.HandleBulk(ctx, in, filepath.Base(path), rows, problems); err != nil {
 		a.print(Render("(error)", bot.Message{Title: err.Error()}))
 	}
 	h.Tick(ctx)
