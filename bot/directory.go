@@ -127,3 +127,29 @@ func KindOf(err error) ErrorKind {
 	}
 	return ErrOther
 }
+
+// PasswordReset is one reset of a batch.
+type PasswordReset struct {
+	UserID   string
+	Password TempPassword
+	Options  ResetOptions
+}
+
+// ResetOutcome is what became of one reset of a batch: Err is nil when Graph confirmed it, else a
+// *DirectoryError (ErrTransient when no answer came, so it is not known whether it happened).
+type ResetOutcome struct {
+	UserID         string
+	GraphRequestID string
+	Err            error
+}
+
+// BatchDirectory is what lists of users need beyond Directory: many lookups and many resets at once,
+// batched and paced to stay inside Graph's throttling budget. graphsvc implements it.
+type BatchDirectory interface {
+	Directory
+	// FindUsers looks many users up; users[i] and errs[i] answer refs[i].
+	FindUsers(ctx context.Context, refs []string) (users []User, errs []error)
+	// ResetPasswords sets many passwords, each at most once per call; outcomes[i] answers resets[i].
+	// progress, when not nil, is called as outcomes arrive (in any order).
+	ResetPasswords(ctx context.Context, resets []PasswordReset, progress func(ResetOutcome)) (outcomes []ResetOutcome)
+}
