@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"slices"
 	"strings"
@@ -177,8 +176,7 @@ func listSome(lines []string) string {
 	return "• " + strings.Join(lines[:most], "\n• ") + fmt.Sprintf("\n… and %d more", len(lines)-most)
 }
 
-// runBulk resets a previewed list: each user becomes an approved request on the one path, and the
-// temporary passwords come back as results DMs (UPN, outcome, password) that withdraw themselves.
+// runBulk starts or cancels a previewed list for the person who sent it.
 func (s *Service) runBulk(ctx context.Context, in Incoming, me User, cmd Command) error {
 	p := s.bulk.take(cmd.RequestID)
 	if p != nil && p.requester.Key() != in.Actor.Key() {
@@ -193,82 +191,6 @@ func (s *Service) runBulk(ctx context.Context, in Incoming, me User, cmd Command
 			ActorUPN: me.UPN, Outcome: "bulk_cancelled"})
 		return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("Cancelled list %s; nothing was reset.", p.id)})
 	}
-	_ = in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("⏳ Resetting %d users from %s …", len(p.allowed), p.filename)})
-
-	type result struct {
-		upn, outcome string
-		pw           TempPassword
-	}
-	results := make([]result, len(p.allowed))
-	sem := make(chan struct{}, bulkConcurrency)
-	var wg sync.WaitGroup
-	for i, t := range p.allowed {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			results[i] = result{upn: t.user.UPN}
-			// Roles can change between preview and go-ahead: decide again.
-			if d := s.cfg.Policy.Decide(me, t.user); d.Verdict != Allow {
-				results[i].outcome = "not reset: " + d.Reason
-				return
-			}
-			now := s.now()
-			req := &Request{State: StateApproved, Requester: in.Actor, RequesterID: me.ID, RequesterUPN: me.UPN, RequesterName: me.Name(),
-				RequesterRoles: roleIDs(me.Roles), TargetID: t.user.ID, TargetUPN: t.user.UPN, TargetName: t.user.Name(),
-				TargetRoles: roleIDs(t.user.Roles), Reason: t.reason, CreatedAt: now, UpdatedAt: now}
-			if err := s.createRequest(ctx, req); err != nil {
-				results[i].outcome = "not reset: resetbot could not record the request"
-				return
-			}
-			pw, _, de, err := s.performReset(ctx, req)
-			switch {
-			case err != nil:
-				results[i].outcome = "not reset: internal error"
-			case de != nil:
-				results[i].outcome = "failed: " + resetFailureWords(de)
-			default:
-				results[i] = result{upn: t.user.UPN, outcome: "reset", pw: pw}
-			}
-		}()
-	}
-	wg.Wait()
-
-	done := 0
-	for _, r := range results {
-		if !r.pw.IsZero() {
-			done++
-		}
-	}
-	deleteAt := s.now().Add(s.cfg.DMTTL)
-	chat, err := s.chat(in.Actor.Platform)
-	if err != nil {
-		return err
-	}
-	for start := 0; start < len(results); start += resultsPerDM {
-		end := min(start+resultsPerDM, len(results))
-		var b strings.Builder
-		w := csv.NewWriter(&b)
-		_ = w.Write([]string{"UserPrincipalName", "Outcome", "TemporaryPassword"})
-		for _, r := range results[start:end] {
-			_ = w.Write([]string{r.upn, r.outcome, r.pw.Reveal()})
-		}
-		w.Flush()
-		ref, err := chat.DM(ctx, in.Actor, Message{
-			Title:  fmt.Sprintf("🔐 Results for %s, rows %d–%d of %d", p.filename, start+1, end, len(results)),
-			Text:   "Give each person their temporary password over a channel you have verified. They must change it at next sign-in.",
-			Secret: b.String(),
-			Footer: fmt.Sprintf("This message deletes itself at %s · list %s", s.clock(deleteAt), p.id),
-		})
-		rec := &AuditRecord{RequestID: p.id, Event: EventDelivery, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
-			ActorUPN: me.UPN, Outcome: "sent", Detail: fmt.Sprintf("results rows %d-%d", start+1, end)}
-		if err != nil {
-			rec.Outcome, rec.Detail = "failed", "the results DM could not be sent"
-		} else if err := s.store.AddDelivery(ctx, Delivery{RequestID: p.id, Ref: ref, DueAt: deleteAt}); err != nil {
-			s.log.Error("scheduling the results DM's withdrawal failed; delete it by hand", "list", p.id, "err", err)
-		}
-		s.audit(ctx, rec)
-	}
-	return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("✅ %d reset, %d not reset. The results are in your DMs and disappear at %s.",
-		done, len(results)-done, s.clock(deleteAt)), Footer: "List " + p.id})
+	_ = in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("⏳ Resetting %d users from %s; progress and results come by DM.", len(p.allowed), p.filename)})
+	return s.startBatch(ctx, in, me, p)
 }

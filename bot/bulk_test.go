@@ -3,11 +3,15 @@ package bot_test
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/graphsvc/graphtest"
 )
 
 func bulkFile(t *testing.T, lines ...string) ([]bot.UserRow, []bot.RowProblem) {
@@ -83,7 +87,7 @@ func TestBulkPreviewThenRun(t *testing.T) {
 	}
 	summaries := 0
 	for _, m := range rec.msgs {
-		if strings.Contains(m, "2 reset, 0 not reset") {
+		if strings.Contains(m, "2 reset, 0 failed") {
 			summaries++
 		}
 	}
@@ -117,4 +121,132 @@ func scenariotestListID(t *testing.T, msg string) string {
 		t.Fatalf("no list ID in %q", msg)
 	}
 	return strings.Fields(msg[i+5:])[0]
+}
+
+// stopping is a directory that "kills the process" after n resets have been confirmed: it cancels
+// the run's context, as a SIGTERM or a crash would end it.
+type stopping struct {
+	bot.BatchDirectory
+	n      int
+	cancel context.CancelFunc
+	mu     sync.Mutex
+	seen   int
+}
+
+func (s *stopping) count() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen++
+	if s.seen == s.n {
+		s.cancel()
+	}
+}
+
+func (s *stopping) ResetPassword(ctx context.Context, id string, pw bot.TempPassword, o bot.ResetOptions) (bot.ResetResult, error) {
+	r, err := s.BatchDirectory.ResetPassword(ctx, id, pw, o)
+	if err == nil {
+		s.count()
+	}
+	return r, err
+}
+
+func (s *stopping) ResetPasswords(ctx context.Context, resets []bot.PasswordReset, progress func(bot.ResetOutcome)) []bot.ResetOutcome {
+	return s.BatchDirectory.ResetPasswords(ctx, resets, func(o bot.ResetOutcome) {
+		progress(o)
+		if o.Err == nil {
+			s.count()
+		}
+	})
+}
+
+// A run stopped part-way is finished by the next process: nobody is reset twice, nobody is lost.
+func TestBulkResumesAfterStop(t *testing.T) {
+	env := scenariotest.NewEnv(t, nil)
+	bd, ok := env.Directory.(bot.BatchDirectory)
+	if !ok {
+		bd = oneByOne{env.Directory.(directoryWithPasswordTimes)}
+	}
+	var users []string
+	for i := range 40 {
+		u := env.Graph.AddUser(graphtest.User{UPN: fmt.Sprintf("bulk%02d@contoso.com", i), DisplayName: fmt.Sprintf("Bulk %02d", i), AccountEnabled: true})
+		users = append(users, u.UPN)
+	}
+	rows, problems := bulkFile(t, users...)
+	helpdesk := actor("helpdesk@contoso.com")
+
+	runCtx, kill := context.WithCancel(context.Background())
+	first := bot.NewService(&stopping{BatchDirectory: bd, n: 10, cancel: kill}, env.Store, bot.Defaults(), nil)
+	first.SetClock(env.Clock.Now)
+	rec := &recorder{}
+	first.Attach(bot.PlatformShell, rec)
+	_ = first.HandleBulk(context.Background(), bot.Incoming{Actor: helpdesk, Reply: rec}, "big.csv", rows, problems)
+	id := scenariotestListID(t, rec.msgs[len(rec.msgs)-1])
+	_ = first.Handle(runCtx, bot.Click(helpdesk, bot.ActionRun, id, "", rec))
+
+	// The next process starts and resumes.
+	second := bot.NewService(env.Directory, env.Store, bot.Defaults(), nil)
+	second.SetClock(env.Clock.Now)
+	second.Attach(bot.PlatformShell, rec)
+	second.ResumeBatches(context.Background())
+
+	passwords := map[string]string{}
+	for _, m := range rec.msgs {
+		if !strings.HasPrefix(m, "dm:helpdesk@contoso.com: 🔐 Results") {
+			continue
+		}
+		for _, line := range strings.Split(m, "\n") {
+			if f := strings.Split(strings.TrimSpace(line), ","); len(f) == 3 && strings.HasPrefix(f[0], "bulk") {
+				passwords[f[0]] = f[2]
+			}
+		}
+	}
+	lostSummary := ""
+	for _, m := range rec.msgs {
+		if strings.Contains(m, "were lost") {
+			lostSummary = m
+		}
+	}
+	for _, upn := range users {
+		set := env.Graph.Resets(upn)
+		if len(set) != 1 {
+			t.Errorf("%s reset %d times, want exactly 1", upn, len(set))
+			continue
+		}
+		if pw, ok := passwords[upn]; ok {
+			if pw != set[0].Password {
+				t.Errorf("%s: the results carry another password than Graph set", upn)
+			}
+		} else if !strings.Contains(lostSummary, upn) {
+			t.Errorf("%s was reset but is neither in the results nor reported lost", upn)
+		}
+	}
+	if open, _ := env.Store.UnfinishedBatches(context.Background()); len(open) != 0 {
+		t.Errorf("lists still unfinished after the resume: %v", open)
+	}
+}
+
+type directoryWithPasswordTimes interface {
+	bot.Directory
+	PasswordChangedAt(ctx context.Context, userID string) (time.Time, error)
+}
+
+// oneByOne is a BatchDirectory that sends one request at a time, for a directory that cannot batch.
+type oneByOne struct{ directoryWithPasswordTimes }
+
+func (o oneByOne) FindUsers(ctx context.Context, refs []string) ([]bot.User, []error) {
+	users, errs := make([]bot.User, len(refs)), make([]error, len(refs))
+	for i, r := range refs {
+		users[i], errs[i] = o.FindUser(ctx, r)
+	}
+	return users, errs
+}
+
+func (o oneByOne) ResetPasswords(ctx context.Context, resets []bot.PasswordReset, progress func(bot.ResetOutcome)) []bot.ResetOutcome {
+	out := make([]bot.ResetOutcome, len(resets))
+	for i, r := range resets {
+		res, err := o.ResetPassword(ctx, r.UserID, r.Password, r.Options)
+		out[i] = bot.ResetOutcome{UserID: r.UserID, GraphRequestID: res.GraphRequestID, Err: err}
+		progress(out[i])
+	}
+	return out
 }

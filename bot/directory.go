@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // User is a directory user as the bot needs to see it: who they are, whether they can sign in, where
@@ -152,4 +153,6 @@ type BatchDirectory interface {
 	// ResetPasswords sets many passwords, each at most once per call; outcomes[i] answers resets[i].
 	// progress, when not nil, is called as outcomes arrive (in any order).
 	ResetPasswords(ctx context.Context, resets []PasswordReset, progress func(ResetOutcome)) (outcomes []ResetOutcome)
+	// PasswordChangedAt is when the user's password last changed (zero when Entra has no record).
+	PasswordChangedAt(ctx context.Context, userID string) (time.Time, error)
 }

@@ -71,6 +71,8 @@ func (s State) Terminal() bool {
 type Request struct {
 	ID    string // short opaque ID shown to people, e.g. R-7F3K9Q; the only thing a button carries
 	State State
+	// BatchID is the list (bulk run) the request belongs to, e.g. B-7F3K9Q; empty for single resets.
+	BatchID string
 
 	Requester      Actor
 	RequesterID    string // Entra object ID
@@ -168,6 +170,11 @@ type Store interface {
 	Transition(ctx context.Context, id string, from, to State, ch Change, at time.Time) (ok bool, err error)
 	// ExpiredPending lists pending requests whose approval deadline is before now.
 	ExpiredPending(ctx context.Context, now time.Time) ([]*Request, error)
+	// BatchRequests lists the requests of a list, oldest first.
+	BatchRequests(ctx context.Context, batchID string) ([]*Request, error)
+	// UnfinishedBatches lists the lists that still have requests approved or resetting: runs a
+	// stop interrupted.
+	UnfinishedBatches(ctx context.Context) ([]string, error)
 	// CountRequests counts the requests a requester (Actor.Key) made since a time, for rate limits.
 	CountRequests(ctx context.Context, requesterKey string, since time.Time) (int, error)
 

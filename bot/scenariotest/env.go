@@ -56,6 +56,7 @@ func NewEnv(t testing.TB, cfg func(*bot.Config)) *Env {
 	svc := bot.NewService(dir, st, c, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	clock := &Clock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
 	svc.SetClock(clock.Now)
+	srv.SetClock(clock.Now) // Graph's timestamps (lastPasswordChangeDateTime, audits) on the same clock
 	return &Env{Graph: srv, Directory: dir, Store: st, StorePath: path, Service: svc, Clock: clock, logs: logs}
 }
 

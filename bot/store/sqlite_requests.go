@@ -16,18 +16,18 @@ const requestColumns = `id, state, requester_key,
 	requester_chat_platform, requester_chat_tenant, requester_chat_user_id, requester_chat_object_id,
 	requester_chat_email, requester_chat_name, requester_id, requester_upn, requester_name, requester_roles,
 	target_id, target_upn, target_name, target_roles, reason, approval_reason, approver_key, approver_upn,
-	approver_name, outcome, created_at, updated_at, expires_at, card`
+	approver_name, outcome, created_at, updated_at, expires_at, card, batch_id`
 
 func (s *sqliteStore) CreateRequest(ctx context.Context, r *bot.Request) error {
 	a := r.Requester
 	_, err := s.write.ExecContext(ctx, `INSERT INTO requests (`+requestColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, string(r.State), a.Key(),
 		string(a.Platform), a.Tenant, a.UserID, a.ObjectID, a.Email, a.Name,
 		r.RequesterID, r.RequesterUPN, r.RequesterName, jsonText(nonNil(r.RequesterRoles)),
 		r.TargetID, r.TargetUPN, r.TargetName, jsonText(nonNil(r.TargetRoles)), r.Reason, r.ApprovalReason,
 		r.ApproverKey, r.ApproverUPN, r.ApproverName, r.Outcome,
-		nanos(r.CreatedAt), nanos(r.UpdatedAt), nanos(r.ExpiresAt), jsonText(r.Card))
+		nanos(r.CreatedAt), nanos(r.UpdatedAt), nanos(r.ExpiresAt), jsonText(r.Card), r.BatchID)
 	if err != nil {
 		return fmt.Errorf("saving request %s: %w", r.ID, err)
 	}
@@ -54,7 +54,7 @@ func scanRequest(row scanner) (*bot.Request, error) {
 		&r.RequesterID, &r.RequesterUPN, &r.RequesterName, &reqRoles,
 		&r.TargetID, &r.TargetUPN, &r.TargetName, &tgtRoles, &r.Reason, &r.ApprovalReason,
 		&r.ApproverKey, &r.ApproverUPN, &r.ApproverName, &r.Outcome,
-		&created, &updated, &expires, &card)
+		&created, &updated, &expires, &card, &r.BatchID)
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +135,41 @@ func (s *sqliteStore) ExpiredPending(ctx context.Context, now time.Time) ([]*bot
 		return nil, fmt.Errorf("listing expired approvals: %w", err)
 	}
 	return out, nil
+}
+
+func (s *sqliteStore) BatchRequests(ctx context.Context, batchID string) ([]*bot.Request, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+requestColumns+` FROM requests WHERE batch_id = ? ORDER BY created_at, id`, batchID)
+	if err != nil {
+		return nil, fmt.Errorf("listing the requests of %s: %w", batchID, err)
+	}
+	defer rows.Close()
+	var out []*bot.Request
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing the requests of %s: %w", batchID, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqliteStore) UnfinishedBatches(ctx context.Context) ([]string, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT DISTINCT batch_id FROM requests WHERE batch_id != '' AND state IN (?, ?) ORDER BY batch_id`,
+		string(bot.StateApproved), string(bot.StateResetting))
+	if err != nil {
+		return nil, fmt.Errorf("listing interrupted lists: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("listing interrupted lists: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 func (s *sqliteStore) CountRequests(ctx context.Context, requesterKey string, since time.Time) (int, error) {

@@ -106,6 +106,7 @@ func (serveCmd) Run(ctx context.Context) error {
 	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopJobs()
 	go svc.Run(jobs, 10*time.Second)
+	s.Go(func() { svc.ResumeBatches(jobs) }) // lists a previous stop interrupted
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()

@@ -89,6 +89,7 @@ func (s *Server) patchUser(c *call, p []string) response {
 			UserID: u.ID, Password: *pp.Password, ForceChange: pp.ForceChangePasswordNextSignIn,
 			ForceChangeWithMFA: pp.ForceChangePasswordNextSignInWithMfa, At: now, Via: "patch", RequestID: c.requestID,
 		})
+		u.LastPasswordChange = now
 		s.logChange(c, u, now, "Reset user password", "Core Directory", "success", "")
 	}
 	// A passwordProfile with only the force-change flags answers 204 and sets no password (graph-docs
@@ -180,6 +181,7 @@ func (s *Server) resetPassword(c *call, p []string) response {
 	} else {
 		s.resets[u.ID] = append(s.resets[u.ID], PasswordSet{UserID: u.ID, Password: password, ForceChange: true,
 			At: now, Via: "resetPassword", RequestID: c.requestID})
+		u.LastPasswordChange = now
 		s.logChange(c, u, now, "Reset password (by admin)", "Self-service Password Management", "success", "")
 		s.logChange(c, u, now, "Reset user password", "Core Directory", "success", "")
 	}

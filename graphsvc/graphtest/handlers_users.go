@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/resetbot/resetbot/bot"
 )
@@ -31,6 +32,10 @@ func userJSON(u *User) map[string]any {
 	}
 	if u.OnPremisesSyncEnabled != nil {
 		m["onPremisesSyncEnabled"] = *u.OnPremisesSyncEnabled
+	}
+	m["lastPasswordChangeDateTime"] = nil
+	if !u.LastPasswordChange.IsZero() {
+		m["lastPasswordChangeDateTime"] = u.LastPasswordChange.UTC().Format(time.RFC3339)
 	}
 	return m
 }

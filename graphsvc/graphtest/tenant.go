@@ -39,6 +39,8 @@ type User struct {
 	UserType              string // "Member" (default) or "Guest"
 	ManagerID             string
 	PasswordPolicies      string // e.g. "DisablePasswordExpiration", "DisableStrongPassword"
+	// LastPasswordChange is Graph's lastPasswordChangeDateTime; every password set moves it.
+	LastPasswordChange time.Time
 
 	// Roles are the user's own active role assignments. Roles held through a role-assignable group are
 	// on the Group, and Graph lists them with the group as principalId.

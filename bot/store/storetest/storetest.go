@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"Deliveries", deliveries},
 		{"FiftyConcurrentCallers", fiftyCallers},
 		{"Ping", ping},
+		{"Batches", batches},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := open(t)
@@ -64,6 +65,7 @@ func Sample(id string) *bot.Request {
 		CreatedAt: t0, UpdatedAt: t0.Add(time.Second), ExpiresAt: t0.Add(30 * time.Minute),
 		Card: bot.MessageRef{Platform: bot.PlatformTeams, Channel: "19:approvals@thread.tacv2", ID: "1:act-1",
 			ServiceURL: "https://smba.trafficmanager.net/emea/"},
+		BatchID: "B-SAMPLE",
 	}
 }
 
