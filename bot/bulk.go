@@ -14,8 +14,11 @@ import (
 // requester presses "Reset the N". The preview is held in memory: nothing has been done yet, so a
 // restart only means sending the file again.
 
-// MaxBulkRows is the most users one list may name.
+// MaxBulkRows is the most users one list may name unless configured otherwise.
 const MaxBulkRows = 5000
+
+// MaxListRows is the configured most users one list may name: adapters pass it to ParseUserCSV.
+func (s *Service) MaxListRows() int { return s.cfg.MaxListRows }
 
 // bulkPreviewTTL is how long a preview waits for its go-ahead.
 const bulkPreviewTTL = 15 * time.Minute
@@ -159,11 +162,13 @@ func (s *Service) HandleBulk(ctx context.Context, in Incoming, filename string, 
 	m.Text = strings.Join(body, "\n")
 	if len(p.allowed) > 0 {
 		s.bulk.put(p, s.now())
-		m.Buttons = []Button{
-			{Label: fmt.Sprintf("Reset the %d", len(p.allowed)), Action: ActionRun, RequestID: p.id, Primary: true,
-				Confirm: fmt.Sprintf("Reset %d passwords now? The temporary passwords come to you by DM.", len(p.allowed))},
-			{Label: "Cancel", Action: ActionCancel, RequestID: p.id},
+		run := Button{Label: fmt.Sprintf("Reset the %d", len(p.allowed)), Action: ActionRun, RequestID: p.id, Primary: true,
+			Confirm: fmt.Sprintf("Reset %d passwords now? The temporary passwords come to you by DM.", len(p.allowed))}
+		if s.listNeedsApproval(p) {
+			run.Label, run.Confirm = fmt.Sprintf("Ask approval for the %d", len(p.allowed)), ""
+			m.Text = strings.TrimSpace(m.Text + fmt.Sprintf("\nA list of more than %d users needs a second person's approval.", s.cfg.ListApprovalAbove))
 		}
+		m.Buttons = []Button{run, {Label: "Cancel", Action: ActionCancel, RequestID: p.id}}
 	}
 	return in.Reply.Reply(ctx, m)
 }
@@ -191,6 +196,15 @@ func (s *Service) runBulk(ctx context.Context, in Incoming, me User, cmd Command
 			ActorUPN: me.UPN, Outcome: "bulk_cancelled"})
 		return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("Cancelled list %s; nothing was reset.", p.id)})
 	}
-	_ = in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("⏳ Resetting %d users from %s; progress and results come by DM.", len(p.allowed), p.filename)})
+	if !s.listNeedsApproval(p) {
+		_ = in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("⏳ Resetting %d users from %s; progress and results come by DM.", len(p.allowed), p.filename)})
+	}
+	if s.listNeedsApproval(p) {
+		return s.askListApproval(ctx, in, me, p)
+	}
 	return s.startBatch(ctx, in, me, p)
+}
+
+func (s *Service) listNeedsApproval(p *bulkPreview) bool {
+	return s.cfg.ListApprovalAbove > 0 && len(p.allowed) > s.cfg.ListApprovalAbove
 }

@@ -250,3 +250,74 @@ func (o oneByOne) ResetPasswords(ctx context.Context, resets []bot.PasswordReset
 	}
 	return out
 }
+
+// A list above the threshold needs a second person: nothing is reset until someone entitled to
+// reset every user on it approves; the requester cannot, and a second approval does nothing.
+func TestBulkListApproval(t *testing.T) {
+	env := scenariotest.NewEnv(t, func(c *bot.Config) { c.ListApprovalAbove = 2 })
+	rec := &recorder{}
+	env.Service.Attach(bot.PlatformShell, rec)
+	rows, problems := bulkFile(t, "adele@contoso.com", "lynne@contoso.com", "nestor@contoso.com")
+	helpdesk := actor("helpdesk@contoso.com")
+	_ = env.Service.HandleBulk(context.Background(), bot.Incoming{Actor: helpdesk, Reply: rec}, "u.csv", rows, problems)
+	if !strings.Contains(rec.msgs[len(rec.msgs)-1], "needs a second person") {
+		t.Fatalf("preview = %q", rec.msgs[len(rec.msgs)-1])
+	}
+	id := scenariotestListID(t, rec.msgs[len(rec.msgs)-1])
+	_ = env.Service.Handle(context.Background(), bot.Click(helpdesk, bot.ActionRun, id, "", rec))
+	var card string
+	for _, m := range rec.msgs {
+		if strings.HasPrefix(m, "approvals:") {
+			card = m
+		}
+	}
+	if !strings.Contains(card, id) {
+		t.Fatalf("no list approval card: %q", rec.msgs)
+	}
+	_ = env.Service.Handle(context.Background(), bot.Click(helpdesk, bot.ActionApprove, id, "", rec))
+	if !strings.Contains(rec.msgs[len(rec.msgs)-1], "can't approve your own request") {
+		t.Errorf("self-approval answered %q", rec.msgs[len(rec.msgs)-1])
+	}
+	_ = env.Service.Handle(context.Background(), bot.Click(actor("reader@contoso.com"), bot.ActionApprove, id, "", rec))
+	for _, upn := range []string{"adele@contoso.com", "lynne@contoso.com", "nestor@contoso.com"} {
+		if n := len(env.Graph.Resets(upn)); n != 0 {
+			t.Fatalf("%s was reset before an entitled approval", upn)
+		}
+	}
+	_ = env.Service.Handle(context.Background(), bot.Click(actor("pwadmin@contoso.com"), bot.ActionApprove, id, "", rec))
+	_ = env.Service.Handle(context.Background(), bot.Click(actor("sam@contoso.com"), bot.ActionApprove, id, "", rec))
+	for _, upn := range []string{"adele@contoso.com", "lynne@contoso.com", "nestor@contoso.com"} {
+		if n := len(env.Graph.Resets(upn)); n != 1 {
+			t.Errorf("%s reset %d times, want 1", upn, n)
+		}
+	}
+	if !strings.Contains(rec.msgs[len(rec.msgs)-1], "already decided") {
+		t.Errorf("a second approval answered %q", rec.msgs[len(rec.msgs)-1])
+	}
+}
+
+func TestBulkListApprovalExpires(t *testing.T) {
+	env := scenariotest.NewEnv(t, func(c *bot.Config) { c.ListApprovalAbove = 1 })
+	rec := &recorder{}
+	env.Service.Attach(bot.PlatformShell, rec)
+	rows, problems := bulkFile(t, "adele@contoso.com", "lynne@contoso.com")
+	helpdesk := actor("helpdesk@contoso.com")
+	_ = env.Service.HandleBulk(context.Background(), bot.Incoming{Actor: helpdesk, Reply: rec}, "u.csv", rows, problems)
+	id := scenariotestListID(t, rec.msgs[len(rec.msgs)-1])
+	_ = env.Service.Handle(context.Background(), bot.Click(helpdesk, bot.ActionRun, id, "", rec))
+	env.Clock.Advance(31 * time.Minute)
+	env.Service.Tick(context.Background())
+	expired := 0
+	for _, m := range rec.msgs {
+		if strings.Contains(m, "Nobody approved list "+id) {
+			expired++
+		}
+	}
+	if expired != 1 {
+		t.Errorf("the requester was told %d times that the list expired, want once", expired)
+	}
+	_ = env.Service.Handle(context.Background(), bot.Click(actor("sam@contoso.com"), bot.ActionApprove, id, "", rec))
+	if n := len(env.Graph.Resets("adele@contoso.com")); n != 0 {
+		t.Errorf("an expired list was reset")
+	}
+}

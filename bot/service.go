@@ -21,8 +21,12 @@ type Config struct {
 	RevokeSessions bool          // revoke the target's sign-in sessions after a reset
 	RequireMFA     bool          // forceChangePasswordNextSignInWithMfa
 	RateLimit      int           // resets one person may ask for per RateWindow; 0 = no limit
-	RateWindow     time.Duration
-	Location       *time.Location // how times are shown to people
+	// ListApprovalAbove is the size above which a list needs a second person's approval.
+	ListApprovalAbove int
+	// MaxListRows is the most users one list may name.
+	MaxListRows int
+	RateWindow  time.Duration
+	Location    *time.Location // how times are shown to people
 	// ApprovalsChannel names the channel approval cards go to, as people know it ("#approvals").
 	ApprovalsChannel string
 	// CallTimeout bounds the work done for one command or click, Graph calls included.
@@ -33,16 +37,18 @@ type Config struct {
 // minutes to approve, 15 minutes before the password DM goes, sessions revoked.
 func Defaults() Config {
 	return Config{
-		Policy:           Policy{Mode: ModeEntra, PrivilegedNeedsApproval: true},
-		Password:         PasswordSpec{Length: 16},
-		ApprovalTTL:      30 * time.Minute,
-		DMTTL:            15 * time.Minute,
-		RevokeSessions:   true,
-		RateLimit:        30,
-		RateWindow:       time.Hour,
-		Location:         time.Local,
-		ApprovalsChannel: "#approvals",
-		CallTimeout:      2 * time.Minute,
+		Policy:            Policy{Mode: ModeEntra, PrivilegedNeedsApproval: true},
+		Password:          PasswordSpec{Length: 16},
+		ApprovalTTL:       30 * time.Minute,
+		DMTTL:             15 * time.Minute,
+		RevokeSessions:    true,
+		RateLimit:         30,
+		ListApprovalAbove: 50,
+		MaxListRows:       MaxBulkRows,
+		RateWindow:        time.Hour,
+		Location:          time.Local,
+		ApprovalsChannel:  "#approvals",
+		CallTimeout:       2 * time.Minute,
 	}
 }
 
@@ -71,6 +77,9 @@ func NewService(dir Directory, store Store, cfg Config, log *slog.Logger) *Servi
 	}
 	if cfg.CallTimeout == 0 {
 		cfg.CallTimeout = 2 * time.Minute
+	}
+	if cfg.MaxListRows == 0 {
+		cfg.MaxListRows = MaxBulkRows
 	}
 	return &Service{dir: dir, store: store, cfg: cfg, log: log, now: time.Now, obs: noObserver{}, chats: map[Platform]Chat{}}
 }
@@ -279,6 +288,9 @@ func (s *Service) askApproval(ctx context.Context, in Incoming, req *Request) er
 // decide handles an approve or deny, typed or clicked: the clicker is re-resolved and re-authorised
 // from scratch, and the state change is a compare-and-swap so two clicks or two replicas act once.
 func (s *Service) decide(ctx context.Context, in Incoming, me User, cmd Command) error {
+	if strings.HasPrefix(cmd.RequestID, "B-") {
+		return s.decideList(ctx, in, me, cmd)
+	}
 	req, err := s.store.GetRequest(ctx, cmd.RequestID)
 	if errors.Is(err, ErrNoSuchRequest) {
 		return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("🔎 There is no request %s.", cmd.RequestID)})
@@ -517,8 +529,16 @@ func (s *Service) Tick(ctx context.Context) {
 	if expired, err := s.store.ExpiredPending(ctx, now); err != nil {
 		s.log.Error("listing expired approvals failed", "err", err)
 	} else {
+		lists := map[string][]*Request{}
 		for _, req := range expired {
+			if req.BatchID != "" {
+				lists[req.BatchID] = append(lists[req.BatchID], req)
+				continue
+			}
 			s.expire(ctx, req)
+		}
+		for id, reqs := range lists {
+			s.expireList(ctx, id, reqs)
 		}
 	}
 	due, err := s.store.DueDeliveries(ctx, now)

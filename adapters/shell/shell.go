@@ -19,6 +19,7 @@ import (
 type Handler interface {
 	Handle(ctx context.Context, in bot.Incoming) error
 	HandleBulk(ctx context.Context, in bot.Incoming, filename string, rows []bot.UserRow, problems []bot.RowProblem) error
+	MaxListRows() int
 	Tick(ctx context.Context)
 }
 
@@ -175,7 +176,7 @@ func (a *Adapter) SendList(ctx context.Context, h Handler, path string) {
 		return
 	}
 	defer f.Close()
-	rows, problems, err := bot.ParseUserCSV(f, bot.MaxBulkRows)
+	rows, problems, err := bot.ParseUserCSV(f, h.MaxListRows())
 	if err != nil {
 		_ = reply.Reply(ctx, bot.Message{Title: "⚠️ " + filepath.Base(path) + ": " + err.Error(), Text: "Nothing was reset."})
 		return

@@ -62,6 +62,8 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	e.boolean("RESETBOT_REQUIRE_MFA", &svc.RequireMFA)
 	e.integer("RESETBOT_RATE_LIMIT", &svc.RateLimit, 0, 100000)
 	e.duration("RESETBOT_RATE_WINDOW", &svc.RateWindow, time.Minute, 7*24*time.Hour)
+	e.integer("RESETBOT_MAX_LIST_ROWS", &svc.MaxListRows, 1, 100000)
+	e.integer("RESETBOT_LIST_APPROVAL_ABOVE", &svc.ListApprovalAbove, 0, 100000)
 	e.integer("RESETBOT_PASSWORD_LENGTH", &svc.Password.Length, bot.MinPasswordLength, bot.MaxPasswordLength)
 	e.boolean("RESETBOT_PASSPHRASE", &svc.Password.Passphrase)
 	e.str("RESETBOT_APPROVALS_CHANNEL_NAME", &svc.ApprovalsChannel)
