@@ -36,6 +36,7 @@ type Client struct {
 	baseURL      string // endpoint + "/v1.0"
 	maxRetries   int
 	maxRetryWait time.Duration
+	batch        *batchState // FindUsers and ResetPasswords: concurrency and write pacing (batch.go)
 }
 
 var _ bot.Directory = (*Client)(nil)
@@ -115,6 +116,7 @@ func New(cfg Config) (*Client, error) {
 		baseURL:      ep.String() + "/v1.0",
 		maxRetries:   cfg.MaxRetries,
 		maxRetryWait: cfg.MaxRetryWait,
+		batch:        newBatchState(cfg),
 	}
 	registerSerializers()
 	adapter, err := msgraphgocore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(

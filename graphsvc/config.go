@@ -24,6 +24,13 @@ const (
 	DefaultTimeout       = 15 * time.Second
 	DefaultMaxRetries    = 3
 	DefaultMaxRetryWait  = 30 * time.Second
+
+	// DefaultBatchConcurrency is how many $batch requests a Client has in flight at once.
+	DefaultBatchConcurrency = 4
+	// DefaultWriteBudget writes per DefaultWriteWindow is Graph's documented write limit per app
+	// and tenant (identity and access service limits: 3,000 writes per 2 min 30 s).
+	DefaultWriteBudget = 3000
+	DefaultWriteWindow = 150 * time.Second
 )
 
 // Environment variables read by ConfigFromEnv. The AZURE_* names are azidentity's own, so a
@@ -77,6 +84,17 @@ type Config struct {
 	// Observe, when set, hears every attempt: method, HTTP status (0 when none came back) and how
 	// long it took. It is for metrics: no URL, no body.
 	Observe func(method string, status int, took time.Duration)
+
+	// BatchConcurrency bounds the $batch requests (of up to 20 items each) this Client has in
+	// flight at once, across all FindUsers and ResetPasswords calls; default 4.
+	BatchConcurrency int
+	// WriteBudget and WriteWindow pace ResetPasswords: at most WriteBudget password writes in any
+	// WriteWindow, shared by every call of this Client, so a large run stays inside Graph's write
+	// limit instead of discovering it through 429s. Defaults: 3,000 per 150 s, Graph's limit per
+	// app and tenant. A negative WriteBudget turns pacing off. The budget is per process: replicas
+	// sharing one app registration should split it between them.
+	WriteBudget int
+	WriteWindow time.Duration
 }
 
 // ConfigFromEnv reads the Graph configuration from the environment through getenv (os.Getenv in
