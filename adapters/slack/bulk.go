@@ -1,0 +1,102 @@
+package slack
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/resetbot/resetbot/bot"
+)
+
+// receiveList takes a CSV list sent to the bot in a DM with "resetpw bulk": it checks the file, downloads
+// it with the bot token, parses it and hands it to the service, which answers with a preview.
+func (a *Adapter) receiveList(ctx context.Context, actor bot.Actor, key string, fileIDs []string, reply bot.Replier) {
+	refuse := func(title string) {
+		_ = reply.Reply(ctx, bot.Message{Title: title, Text: "Nothing was reset.",
+			Footer: "A list is a CSV file with a UserPrincipalName header and one user per line, sent to me in this DM with the text: resetpw bulk"})
+	}
+	switch len(fileIDs) {
+	case 0:
+		refuse("📎 Attach the CSV file to the message that says `resetpw bulk`.")
+		return
+	case 1:
+	default:
+		refuse("📎 Send one list at a time: that message had several files.")
+		return
+	}
+	infoCtx, cancel := context.WithTimeout(ctx, webAPITimeout)
+	f, _, _, err := a.api.GetFileInfoContext(infoCtx, fileIDs[0], 0, 0)
+	cancel()
+	if err != nil {
+		a.log.Error("files.info failed", "file", fileIDs[0], "err", err)
+		refuse("⚠️ I could not read that file from Slack. Check that resetbot has the files:read scope, then send it again.")
+		return
+	}
+	name := path.Base(strings.ReplaceAll(f.Name, "\\", "/"))
+	if !isCSV(name, f.Filetype, f.Mimetype) {
+		refuse(fmt.Sprintf("⚠️ %s is not a CSV file. Save the list as CSV (UTF-8) and send it again.", clip(name, 80)))
+		return
+	}
+	if int64(f.Size) > a.cfg.MaxListBytes {
+		refuse(fmt.Sprintf("⚠️ %s is %s; the most I take is %s. Split the list.", clip(name, 80), size(int64(f.Size)), size(a.cfg.MaxListBytes)))
+		return
+	}
+	if f.URLPrivateDownload == "" {
+		refuse("⚠️ Slack gave me no way to download that file. Send it again as a file upload, not a link.")
+		return
+	}
+	var data bytes.Buffer
+	dlCtx, cancel := context.WithTimeout(ctx, webAPITimeout)
+	// GetFile sends the bot token only to Slack's hosts or the API host, never to a URL a message names.
+	err = a.api.GetFileContext(dlCtx, f.URLPrivateDownload, &limitedWriter{w: &data, left: a.cfg.MaxListBytes})
+	cancel()
+	switch {
+	case errors.Is(err, errListTooLarge):
+		refuse(fmt.Sprintf("⚠️ %s is larger than %s. Split the list.", clip(name, 80), size(a.cfg.MaxListBytes)))
+		return
+	case err != nil:
+		a.log.Error("downloading a list failed", "file", fileIDs[0], "err", err)
+		refuse("⚠️ I could not download that file from Slack. Send it again.")
+		return
+	}
+	rows, problems, err := bot.ParseUserCSV(&data, a.svc.MaxListRows())
+	if err != nil {
+		refuse(fmt.Sprintf("⚠️ %s: %s", clip(name, 80), err.Error()))
+		return
+	}
+	in := bot.Incoming{Actor: actor, Text: "resetpw bulk", IdempotencyKey: key, Reply: reply}
+	if err := a.svc.HandleBulk(ctx, in, name, rows, problems); err != nil {
+		a.log.Error("handling a list failed", "err", err)
+	}
+}
+
+func isCSV(name, filetype, mimetype string) bool {
+	return strings.EqualFold(filetype, "csv") || strings.EqualFold(path.Ext(name), ".csv") ||
+		strings.HasPrefix(strings.ToLower(mimetype), "text/csv")
+}
+
+func size(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d KiB", (n+1023)/1024)
+}
+
+var errListTooLarge = errors.New("the list is larger than the limit")
+
+// limitedWriter stops a download that turns out larger than files.info said.
+type limitedWriter struct {
+	w    *bytes.Buffer
+	left int64
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > l.left {
+		return 0, errListTooLarge
+	}
+	l.left -= int64(len(p))
+	return l.w.Write(p)
+}

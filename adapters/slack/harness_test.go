@@ -1,0 +1,236 @@
+package slack
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/scenariotest"
+)
+
+// harness is a whole resetbot on Slack, on loopback: the scenario Env (Graph simulator, SQLite, the
+// service), the fake Slack Web API, and the adapter's real HTTP handlers behind an httptest server.
+type harness struct {
+	env     *scenariotest.Env
+	slack   *fakeSlack
+	adapter *Adapter
+	srv     *httptest.Server
+	logs    *lockedBuffer
+	n       atomic.Int64 // trigger IDs, action timestamps, event IDs
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func newHarness(t testing.TB, env *scenariotest.Env, change func(*Config)) *harness {
+	t.Helper()
+	if env == nil {
+		env = scenariotest.NewEnv(t, nil)
+	}
+	fake := newFakeSlack(t)
+	logs := &lockedBuffer{}
+	cfg := Config{
+		BotToken: fakeBotToken, SigningSecret: fakeSecret, APIURL: fake.apiURL(),
+		ApprovalsChannel: fakeApprovals,
+		Log:              slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if change != nil {
+		change(&cfg)
+	}
+	a, err := New(cfg, env.Service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Service.Attach(bot.PlatformSlack, a)
+	mux := http.NewServeMux()
+	a.Mount(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	t.Cleanup(a.Wait)
+	return &harness{env: env, slack: fake, adapter: a, srv: srv, logs: logs}
+}
+
+func (h *harness) next() string { return strconv.FormatInt(h.n.Add(1), 10) }
+
+// sign signs a body the way Slack does, at the given time.
+func sign(secret string, at time.Time, body []byte) (ts, sig string) {
+	ts = strconv.FormatInt(at.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(mac, "v0:%s:", ts)
+	mac.Write(body)
+	return ts, "v0=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// post sends a form to one of the adapter's endpoints, signed unless headers says otherwise.
+func (h *harness) post(t testing.TB, path string, form url.Values, headers map[string]string) (*http.Response, string) {
+	t.Helper()
+	body := []byte(form.Encode())
+	return h.postRaw(t, path, "application/x-www-form-urlencoded", body, headers)
+}
+
+func (h *harness) postRaw(t testing.TB, path, contentType string, body []byte, headers map[string]string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	ts, sig := sign(fakeSecret, time.Now(), body)
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", sig)
+	for k, v := range headers {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := h.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+// slashForm is the form Slack posts for "/resetpw text" typed by user.
+func (h *harness) slashForm(user, text string) url.Values {
+	return url.Values{
+		"token": {"legacy-verification-token"}, "team_id": {fakeTeam}, "team_domain": {"contoso"},
+		"channel_id": {"C_HELPDESK"}, "channel_name": {"helpdesk"}, "user_id": {user}, "user_name": {strings.ToLower(user)},
+		"command": {"/resetpw"}, "text": {text}, "api_app_id": {"A_RESETBOT"},
+		"response_url": {h.slack.responseURL()}, "trigger_id": {"trig." + h.next()},
+	}
+}
+
+// clickForm is the interaction Slack posts when user presses one of our buttons.
+func (h *harness) clickForm(user string, action bot.Action, id, blockID, channel string) url.Values {
+	payload := map[string]any{
+		"type": "block_actions", "api_app_id": "A_RESETBOT", "token": "legacy",
+		"team":       map[string]any{"id": fakeTeam, "domain": "contoso"},
+		"user":       map[string]any{"id": user, "username": strings.ToLower(user), "team_id": fakeTeam},
+		"container":  map[string]any{"type": "message", "message_ts": "1790000000.000001", "channel_id": channel},
+		"channel":    map[string]any{"id": channel},
+		"trigger_id": "trig." + h.next(), "response_url": h.slack.responseURL(),
+		"actions": []map[string]any{{
+			"type": "button", "action_id": actionPrefix + string(action), "block_id": blockID, "value": id,
+			"action_ts": "1790000100." + h.next(), "text": map[string]any{"type": "plain_text", "text": string(action)},
+		}},
+	}
+	b, _ := json.Marshal(payload)
+	return url.Values{"payload": {string(b)}}
+}
+
+// say runs a slash command as a Slack user and waits until everything it set off has finished.
+func (h *harness) say(t testing.TB, user, text string) []slackCall {
+	t.Helper()
+	mark := h.slack.mark()
+	resp, body := h.post(t, "/slack/commands", h.slashForm(user, text), nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Checking") {
+		t.Fatalf("slash command answered %d %q, want 200 with a checking note", resp.StatusCode, body)
+	}
+	h.adapter.Wait()
+	return h.slack.since(mark)
+}
+
+func (h *harness) click(t testing.TB, user string, action bot.Action, id string) []slackCall {
+	t.Helper()
+	mark := h.slack.mark()
+	resp, body := h.post(t, "/slack/interactions", h.clickForm(user, action, id, blockApproval, fakeApprovals), nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("click answered %d %q", resp.StatusCode, body)
+	}
+	h.adapter.Wait()
+	return h.slack.since(mark)
+}
+
+// seen turns recorded Slack calls into what the scenarios read.
+func (h *harness) seen(calls []slackCall) []scenariotest.Seen {
+	var out []scenariotest.Seen
+	for _, c := range calls {
+		where := ""
+		switch c.Method {
+		case "response_url", "chat.postEphemeral":
+			where = "reply"
+		case "chat.postMessage":
+			switch {
+			case c.Channel == fakeApprovals:
+				where = "approvals"
+			case strings.HasPrefix(c.Channel, "D_"):
+				where = "dm:" + h.upnOf(strings.TrimPrefix(c.Channel, "D_"))
+			default:
+				where = "channel:" + c.Channel
+			}
+		case "chat.update":
+			where = "card"
+		case "chat.delete":
+			where = "withdrawn:" + h.upnOf(strings.TrimPrefix(c.Channel, "D_"))
+		default:
+			continue
+		}
+		out = append(out, scenariotest.Seen{Where: where, Text: visible(c)})
+	}
+	return out
+}
+
+func (h *harness) upnOf(userID string) string {
+	h.slack.mu.Lock()
+	defer h.slack.mu.Unlock()
+	if u, ok := h.slack.users[userID]; ok && u.Email != "" {
+		return u.Email
+	}
+	return userID
+}
+
+// driver runs the scenario suite through Slack: slash commands and button clicks are signed HTTP
+// requests into the real handlers, and what people see is read back from the fake Slack.
+type driver struct{ h *harness }
+
+func (d driver) Say(t *testing.T, as, text string) []scenariotest.Seen {
+	text = strings.TrimSpace(text)
+	if rest, ok := strings.CutPrefix(text, "/resetpw"); ok {
+		text = strings.TrimSpace(rest)
+	}
+	return d.h.seen(d.h.say(t, personaID(as), text))
+}
+
+func (d driver) Click(t *testing.T, as string, action bot.Action, requestID string) []scenariotest.Seen {
+	return d.h.seen(d.h.click(t, personaID(as), action, requestID))
+}
+
+func (d driver) Tick(t *testing.T) []scenariotest.Seen {
+	mark := d.h.slack.mark()
+	d.h.env.Service.Tick(t.Context())
+	d.h.adapter.Wait()
+	return d.h.seen(d.h.slack.since(mark))
+}

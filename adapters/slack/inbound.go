@@ -1,0 +1,123 @@
+package slack
+
+import (
+	"context"
+	"strings"
+
+	slackgo "github.com/slack-go/slack"
+
+	"github.com/resetbot/resetbot/bot"
+)
+
+// What Slack sends, once verified and parsed, whichever way it came (HTTP or Socket Mode), becomes a
+// delivery here: events are in events.go.
+
+// ephemeral is an acknowledgement or response_url message only the sender sees.
+type ephemeral struct {
+	ResponseType    string          `json:"response_type"`
+	ReplaceOriginal bool            `json:"replace_original"`
+	Text            string          `json:"text"`
+	Blocks          []slackgo.Block `json:"blocks,omitempty"`
+}
+
+func checking(text string) ephemeral {
+	what := "…"
+	if t := clip(strings.ReplaceAll(text, "`", "'"), 80); t != "" {
+		what = "`" + escape(t) + "` …"
+	}
+	return ephemeral{ResponseType: slackgo.ResponseTypeEphemeral, Text: "⏳ Checking " + what}
+}
+
+// onSlashCommand takes a verified /resetpw.
+func (a *Adapter) onSlashCommand(cmd slackgo.SlashCommand) delivery {
+	if cmd.TeamID == "" || cmd.UserID == "" {
+		a.log.Warn("slash command without a team or user ignored")
+		return delivery{ack: ephemeral{ResponseType: slackgo.ResponseTypeEphemeral, Text: "⚠️ Slack sent this command without saying who you are, so I ignored it."}}
+	}
+	if len(cmd.Text) > slackCommandLimit {
+		return delivery{ack: ephemeral{ResponseType: slackgo.ResponseTypeEphemeral, Text: "🤔 That command is too long."}}
+	}
+	// trigger_id is unique per invocation; Slack does not retry slash commands, but a proxy might.
+	key := "slack:cmd:" + cmd.TeamID + ":" + cmd.TriggerID
+	if cmd.TriggerID == "" {
+		key = ""
+	}
+	who := sender{team: cmd.TeamID, enterprise: cmd.EnterpriseID, user: cmd.UserID}
+	return delivery{
+		ack: checking(cmd.Text),
+		work: func(ctx context.Context) {
+			reply := a.responder(who, cmd.ResponseURL)
+			actor, ok := a.whoIs(ctx, who, reply)
+			if !ok {
+				return
+			}
+			in := bot.Incoming{Actor: actor, Text: cmd.Text, IdempotencyKey: key, Reply: reply}
+			if err := a.svc.Handle(ctx, in); err != nil {
+				a.log.Error("handling a slash command failed", "err", err)
+			}
+		},
+	}
+}
+
+// Our buttons: the action ID says what, the value carries only the opaque request or list ID.
+const (
+	blockApproval = "resetbot_approval"
+	blockList     = "resetbot_list"
+	actionPrefix  = "resetbot_"
+)
+
+var buttonActions = map[string]bot.Action{
+	actionPrefix + string(bot.ActionApprove): bot.ActionApprove,
+	actionPrefix + string(bot.ActionDeny):    bot.ActionDeny,
+	actionPrefix + string(bot.ActionRun):     bot.ActionRun,
+	actionPrefix + string(bot.ActionCancel):  bot.ActionCancel,
+}
+
+// onInteraction takes a verified interaction payload. Only clicks on our own buttons do anything;
+// everything else is acknowledged and logged, so Slack shows no error.
+func (a *Adapter) onInteraction(ic slackgo.InteractionCallback) delivery {
+	if ic.Type != slackgo.InteractionTypeBlockActions {
+		a.log.Info("interaction ignored", "type", string(ic.Type))
+		return delivery{}
+	}
+	if len(ic.ActionCallback.BlockActions) != 1 {
+		a.log.Info("interaction ignored: not one action", "actions", len(ic.ActionCallback.BlockActions))
+		return delivery{}
+	}
+	act := ic.ActionCallback.BlockActions[0]
+	action, known := buttonActions[act.ActionID]
+	if !known || (act.BlockID != blockApproval && act.BlockID != blockList) {
+		a.log.Info("interaction ignored: not our button", "action_id", clip(act.ActionID, 64), "block_id", clip(act.BlockID, 64))
+		return delivery{}
+	}
+	id := act.Value
+	if len(id) > 20 || id == "" {
+		a.log.Info("interaction ignored: the button carries no request ID")
+		return delivery{}
+	}
+	if ic.Team.ID == "" || ic.User.ID == "" {
+		a.log.Warn("interaction without a team or user ignored")
+		return delivery{}
+	}
+	// A double click is two deliveries with two action_ts: the service's compare-and-swap makes the
+	// second a no-op. The key only stops the same delivery being handled twice.
+	stamp := act.ActionTs
+	if stamp == "" {
+		stamp = ic.TriggerID
+	}
+	key := "slack:click:" + ic.Team.ID + ":" + ic.User.ID + ":" + stamp
+	if stamp == "" {
+		key = ""
+	}
+	who := sender{team: ic.Team.ID, enterprise: ic.Enterprise.ID, user: ic.User.ID}
+	return delivery{work: func(ctx context.Context) {
+		reply := a.responder(who, ic.ResponseURL)
+		actor, ok := a.whoIs(ctx, who, reply)
+		if !ok {
+			return
+		}
+		if err := a.svc.Handle(ctx, bot.Click(actor, action, id, key, reply)); err != nil {
+			a.log.Error("handling a button click failed", "err", err)
+		}
+	}}
+}

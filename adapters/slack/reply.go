@@ -1,0 +1,102 @@
+package slack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	slackgo "github.com/slack-go/slack"
+
+	"github.com/resetbot/resetbot/bot"
+)
+
+// responder answers the person who sent a command or clicked, visible only to them: an ephemeral message
+// through the response_url Slack gave with the command. If that cannot be used (an unexpected host, or
+// Slack refuses it: a response_url takes 5 messages in 30 minutes), the answer goes by DM instead, so the
+// person is never left without one.
+func (a *Adapter) responder(who sender, responseURL string) bot.Replier {
+	return bot.ReplierFunc(func(ctx context.Context, m bot.Message) error {
+		if responseURL != "" {
+			if !a.mayRespondTo(responseURL) {
+				a.log.Warn("response_url on an unexpected host ignored; answering by DM", "host", hostOf(responseURL))
+			} else if err := a.respond(ctx, responseURL, m); err != nil {
+				a.log.Warn("response_url failed; answering by DM", "err", err)
+			} else {
+				return nil
+			}
+		}
+		_, err := a.DM(ctx, bot.Actor{Platform: bot.PlatformSlack, Tenant: who.team, UserID: who.user}, stripSecret(m))
+		return err
+	})
+}
+
+// inDM answers in the DM a message came from.
+func (a *Adapter) inDM(channel string) bot.Replier {
+	return bot.ReplierFunc(func(ctx context.Context, m bot.Message) error {
+		_, err := a.post(ctx, channel, stripSecret(m), Elsewhere)
+		return err
+	})
+}
+
+// respond posts an ephemeral message to a response_url.
+func (a *Adapter) respond(ctx context.Context, responseURL string, m bot.Message) error {
+	r := Render(stripSecret(m), Elsewhere)
+	body, err := json.Marshal(ephemeral{ResponseType: slackgo.ResponseTypeEphemeral, ReplaceOriginal: false, Text: r.Text, Blocks: r.Blocks})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, webAPITimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, responseURL, bytes.NewReader(body))
+	if err != nil {
+		return errors.New("response_url is not a URL")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.hooks.Do(req)
+	if err != nil {
+		// The URL is a credential for 30 minutes: keep it out of the error, and so out of the log.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("posting to response_url: %w", err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("response_url answered %d %s", resp.StatusCode, clip(strings.TrimSpace(string(answer)), 100))
+	}
+	return nil
+}
+
+// mayRespondTo allows only Slack's own hooks host over https, or the configured Web API host (a private
+// gateway, or the tests' fake). A forged or altered response_url must not make the bot post elsewhere.
+func (a *Adapter) mayRespondTo(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.User != nil {
+		return false
+	}
+	if u.Scheme == "https" && strings.EqualFold(u.Host, "hooks.slack.com") {
+		return true
+	}
+	return u.Scheme == a.apiURL.Scheme && strings.EqualFold(u.Host, a.apiURL.Host)
+}
+
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Host
+	}
+	return "(not a URL)"
+}
+
+// stripSecret makes sure nothing but a DM can show a secret.
+func stripSecret(m bot.Message) bot.Message {
+	m.Secret = ""
+	return m
+}

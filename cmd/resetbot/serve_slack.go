@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	slackadapter "github.com/resetbot/resetbot/adapters/slack"
+	"github.com/resetbot/resetbot/bot"
+)
+
+// Slack joins resetbot serve when its settings are present: SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET
+// (HTTP mode, endpoints under /slack/ on the shared server) or SLACK_APP_TOKEN (Socket Mode, no public
+// URL). See the README's Slack section.
+func init() {
+	platforms = append(platforms, platform{name: "slack", setup: setupSlack})
+}
+
+func setupSlack(ctx context.Context, s *server) (bool, error) {
+	cfg, enabled, err := slackadapter.ConfigFromEnv(s.Getenv)
+	if err != nil || !enabled {
+		return enabled, err
+	}
+	cfg.Log = s.Log
+	cfg.Go = s.Go
+	cfg.Acked = func(took time.Duration) { s.Metrics.Acked(bot.PlatformSlack, took) }
+	a, err := slackadapter.New(cfg, s.Service)
+	if err != nil {
+		return true, err
+	}
+	s.Service.Attach(bot.PlatformSlack, a)
+	s.Ready("slack", a.Check)
+	if cfg.SocketMode() {
+		if cfg.SigningSecret != "" {
+			s.Log.Info("slack: Socket Mode is on (" + slackadapter.EnvAppToken + "), so " + slackadapter.EnvSigningSecret + " is not used and /slack/* is not served")
+		}
+		// The connection lives as long as serve does; in-flight work is still waited for at shutdown.
+		go func() {
+			if err := a.RunSocketMode(ctx); err != nil {
+				s.Log.Error("slack: Socket Mode stopped", "err", err)
+			}
+		}()
+		s.Log.Info("slack: Socket Mode", "config", cfg)
+		return true, nil
+	}
+	a.Mount(s.Mux)
+	s.Log.Info("slack: HTTP mode on /slack/commands, /slack/interactions, /slack/events", "config", cfg)
+	return true, nil
+}
