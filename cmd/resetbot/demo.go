@@ -22,6 +22,9 @@ type demoCmd struct {
 	Store   string        `help:"Where the demo keeps its state (default: a new SQLite file in a temporary folder)." placeholder:"sqlite:PATH"`
 	Latency time.Duration `help:"Extra latency the sandbox Graph adds to every call." default:"0s"`
 	Verbose bool          `help:"Print the bot's log to stderr."`
+	Teams   bool          `help:"Serve the Teams endpoint on loopback for Microsoft 365 Agents Playground instead of the terminal chat."`
+
+	TeamsListen string `name:"teams-listen" help:"Loopback address of the Teams endpoint with --teams." default:"127.0.0.1:3978"`
 }
 
 const demoIntro = `resetbot demo — sandbox tenant contoso.com, SQLite, terminal chat. Type /help for the terminal's
@@ -63,6 +66,9 @@ func (d demoCmd) Run(ctx context.Context) error {
 	cfg.Policy.Protected = []string{"breakglass@contoso.com"}
 	svc := bot.NewService(dir, st, cfg, slog.New(slog.NewTextHandler(logOut, nil)))
 	svc.SetClock(clock.Now)
+	if d.Teams {
+		return runTeamsDemo(ctx, teamsDemo{Service: svc, Advance: clock.Advance, Listen: d.TeamsListen, Log: logOut, Out: os.Stdout})
+	}
 
 	term := shell.New(os.Stdout, d.As)
 	term.Advance = clock.Advance

@@ -3,6 +3,7 @@
 //	resetbot demo     the bot on a sandbox tenant, SQLite and a terminal chat
 //	resetbot serve    Slack and Teams, configured from the environment
 //	resetbot check    what the configured Graph credentials can and cannot do
+//	resetbot manifest the Slack app manifest or the Teams app package
 package main
 
 import (
@@ -19,10 +20,11 @@ import (
 var version = "dev"
 
 type cli struct {
-	Demo    demoCmd    `cmd:"" help:"Run the bot on a sandbox tenant with a terminal chat (no Azure, no Slack, no Teams needed)."`
-	Serve   serveCmd   `cmd:"" help:"Serve Slack and/or Teams, configured from the environment (see README)."`
-	Check   checkCmd   `cmd:"" help:"Check the Graph configuration from the environment: credentials, permissions, roles."`
-	Version versionCmd `cmd:"" help:"Print the version."`
+	Demo     demoCmd     `cmd:"" help:"Run the bot on a sandbox tenant with a terminal chat (no Azure, no Slack, no Teams needed)."`
+	Serve    serveCmd    `cmd:"" help:"Serve Slack and/or Teams, configured from the environment (see README)."`
+	Check    checkCmd    `cmd:"" help:"Check the Graph configuration from the environment: credentials, permissions, roles."`
+	Manifest manifestCmd `cmd:"" help:"Print an app manifest or package for a chat platform."`
+	Version  versionCmd  `cmd:"" help:"Print the version."`
 }
 
 type versionCmd struct{}

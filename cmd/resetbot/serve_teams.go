@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/resetbot/resetbot/adapters/teams"
+	"github.com/resetbot/resetbot/bot"
+)
+
+// Teams joins resetbot serve when MICROSOFT_APP_ID is set: the Bot Framework endpoint POST
+// /api/messages on the shared server. See the README's Microsoft Teams section for the rest of the
+// settings (MICROSOFT_APP_TENANT_ID, a credential, RESETBOT_TEAMS_APPROVALS_CONVERSATION).
+func init() {
+	platforms = append(platforms, platform{name: "teams", setup: setupTeams})
+}
+
+func setupTeams(_ context.Context, s *server) (bool, error) {
+	cfg, enabled, err := teams.ConfigFromEnv(s.Getenv)
+	if err != nil || !enabled {
+		return enabled, err
+	}
+	cfg.Handler = s.Service
+	cfg.Log = s.Log
+	cfg.Go = s.Go
+	cfg.Acked = func(took time.Duration) { s.Metrics.Acked(bot.PlatformTeams, took) }
+	a, err := teams.New(cfg)
+	if err != nil {
+		return true, err
+	}
+	// The key cache lives as long as the process: closing it at shutdown would refuse the requests
+	// still being answered.
+	s.Service.Attach(bot.PlatformTeams, a)
+	s.Mux.Handle("POST /api/messages", a)
+	s.Ready("teams", a.Ready)
+	if cfg.ApprovalsConversation == "" {
+		s.Log.Warn("teams: " + teams.EnvApprovals + " is not set, so resets that need approval will be refused until it is")
+	}
+	s.Log.Info("teams: Bot Framework endpoint on POST /api/messages", "config", cfg)
+	return true, nil
+}
