@@ -191,8 +191,16 @@ type Store interface {
 	AddDelivery(ctx context.Context, d Delivery) error
 	// DueDeliveries lists deliveries due at or before now.
 	DueDeliveries(ctx context.Context, now time.Time) ([]Delivery, error)
+	// LeaseDelivery takes a due delivery for one process: it moves DueAt to until when DueAt is
+	// still at or before now, and reports false when another process moved it first. A process that
+	// dies after the lease leaves it due again at until.
+	LeaseDelivery(ctx context.Context, id int64, now, until time.Time) (bool, error)
 	// RemoveDelivery forgets a withdrawn delivery; it reports false when another process removed it.
 	RemoveDelivery(ctx context.Context, id int64) (bool, error)
+
+	ConversationRefs
+	JobRuns
+	SignIns
 
 	// Ping reports whether the database answers (for /readyz).
 	Ping(ctx context.Context) error

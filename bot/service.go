@@ -551,6 +551,11 @@ func (s *Service) Tick(ctx context.Context) {
 		if err != nil {
 			continue // that platform is not served by this process
 		}
+		// Take the DM first, so of several replicas one withdraws it; if this one dies, the DM is
+		// due again when the lease ends.
+		if ok, err := s.store.LeaseDelivery(ctx, d.ID, now, now.Add(deliveryLease)); err != nil || !ok {
+			continue
+		}
 		if err := chat.Withdraw(ctx, d.Ref); err != nil {
 			s.log.Error("withdrawing a password DM failed; will retry", "request", d.RequestID, "err", err)
 			continue
@@ -560,6 +565,9 @@ func (s *Service) Tick(ctx context.Context) {
 		}
 	}
 }
+
+// deliveryLease is how long a replica holds a due DM while withdrawing it.
+const deliveryLease = time.Minute
 
 // Run calls Tick every interval until ctx ends.
 func (s *Service) Run(ctx context.Context, interval time.Duration) {

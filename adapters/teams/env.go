@@ -25,15 +25,11 @@ const (
 
 	EnvApprovals        = "RESETBOT_TEAMS_APPROVALS_CONVERSATION"
 	EnvServiceURL       = "RESETBOT_TEAMS_SERVICE_URL"
-	EnvRefs             = "RESETBOT_TEAMS_REFS"
 	EnvMetadataURL      = "RESETBOT_TEAMS_OPENID_METADATA"
 	EnvIssuer           = "RESETBOT_TEAMS_TOKEN_ISSUER"
 	EnvScope            = "RESETBOT_TEAMS_TOKEN_SCOPE"
 	EnvServiceHosts     = "RESETBOT_TEAMS_SERVICE_HOSTS"
 	EnvInsecureLoopback = "RESETBOT_TEAMS_INSECURE_LOOPBACK"
-
-	// DefaultRefsFile is where conversation references are kept when RESETBOT_TEAMS_REFS is unset.
-	DefaultRefsFile = "resetbot-teams-refs.json"
 )
 
 // App types, as the Azure Bot resource names them.
@@ -87,19 +83,6 @@ func ConfigFromEnv(getenv func(string) string) (cfg Config, enabled bool, err er
 			fail("%v", err)
 		}
 		cfg.Credential = cred
-	}
-	switch path := get(EnvRefs); path {
-	case "memory":
-		cfg.Refs = NewMemoryRefs()
-	default:
-		if path == "" {
-			path = DefaultRefsFile
-		}
-		refs, err := OpenFileRefs(path)
-		if err != nil {
-			fail("%s: %v", EnvRefs, err)
-		}
-		cfg.Refs = refs
 	}
 	if len(errs) > 0 {
 		return Config{}, true, fmt.Errorf("teams configuration:\n  %s", strings.Join(errs, "\n  "))

@@ -10,9 +10,8 @@ import (
 )
 
 func TestConfigFromEnv(t *testing.T) {
-	refs := filepath.Join(t.TempDir(), "refs.json")
 	env := func(kv ...string) func(string) string {
-		m := map[string]string{EnvRefs: refs}
+		m := map[string]string{}
 		for i := 0; i+1 < len(kv); i += 2 {
 			m[kv[i]] = kv[i+1]
 		}
@@ -27,13 +26,10 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Fatalf("enabled %v, %v", enabled, err)
 	}
 	if cfg.AppID != testAppID || cfg.TenantID != testTenant || cfg.Credential == nil || cfg.ApprovalsConversation != approvalsConv ||
-		len(cfg.ServiceHosts) != 2 || cfg.InsecureLoopback || cfg.Refs == nil {
+		len(cfg.ServiceHosts) != 2 || cfg.InsecureLoopback {
 		t.Fatalf("cfg %+v", cfg)
 	}
-	if _, ok := cfg.Refs.(*FileRefs); !ok {
-		t.Errorf("references are kept in %T, want a file", cfg.Refs)
-	}
-	cfg, _, err = ConfigFromEnv(env(EnvAppID, testAppID, EnvAppTenantID, testTenant, EnvAppType, "UserAssignedMSI", EnvRefs, "memory"))
+	cfg, _, err = ConfigFromEnv(env(EnvAppID, testAppID, EnvAppTenantID, testTenant, EnvAppType, "UserAssignedMSI"))
 	if err != nil || cfg.Credential == nil {
 		t.Fatalf("managed identity: %v", err)
 	}

@@ -290,27 +290,6 @@ func TestDMReopensAStaleConversation(t *testing.T) {
 	}
 }
 
-// Conversation references survive a restart when kept in a file.
-func TestFileRefsSurviveARestart(t *testing.T) {
-	path := t.TempDir() + "/refs.json"
-	f, err := OpenFileRefs(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := ConversationRef{ServiceURL: "https://smba.trafficmanager.net/emea/", ConversationID: "a:1", UserID: "29:1", UpdatedAt: time.Unix(1700000000, 0).UTC()}
-	if err := f.PutConversationRef(context.Background(), "user:x", want); err != nil {
-		t.Fatal(err)
-	}
-	g, err := OpenFileRefs(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, ok, err := g.GetConversationRef(context.Background(), "user:x")
-	if err != nil || !ok || got != want {
-		t.Fatalf("after reopening: %+v %v %v", got, ok, err)
-	}
-}
-
 // What the adapter learns from activities lets it post approvals with no service URL configured.
 func TestLearnsServiceURLs(t *testing.T) {
 	h := newHarness(t, harnessOpts{})

@@ -22,6 +22,7 @@ type serveCmd struct{}
 // to run work after an acknowledgement that graceful shutdown waits for.
 type server struct {
 	Service *bot.Service
+	Store   bot.Store
 	Mux     *http.ServeMux
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
@@ -81,7 +82,7 @@ func (serveCmd) Run(ctx context.Context) error {
 
 	svc := bot.NewService(dir, st, cfg.Service, log)
 	svc.SetObserver(m)
-	s := &server{Service: svc, Mux: http.NewServeMux(), Metrics: m, Log: log, Getenv: os.Getenv,
+	s := &server{Service: svc, Store: st, Mux: http.NewServeMux(), Metrics: m, Log: log, Getenv: os.Getenv,
 		ready: map[string]func(context.Context) error{"store": st.Ping}}
 	s.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	s.Mux.HandleFunc("GET /readyz", s.readyz)

@@ -21,6 +21,7 @@ func setupTeams(_ context.Context, s *server) (bool, error) {
 		return enabled, err
 	}
 	cfg.Handler = s.Service
+	cfg.Refs = s.Store // conversation references survive restarts and are shared by replicas
 	cfg.Log = s.Log
 	cfg.Go = s.Go
 	cfg.Acked = func(took time.Duration) { s.Metrics.Acked(bot.PlatformTeams, took) }

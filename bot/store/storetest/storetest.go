@@ -34,6 +34,11 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"FiftyConcurrentCallers", fiftyCallers},
 		{"Ping", ping},
 		{"Batches", batches},
+		{"LeaseDelivery", leaseDelivery},
+		{"ConversationRefs", conversationRefs},
+		{"JobRuns", jobRuns},
+		{"RacingJobClaims", racingJobClaims},
+		{"SignIns", signIns},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := open(t)
