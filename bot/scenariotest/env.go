@@ -24,14 +24,23 @@ type Env struct {
 	Graph     *graphtest.Server
 	Directory bot.Directory
 	Store     bot.Store
-	StorePath string
+	StorePath string // the SQLite file, when the store is one
+	DSN       string
 	Service   *bot.Service
 	Clock     *Clock
 	logs      *syncBuffer
+	cfg       func(*bot.Config)
 }
 
 // NewEnv starts an Env; everything stops when the test ends. cfg may change the defaults.
 func NewEnv(t testing.TB, cfg func(*bot.Config)) *Env {
+	t.Helper()
+	return NewEnvOn(t, "", cfg)
+}
+
+// NewEnvOn starts an Env on the store a DSN names (a new, empty database); "" is a SQLite file in a
+// temporary folder, whose path is then in StorePath.
+func NewEnvOn(t testing.TB, dsn string, cfg func(*bot.Config)) *Env {
 	t.Helper()
 	srv := graphtest.NewServer(graphtest.Contoso())
 	t.Cleanup(srv.Close)
@@ -40,8 +49,28 @@ func NewEnv(t testing.TB, cfg func(*bot.Config)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "resetbot.db")
-	st, err := store.Open(context.Background(), "sqlite:"+path)
+	var path string
+	if dsn == "" {
+		path = filepath.Join(t.TempDir(), "resetbot.db")
+		dsn = "sqlite:" + path
+	}
+	e := &Env{Graph: srv, Directory: dir, StorePath: path, DSN: dsn, Clock: &Clock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)},
+		logs: &syncBuffer{}, cfg: cfg}
+	e.Store, e.Service = e.process(t)
+	srv.SetClock(e.Clock.Now) // Graph's timestamps (lastPasswordChangeDateTime, audits) on the same clock
+	return e
+}
+
+// Replica starts another resetbot process on the same database and tenant: its own store handle
+// and service, sharing the Graph simulator, the clock and the log. Several replicas behind a load
+// balancer must behave as one.
+func (e *Env) Replica(t testing.TB) (bot.Store, *bot.Service) {
+	t.Helper()
+	return e.process(t)
+}
+
+func (e *Env) process(t testing.TB) (bot.Store, *bot.Service) {
+	st, err := store.Open(context.Background(), e.DSN)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,15 +78,12 @@ func NewEnv(t testing.TB, cfg func(*bot.Config)) *Env {
 	c := bot.Defaults()
 	c.Policy.Protected = []string{"breakglass@contoso.com"}
 	c.Location = time.UTC
-	if cfg != nil {
-		cfg(&c)
+	if e.cfg != nil {
+		e.cfg(&c)
 	}
-	logs := &syncBuffer{}
-	svc := bot.NewService(dir, st, c, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	clock := &Clock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
-	svc.SetClock(clock.Now)
-	srv.SetClock(clock.Now) // Graph's timestamps (lastPasswordChangeDateTime, audits) on the same clock
-	return &Env{Graph: srv, Directory: dir, Store: st, StorePath: path, Service: svc, Clock: clock, logs: logs}
+	svc := bot.NewService(e.Directory, st, c, slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	svc.SetClock(e.Clock.Now)
+	return st, svc
 }
 
 // Logs is everything the service logged.

@@ -1,0 +1,206 @@
+package bot_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/scenariotest"
+)
+
+// Several replicas behind a load balancer on one database must behave as one: whichever replica a
+// click, a tick or a retry lands on, each thing happens once. These tests run two (or three)
+// services on one store; storeEngines lists the engines available here.
+
+// countingChat is a chat platform shared by the replicas of a test (it is one Slack or Teams), so
+// what people saw is counted across them.
+type countingChat struct {
+	mu        sync.Mutex
+	shown     []string
+	withdrawn int
+}
+
+func (c *countingChat) add(where string, m bot.Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.shown = append(c.shown, where+": "+m.Title+" "+m.Text+" "+m.Secret)
+}
+func (c *countingChat) Reply(_ context.Context, m bot.Message) error { c.add("reply", m); return nil }
+func (c *countingChat) DM(_ context.Context, to bot.Actor, m bot.Message) (bot.MessageRef, error) {
+	c.add("dm:"+to.UserID, m)
+	return bot.MessageRef{Platform: to.Platform, Channel: "D-" + to.UserID, ID: "1"}, nil
+}
+func (c *countingChat) PostApproval(_ context.Context, m bot.Message) (bot.MessageRef, error) {
+	c.add("approvals", m)
+	return bot.MessageRef{Platform: bot.PlatformShell, Channel: "C", ID: "2"}, nil
+}
+func (c *countingChat) Update(_ context.Context, _ bot.MessageRef, m bot.Message) error {
+	c.add("card", m)
+	return nil
+}
+func (c *countingChat) Withdraw(context.Context, bot.MessageRef) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.withdrawn++
+	return nil
+}
+
+// count is how many messages shown contain all of the words.
+func (c *countingChat) count(words ...string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+next:
+	for _, m := range c.shown {
+		for _, w := range words {
+			if !strings.Contains(m, w) {
+				continue next
+			}
+		}
+		n++
+	}
+	return n
+}
+
+func (c *countingChat) requestID(t *testing.T) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.shown {
+		if strings.HasPrefix(m, "approvals:") {
+			return scenariotest.RequestID(t, m)
+		}
+	}
+	t.Fatalf("no approval card among %q", c.shown)
+	return ""
+}
+
+type replicas struct {
+	env   *scenariotest.Env
+	chat  *countingChat
+	svcs  []*bot.Service
+	store bot.Store
+}
+
+func startReplicas(t *testing.T, dsn string, n int) *replicas {
+	env := scenariotest.NewEnvOn(t, dsn, nil)
+	r := &replicas{env: env, chat: &countingChat{}, svcs: []*bot.Service{env.Service}, store: env.Store}
+	for range n - 1 {
+		_, svc := env.Replica(t)
+		r.svcs = append(r.svcs, svc)
+	}
+	for _, s := range r.svcs {
+		s.Attach(bot.PlatformShell, r.chat)
+	}
+	return r
+}
+
+// all runs f on every replica at once, twice each, as ticks and retries would.
+func (r *replicas) all(f func(*bot.Service)) {
+	var wg sync.WaitGroup
+	for range 2 {
+		for _, s := range r.svcs {
+			wg.Add(1)
+			go func() { defer wg.Done(); f(s) }()
+		}
+	}
+	wg.Wait()
+}
+
+func (r *replicas) events(t *testing.T, event bot.AuditEvent, outcome string) int {
+	n := 0
+	err := r.store.AuditSince(context.Background(), 0, func(rec bot.AuditRecord) error {
+		if rec.Event == event && rec.Outcome == outcome {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestReplicas(t *testing.T) {
+	for _, engine := range storeEngines(t) {
+		t.Run(engine.name, func(t *testing.T) {
+			t.Run("ApprovalOnOneClickedOnAnotherResetsOnce", func(t *testing.T) {
+				r := startReplicas(t, engine.dsn(t), 3)
+				ctx := context.Background()
+				if err := r.svcs[0].Handle(ctx, bot.Incoming{Actor: actor("pat@contoso.com"), Text: "/resetpw ceo@contoso.com --reason INC7", Reply: r.chat}); err != nil {
+					t.Fatal(err)
+				}
+				id := r.chat.requestID(t)
+				var wg sync.WaitGroup
+				for i, who := range []string{"sam@contoso.com", "megan@contoso.com", "sam@contoso.com"} {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						_ = r.svcs[(i+1)%3].Handle(ctx, bot.Click(actor(who), bot.ActionApprove, id, "", r.chat))
+					}()
+				}
+				wg.Wait()
+				if n := len(r.env.Graph.Resets("ceo@contoso.com")); n != 1 {
+					t.Fatalf("Graph set %d passwords for one approved request on three replicas, want 1", n)
+				}
+				if n := r.chat.count("dm:pat@contoso.com", "temporary password"); n != 1 {
+					t.Errorf("the requester got %d password DMs, want 1", n)
+				}
+				if n := r.events(t, bot.EventReset, "done"); n != 1 {
+					t.Errorf("%d reset records in the trail, want 1", n)
+				}
+			})
+			t.Run("DMWithdrawnOnce", func(t *testing.T) {
+				r := startReplicas(t, engine.dsn(t), 2)
+				ctx := context.Background()
+				if err := r.svcs[1].Handle(ctx, bot.Incoming{Actor: actor("helpdesk@contoso.com"), Text: "/resetpw adele@contoso.com", Reply: r.chat}); err != nil {
+					t.Fatal(err)
+				}
+				r.env.Clock.Advance(14 * time.Minute)
+				r.all(func(s *bot.Service) { s.Tick(ctx) })
+				if r.chat.withdrawn != 0 {
+					t.Fatalf("withdrawn before it was due")
+				}
+				r.env.Clock.Advance(2 * time.Minute)
+				r.all(func(s *bot.Service) { s.Tick(ctx) })
+				r.env.Clock.Advance(5 * time.Minute) // past any lease: nothing left to withdraw
+				r.all(func(s *bot.Service) { s.Tick(ctx) })
+				if r.chat.withdrawn != 1 {
+					t.Errorf("the password DM was withdrawn %d times by two replicas, want 1", r.chat.withdrawn)
+				}
+				if n := r.events(t, bot.EventDelivery, "withdrawn"); n != 1 {
+					t.Errorf("%d withdrawal records, want 1", n)
+				}
+			})
+			t.Run("ExpiryToldOnce", func(t *testing.T) {
+				r := startReplicas(t, engine.dsn(t), 2)
+				ctx := context.Background()
+				if err := r.svcs[0].Handle(ctx, bot.Incoming{Actor: actor("pat@contoso.com"), Text: "/resetpw ceo@contoso.com", Reply: r.chat}); err != nil {
+					t.Fatal(err)
+				}
+				r.env.Clock.Advance(31 * time.Minute)
+				r.all(func(s *bot.Service) { s.Tick(ctx) })
+				if n := r.chat.count("Nobody approved"); n != 1 {
+					t.Errorf("the requester was told %d times that nobody approved, want 1", n)
+				}
+				if n := r.events(t, bot.EventExpired, "expired"); n != 1 {
+					t.Errorf("%d expiry records, want 1", n)
+				}
+				if n := len(r.env.Graph.Resets("ceo@contoso.com")); n != 0 {
+					t.Errorf("an expired request reset the password %d times", n)
+				}
+			})
+		})
+	}
+}
+
+type storeEngine struct {
+	name string
+	dsn  func(t *testing.T) string // a new, empty database
+}
+
+func storeEngines(t *testing.T) []storeEngine {
+	return []storeEngine{{name: "sqlite", dsn: func(*testing.T) string { return "" }}}
+}
