@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // RESETBOT_TZ and RESETBOT_DIGEST_TZ work on hosts and images without a zoneinfo database
 
 	"github.com/alecthomas/kong"
 )
