@@ -2,12 +2,15 @@ package bot_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/jobs"
 	"github.com/resetbot/resetbot/bot/scenariotest"
 )
 
@@ -78,18 +81,20 @@ func (c *countingChat) requestID(t *testing.T) string {
 }
 
 type replicas struct {
-	env   *scenariotest.Env
-	chat  *countingChat
-	svcs  []*bot.Service
-	store bot.Store
+	env    *scenariotest.Env
+	chat   *countingChat
+	svcs   []*bot.Service
+	stores []bot.Store // each replica's own handle
+	store  bot.Store
 }
 
 func startReplicas(t *testing.T, dsn string, n int) *replicas {
 	env := scenariotest.NewEnvOn(t, dsn, nil)
-	r := &replicas{env: env, chat: &countingChat{}, svcs: []*bot.Service{env.Service}, store: env.Store}
+	r := &replicas{env: env, chat: &countingChat{}, svcs: []*bot.Service{env.Service}, stores: []bot.Store{env.Store}, store: env.Store}
 	for range n - 1 {
-		_, svc := env.Replica(t)
+		st, svc := env.Replica(t)
 		r.svcs = append(r.svcs, svc)
+		r.stores = append(r.stores, st)
 	}
 	for _, s := range r.svcs {
 		s.Attach(bot.PlatformShell, r.chat)
@@ -192,7 +197,80 @@ func TestReplicas(t *testing.T) {
 					t.Errorf("an expired request reset the password %d times", n)
 				}
 			})
+			t.Run("ScheduledJobRunsOnceAndADeadReplicaHandsItOver", func(t *testing.T) {
+				r := startReplicas(t, engine.dsn(t), 3)
+				scheduledJobs(t, r)
+			})
 		})
+	}
+}
+
+// scheduledJobs: three replicas tick the digest's schedule together and it runs once; then the
+// replica running the next one dies mid-run, and another finishes it after the lease.
+func scheduledJobs(t *testing.T, r *replicas) {
+	ctx := context.Background()
+	sched, err := jobs.ParseSchedule("RESETBOT_DIGEST_SCHEDULE", "0 8 * * *", "UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		runs []string
+	)
+	dying := make(chan struct{}) // closed: the replica that claims the next run dies in it
+	runners := make([]*jobs.Runner, len(r.stores))
+	for i, st := range r.stores {
+		name := fmt.Sprint("replica-", i)
+		runners[i] = jobs.New(st, name, nil)
+		runners[i].SetClock(r.env.Clock.Now)
+		runners[i].Add(jobs.Job{Name: "digest", Schedule: sched, Lease: 5 * time.Minute,
+			Run: func(ctx context.Context, slot, _ time.Time) error {
+				select {
+				case <-dying:
+					return errors.New(name + " died mid-run") // as if the process stopped: no finish
+				default:
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				runs = append(runs, name+"@"+slot.Format("Jan 2 15:04"))
+				return nil
+			}})
+	}
+	tickAll := func() {
+		var wg sync.WaitGroup
+		for _, rn := range runners {
+			wg.Add(1)
+			go func() { defer wg.Done(); rn.Tick(ctx) }()
+		}
+		wg.Wait()
+	}
+	got := func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), runs...) }
+
+	r.env.Clock.Advance(22 * time.Hour) // Nov 28 08:00
+	tickAll()
+	tickAll()
+	if g := got(); len(g) != 1 || !strings.HasSuffix(g[0], "@Nov 28 08:00") {
+		t.Fatalf("runs of the Nov 28 digest on three replicas: %q, want one", g)
+	}
+
+	r.env.Clock.Advance(24 * time.Hour)
+	close(dying)
+	runners[1].Tick(ctx) // claims Nov 29 and dies in it
+	dying = make(chan struct{})
+	tickAll()
+	if g := got(); len(g) != 1 {
+		t.Fatalf("the run was taken over while its lease still ran: %q", g)
+	}
+	r.env.Clock.Advance(6 * time.Minute)
+	tickAll()
+	tickAll()
+	g := got()
+	if len(g) != 2 || !strings.HasSuffix(g[1], "@Nov 29 08:00") {
+		t.Fatalf("after the lease lapsed: %q, want the Nov 29 run done once by a surviving replica", g)
+	}
+	last, ok, err := r.store.LastFinishedJob(ctx, "digest")
+	if err != nil || !ok || last.Claims != 2 || last.Owner == "replica-1" {
+		t.Errorf("the Nov 29 run: %+v %v %v, want claimed twice and finished by a survivor", last, ok, err)
 	}
 }
 
