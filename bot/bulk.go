@@ -112,7 +112,7 @@ func (s *Service) HandleBulk(ctx context.Context, in Incoming, filename string, 
 			case err != nil:
 				v.failed = "could not be looked up: " + resetFailureWords(asDirectoryError(err))
 			default:
-				v.user, v.d = u, s.cfg.Policy.Decide(*me, u)
+				v.user, v.d = u, s.listDecision(*me, u)
 			}
 			verdicts[i] = v
 		}()

@@ -18,7 +18,7 @@ func (s *Service) askListApproval(ctx context.Context, in Incoming, me User, p *
 	expires := now.Add(s.cfg.ApprovalTTL)
 	var reqs []*Request
 	for _, t := range p.allowed {
-		if d := s.cfg.Policy.Decide(me, t.user); d.Verdict != Allow {
+		if d := s.listDecision(me, t.user); d.Verdict != Allow {
 			continue // roles changed since the preview
 		}
 		req := &Request{State: StatePending, BatchID: p.id, Requester: in.Actor, RequesterID: me.ID, RequesterUPN: me.UPN,

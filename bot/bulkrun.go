@@ -33,7 +33,7 @@ func (s *Service) startBatch(ctx context.Context, in Incoming, me User, p *bulkP
 	var items []*batchItem
 	for _, t := range p.allowed {
 		// Roles can change between preview and go-ahead: decide again.
-		if d := s.cfg.Policy.Decide(me, t.user); d.Verdict != Allow {
+		if d := s.listDecision(me, t.user); d.Verdict != Allow {
 			s.audit(ctx, &AuditRecord{RequestID: p.id, Event: EventDecision, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
 				ActorUPN: me.UPN, TargetID: t.user.ID, TargetUPN: t.user.UPN, Outcome: d.Verdict.String(), Detail: d.Reason})
 			continue

@@ -63,7 +63,9 @@ func helpMessage() Message {
 			{"/resetpw whoami", "Who you are in Entra, and whom you may reset."},
 			{"/resetpw status R-7F3K9Q", "Where a request stands."},
 			{"/resetpw approve R-7F3K9Q · deny R-7F3K9Q [--reason TEXT]", "Decide an approval by typing, where buttons are not available."},
+			{"/resetpw audit [user@contoso.com] [--since 7d]", "For approvers and security: what the audit trail holds (counts and the latest entries), for everyone or one person as agent or target, over up to 90 days. Only you see the answer."},
 			{"resetpw bulk (with a CSV file, in a DM to the bot)", "Reset a list: a UserPrincipalName column, one user per line (a Reason column is used). You see a preview first."},
+			{"/resetpw login · logout", "Sign in with your own Entra account (needed for users synchronised from on-premises AD, where enabled), or forget that sign-in."},
 		},
 		Footer: "Admin targets need a second person. Your own password: https://aka.ms/sspr",
 	}

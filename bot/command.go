@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -20,6 +21,9 @@ const (
 	CmdDeny
 	CmdBulkRun    // go ahead with a previewed list
 	CmdBulkCancel // drop a previewed list
+	CmdLogin      // sign in as the agent (resets that run with the agent's own token)
+	CmdLogout     // forget the agent's sign-in
+	CmdAudit      // a summary of the audit trail, for approvers and security
 )
 
 // Command is a parsed chat command. Every way in (slash command, typed message, button click,
@@ -29,6 +33,9 @@ type Command struct {
 	Targets   []string // CmdReset: UPNs or object IDs, deduplicated, in the order given
 	Reason    string   // --reason
 	RequestID string   // CmdStatus, CmdApprove, CmdDeny
+	// Since is how far back CmdAudit looks (--since 7d); Targets then holds at most one UPN or object
+	// ID whose records to show, as agent or as target.
+	Since time.Duration
 }
 
 // Limits on what one command may carry.
@@ -72,6 +79,16 @@ func ParseCommand(text string) (Command, error) {
 			return Command{}, usagef("`whoami` takes nothing after it.")
 		}
 		return Command{Kind: CmdWhoami}, nil
+	case "login", "logout":
+		if len(words) > 1 {
+			return Command{}, usagef("`%s` takes nothing after it.", verb)
+		}
+		if verb == "login" {
+			return Command{Kind: CmdLogin}, nil
+		}
+		return Command{Kind: CmdLogout}, nil
+	case "audit":
+		return parseAudit(words[1:])
 	case "run", "cancel":
 		if len(words) != 2 {
 			return Command{}, usagef("Say which list: `%s B-7F3K9Q`.", verb)
@@ -130,6 +147,52 @@ func ParseCommand(text string) (Command, error) {
 			len(targets), MaxTargetsPerCommand)
 	}
 	return Command{Kind: CmdReset, Targets: targets, Reason: reason}, nil
+}
+
+// parseAudit reads `audit [UPN] [--since 7d]`.
+func parseAudit(words []string) (Command, error) {
+	c := Command{Kind: CmdAudit, Since: DefaultAuditWindow}
+	sinceSet := false
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		lw := strings.ToLower(w)
+		var val string
+		switch {
+		case lw == "--since":
+			if i+1 >= len(words) {
+				return Command{}, usagef("`--since` needs a time after it: `--since 7d` or `--since 24h`.")
+			}
+			i++
+			val = words[i]
+		case strings.HasPrefix(lw, "--since="):
+			val = w[len("--since="):]
+		case strings.HasPrefix(w, "-"):
+			return Command{}, usagef("I don't know the option %q. `audit` knows `--since`.", clip(w))
+		default:
+			if len(c.Targets) > 0 {
+				return Command{}, usagef("`audit` shows one person's records at a time: `audit adele@contoso.com --since 7d`.")
+			}
+			t, err := parseTarget(w)
+			if err != nil {
+				return Command{}, err
+			}
+			c.Targets = []string{t}
+			continue
+		}
+		if sinceSet {
+			return Command{}, usagef("Give `--since` once.")
+		}
+		sinceSet = true
+		d, err := ParseWindow(val)
+		if err != nil || d <= 0 {
+			return Command{}, usagef("%q is not a time I understand for `--since`; say `7d` (days) or `24h` (hours).", clip(val))
+		}
+		if d > MaxAuditWindow {
+			return Command{}, usagef("`audit` looks back at most %d days; for longer, ask an admin for `resetbot audit export`.", int(MaxAuditWindow/(24*time.Hour)))
+		}
+		c.Since = d
+	}
+	return c, nil
 }
 
 // takeReason removes "--reason TEXT" or "--reason=TEXT" from words. Everything after --reason is the

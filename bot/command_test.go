@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseCommand(t *testing.T) {
@@ -36,6 +37,11 @@ func TestParseCommand(t *testing.T) {
 		{"status r-7f3k9q", Command{Kind: CmdStatus, RequestID: "R-7F3K9Q"}},
 		{"approve R-7F3K9Q", Command{Kind: CmdApprove, RequestID: "R-7F3K9Q"}},
 		{"deny R-7F3K9Q --reason not verified", Command{Kind: CmdDeny, RequestID: "R-7F3K9Q", Reason: "not verified"}},
+		{"audit", Command{Kind: CmdAudit, Since: 7 * 24 * time.Hour}},
+		{"/resetpw AUDIT adele@Contoso.com --since 30d",
+			Command{Kind: CmdAudit, Targets: []string{"adele@contoso.com"}, Since: 30 * 24 * time.Hour}},
+		{"audit --since=24h helpdesk@contoso.com", Command{Kind: CmdAudit, Targets: []string{"helpdesk@contoso.com"}, Since: 24 * time.Hour}},
+		{"audit --since 90d", Command{Kind: CmdAudit, Since: 90 * 24 * time.Hour}},
 	}
 	for _, tt := range tests {
 		got, err := ParseCommand(tt.in)
@@ -70,6 +76,14 @@ func TestParseCommandRefusesBadInput(t *testing.T) {
 		{many.String(), "one command resets at most 20"},
 		{"adele@contoso.com --reason " + strings.Repeat("x", 600), "keep it under 500"},
 		{"\xff\xfe", "not valid text"},
+		{"audit adele@contoso.com lee@contoso.com", "one person's records at a time"},
+		{"audit --since 91d", "at most 90 days"},
+		{"audit --since", "needs a time"},
+		{"audit --since soon", "not a time I understand"},
+		{"audit --since 0d", "not a time I understand"},
+		{"audit --since 1d --since 2d", "once"},
+		{"audit --reason x", "knows `--since`"},
+		{"audit adele", "is not a user name"},
 	}
 	for _, tt := range tests {
 		_, err := ParseCommand(tt.in)
@@ -96,7 +110,7 @@ func TestReasonCannotForgeLines(t *testing.T) {
 
 func FuzzParseCommand(f *testing.F) {
 	for _, s := range []string{"adele@contoso.com --reason \"x y\"", "status R-7F3K9Q", "whoami", "“", "<mailto:a@b.co|a@b.co>",
-		"deny R-1234 --reason=no", "a@b.c d@e.f -r 'q'"} {
+		"deny R-1234 --reason=no", "a@b.c d@e.f -r 'q'", "audit adele@contoso.com --since 7d", "audit --since=36h"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -122,8 +136,18 @@ func FuzzParseCommand(f *testing.F) {
 		if strings.ContainsAny(c.Reason, "\n\r\x00") {
 			t.Fatalf("reason %q carries control characters", c.Reason)
 		}
+		if c.Kind == CmdAudit && (c.Since <= 0 || c.Since > MaxAuditWindow || len(c.Targets) > 1) {
+			t.Fatalf("audit accepted with window %v and %d people", c.Since, len(c.Targets))
+		}
+		if c.Kind != CmdAudit && c.Since != 0 {
+			t.Fatalf("%v carries a window", c.Kind)
+		}
 		if c.RequestID != "" {
-			if id, ok := NormalizeRequestID(c.RequestID); !ok || id != c.RequestID {
+			id, ok := NormalizeRequestID(c.RequestID)
+			if strings.HasPrefix(c.RequestID, "B-") { // a list: run, cancel, or its approval
+				id, ok = normalizeID("B-", c.RequestID)
+			}
+			if !ok || id != c.RequestID {
 				t.Fatalf("request ID %q not canonical", c.RequestID)
 			}
 		}

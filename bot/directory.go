@@ -96,6 +96,13 @@ const (
 	ErrThrottled              ErrorKind = "throttled"
 	ErrTransient              ErrorKind = "transient"
 	ErrOther                  ErrorKind = "other"
+	// ErrWritebackUnavailable: a synced user's reset could not reach on-premises AD (writeback is
+	// not enabled for the tenant, or the writeback agent did not answer). Nothing changed.
+	ErrWritebackUnavailable ErrorKind = "writeback_unavailable"
+	// ErrOnPremisesPolicy: on-premises AD refused the password (its policy, history, minimum age).
+	ErrOnPremisesPolicy ErrorKind = "onprem_policy"
+	// ErrSignInNeeded: the reset must run as the agent, and the agent has no usable sign-in.
+	ErrSignInNeeded ErrorKind = "not_signed_in"
 )
 
 // DirectoryError is a classified directory failure with a remedy an agent can act on.

@@ -11,6 +11,9 @@ type Message struct {
 	Secret  string  // a value to show in a copyable monospace block; only ever set on DMs
 	Buttons []Button
 	Footer  string // small print: request ID, expiry
+	// Table is a small grid shown in a fixed-width font (a digest's counts and bars); nil on most
+	// messages. Never a secret.
+	Table *Table
 }
 
 // Field is one label/value pair of a message.

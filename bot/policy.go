@@ -113,6 +113,57 @@ type Policy struct {
 	// PrivilegedNeedsApproval (callers set it true by default): targets who hold or are eligible for
 	// a privileged role, or are in a role-assignable group, need a second person.
 	PrivilegedNeedsApproval bool
+	// Writeback says password writeback is enabled in Entra Connect: synced users may then be reset,
+	// as the signed-in agent through resetPassword. Off, they are refused with the reason.
+	Writeback bool
+	// AsAgent is delegated-only mode: every reset runs as the signed-in agent, and the bot's own
+	// application permission is used for reads only.
+	AsAgent bool
+	// AuditReaders are the security audience of /resetpw audit besides approvers: Entra role
+	// template IDs (held tenant-wide and active) or group object IDs. Empty means
+	// DefaultAuditReaderRoles.
+	AuditReaders []string
+}
+
+// DefaultAuditReaderRoles may read the audit trail in chat when no audience is configured: the
+// roles whose holders already read Entra's own audit logs.
+var DefaultAuditReaderRoles = []string{RoleGlobalAdmin, RoleSecurityAdmin, RoleSecurityReader, RoleGlobalReader}
+
+// MayReadAudit says whether a person may read the audit trail in chat (/resetpw audit). The trail
+// covers the whole tenant, so it is for approvers whose reach is tenant-wide (entra mode: an active
+// tenant-wide role that can reset passwords; rules mode: a member of a rule's agent groups) and for
+// the security audience (AuditReaders). Administrative-unit-scoped roles do not count: their holders
+// would see resets outside their unit. The verdict is Allow or Deny.
+func (p Policy) MayReadAudit(u User) Decision {
+	readers := p.AuditReaders
+	if len(readers) == 0 {
+		readers = DefaultAuditReaderRoles
+	}
+	for _, r := range u.Roles {
+		if r.TenantWide() && containsFold(readers, r.TemplateID) {
+			return Decision{Verdict: Allow, Reason: "You hold " + RoleName(r.TemplateID) + ", one of the roles that may read the audit trail."}
+		}
+	}
+	if intersectsFold(readers, u.Groups) {
+		return Decision{Verdict: Allow, Reason: "You are in a group that may read the audit trail."}
+	}
+	switch p.mode() {
+	case ModeEntra:
+		for _, a := range resettingAssignments(u.Roles) {
+			if a.TenantWide() {
+				return Decision{Verdict: Allow, Reason: "Your role (" + RoleName(a.TemplateID) + ") may approve resets."}
+			}
+		}
+	case ModeRules:
+		for i, r := range p.Rules {
+			if intersectsFold(r.Agents, u.Groups) {
+				return Decision{Verdict: Allow, Reason: "Rule " + ruleLabel(r, i) + " lets you reset, so you may approve resets."}
+			}
+		}
+	}
+	return Decision{Verdict: Deny,
+		Reason: "The audit trail is for approvers and security.",
+		Remedy: "Ask your security team, or read the digest in the audit channel."}
 }
 
 // SelfServiceResetURL is where people reset their own password.
@@ -141,10 +192,10 @@ func (p Policy) Decide(requester, target User) Decision {
 		return Decision{Verdict: Deny,
 			Reason: name + "'s account is disabled, so a new password would not let them sign in.",
 			Remedy: "A User Administrator must enable the account first (Entra admin center → Users → " + name + " → Edit properties → Account enabled); then ask again."}
-	case target.Synced:
+	case target.Synced && !p.Writeback:
 		return Decision{Verdict: Deny,
 			Reason: name + " is synchronised from on-premises Active Directory. A cloud reset would not reach AD because password writeback is not enabled for resetbot.",
-			Remedy: "Reset it in AD, or ask an admin to enable writeback (Entra Connect → Optional features → Password writeback)."}
+			Remedy: "Reset it in AD, or ask an admin to enable writeback (Entra Connect → Optional features → Password writeback) and sign in with /resetpw login."}
 	}
 
 	var allowed string
@@ -164,8 +215,12 @@ func (p Policy) Decide(requester, target User) Decision {
 	default:
 		return p.unknownMode()
 	}
-	if d, ok := p.botCeiling(target); !ok {
-		return d
+	// The bot's own role is the ceiling only for resets the bot makes; a reset made as the agent is
+	// checked by Entra against the agent's own roles.
+	if !p.ResetsAsAgent(target) {
+		if d, ok := p.botCeiling(target); !ok {
+			return d
+		}
 	}
 
 	if p.PrivilegedNeedsApproval {

@@ -639,8 +639,13 @@ func TestDecideEntraMode(t *testing.T) {
 		{name: "disabled before synced", policy: pol, requester: pHelen, target: with(pJohanna, func(u *User) { u.Synced = true }), verdict: Deny, reason: []string{"disabled"}},
 		{name: "synced", policy: pol, requester: pHelen, target: pAlex, verdict: Deny,
 			exactReason: "Alex Wilber is synchronised from on-premises Active Directory. A cloud reset would not reach AD because password writeback is not enabled for resetbot.",
-			exactRemedy: "Reset it in AD, or ask an admin to enable writeback (Entra Connect → Optional features → Password writeback)."},
+			exactRemedy: "Reset it in AD, or ask an admin to enable writeback (Entra Connect → Optional features → Password writeback) and sign in with /resetpw login."},
 		{name: "synced before entitlement", policy: pol, requester: pNora, target: pAlex, verdict: Deny, reason: []string{"on-premises"}},
+		// With writeback the reset runs as the agent: their entitlement decides, not the bot's role.
+		{name: "synced with writeback", policy: Policy{PrivilegedNeedsApproval: true, Writeback: true, BotRole: RolePasswordAdmin},
+			requester: pHelen, target: pAlex, verdict: Allow},
+		{name: "synced with writeback, agent not entitled", policy: Policy{PrivilegedNeedsApproval: true, Writeback: true},
+			requester: pNora, target: pAlex, verdict: Deny, reason: []string{"no Entra role"}},
 
 		// Entitlement.
 		{name: "Helpdesk Administrator can't reset a Global Administrator", policy: pol, requester: pHelen, target: pMegan, verdict: Deny,
@@ -923,7 +928,7 @@ func ExamplePolicy_Decide() {
 	//   Ask a Privileged Authentication Administrator, or see /resetpw whoami.
 	// Helen Desk → Alex Wilber: deny
 	//   Alex Wilber is synchronised from on-premises Active Directory. A cloud reset would not reach AD because password writeback is not enabled for resetbot.
-	//   Reset it in AD, or ask an admin to enable writeback (Entra Connect → Optional features → Password writeback).
+	//   Reset it in AD, or ask an admin to enable writeback (Entra Connect → Optional features → Password writeback) and sign in with /resetpw login.
 	// Pat Admin → Ceo Person: needs_approval
 	//   Ceo Person holds Global Administrator, so this needs a second person.
 	//   Someone else who may reset Ceo Person themselves must approve it.

@@ -12,6 +12,7 @@ import (
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/jobs"
 	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/bot/store/pgtest"
 )
 
 // Several replicas behind a load balancer on one database must behave as one: whichever replica a
@@ -281,6 +282,11 @@ type storeEngine struct {
 	dsn  func(t *testing.T) string // a new, empty database
 }
 
-func storeEngines(t *testing.T) []storeEngine {
-	return []storeEngine{{name: "sqlite", dsn: func(*testing.T) string { return "" }}}
+// storeEngines: SQLite files always (two handles on one file are two processes to SQLite), and
+// PostgreSQL where RESETBOT_TEST_POSTGRES names a database (pgtest skips with how to, otherwise).
+func storeEngines(*testing.T) []storeEngine {
+	return []storeEngine{
+		{name: "sqlite", dsn: func(*testing.T) string { return "" }},
+		{name: "postgres", dsn: func(t *testing.T) string { return pgtest.DSN(t) }},
+	}
 }

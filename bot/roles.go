@@ -23,6 +23,10 @@ const (
 	RoleHybridIdentityAdmin          = "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2"
 	// RoleSecurityAdmin is not in the who-can-reset table's rows; it falls under "all other roles".
 	RoleSecurityAdmin = "194ae4cb-b126-40b2-bd5b-6091b380977d"
+	// RoleSecurityReader and RoleGlobalReader read security information and audit logs; they reset
+	// nobody. They are the default audience of /resetpw audit.
+	RoleSecurityReader = "5d6b6bb7-de71-4623-b4af-96380a352509"
+	RoleGlobalReader   = "f2ef992c-3afb-46b9-b7cf-a126ee74c451"
 )
 
 var roleNames = map[string]string{
@@ -45,6 +49,8 @@ var roleNames = map[string]string{
 	RoleDirectorySyncAccounts:        "Directory Synchronization Accounts",
 	RoleHybridIdentityAdmin:          "Hybrid Identity Administrator",
 	RoleSecurityAdmin:                "Security Administrator",
+	RoleSecurityReader:               "Security Reader",
+	RoleGlobalReader:                 "Global Reader",
 }
 
 // RoleName is the display name of a built-in role, or "a custom role (ID)" for one we do not know.

@@ -65,6 +65,11 @@ type Service struct {
 	mu    sync.RWMutex
 	chats map[Platform]Chat
 	bulk  bulkPreviews
+
+	// signIn and agentDir are set by EnableAgentSignIn: resets of synced users (writeback) and, in
+	// delegated-only mode, all resets run as the signed-in agent through them.
+	signIn   AgentSignIn
+	agentDir AgentDirectory
 }
 
 // NewService wires the service. log may be nil.
@@ -142,6 +147,9 @@ func (s *Service) Handle(ctx context.Context, in Incoming) error {
 	if err != nil {
 		var ue *UsageError
 		if errors.As(err, &ue) {
+			// The text is not kept: a password pasted by mistake must not reach the trail.
+			s.audit(ctx, &AuditRecord{Event: EventRefused, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
+				Outcome: "bad_input", Detail: "the command was not understood; nothing was done"})
 			return in.Reply.Reply(ctx, Message{Title: "🤔 " + ue.Msg, Footer: "Type /resetpw help for the commands."})
 		}
 		return err
@@ -156,12 +164,18 @@ func (s *Service) Handle(ctx context.Context, in Incoming) error {
 	switch cmd.Kind {
 	case CmdWhoami:
 		return in.Reply.Reply(ctx, s.whoami(*me))
+	case CmdLogin:
+		return s.login(ctx, in, *me)
+	case CmdLogout:
+		return s.logout(ctx, in, *me)
 	case CmdStatus:
 		return s.status(ctx, in, *me, cmd.RequestID)
 	case CmdApprove, CmdDeny:
 		return s.decide(ctx, in, *me, cmd)
 	case CmdBulkRun, CmdBulkCancel:
 		return s.runBulk(ctx, in, *me, cmd)
+	case CmdAudit:
+		return s.auditSummary(ctx, in, *me, cmd)
 	case CmdReset:
 		for _, t := range cmd.Targets {
 			if err := s.resetOne(ctx, in, *me, t, cmd.Reason); err != nil {
@@ -176,19 +190,27 @@ func (s *Service) Handle(ctx context.Context, in Incoming) error {
 // was told why not.
 func (s *Service) resolveActor(ctx context.Context, in Incoming) (*User, error) {
 	ref := in.Actor.DirectoryRef()
+	refused := func(outcome string, graphRequestID string) {
+		s.audit(ctx, &AuditRecord{Event: EventRefused, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(), ActorUPN: ref,
+			Outcome: outcome, Detail: "the requester could not be matched to an enabled Entra user", GraphRequestID: graphRequestID})
+	}
 	if ref == "" {
+		refused("unknown_actor", "")
 		return nil, in.Reply.Reply(ctx, Message{Title: "⛔ I can't tell who you are in Entra.",
 			Text: "Your chat profile has no email address I can match to a directory user. Ask your chat admin to show email addresses to apps, or use Teams."})
 	}
 	u, err := s.dir.FindUser(ctx, ref)
 	if KindOf(err) == ErrNotFound {
+		refused("unknown_actor", asDirectoryError(err).RequestID)
 		return nil, in.Reply.Reply(ctx, Message{Title: "⛔ I can't find you in Entra.",
 			Text: fmt.Sprintf("No directory user matches %s, the address your chat profile gives. Ask an admin to make your chat email match your UPN.", ref)})
 	}
 	if err != nil {
+		s.lookupFailed(ctx, in, AuditRecord{ActorUPN: ref}, "look up the requester", err)
 		return nil, s.directoryTrouble(ctx, in, "look you up", err)
 	}
 	if !u.Enabled {
+		refused("actor_disabled", "")
 		return nil, in.Reply.Reply(ctx, Message{Title: "⛔ Your own account is disabled in Entra, so I won't act for it."})
 	}
 	return &u, nil
@@ -196,16 +218,21 @@ func (s *Service) resolveActor(ctx context.Context, in Incoming) (*User, error) 
 
 // resetOne takes one target from lookup to either a reset, an approval card or a refusal.
 func (s *Service) resetOne(ctx context.Context, in Incoming, me User, ref, reason string) error {
-	s.audit(ctx, &AuditRecord{Event: EventRequested, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
-		ActorUPN: me.UPN, TargetUPN: ref, Detail: reason})
+	// The request's ID is chosen now, so every record of this request carries it, from the ask to
+	// the outcome, also when nothing is persisted because the answer is no.
+	id := newID("R-")
+	s.audit(ctx, &AuditRecord{RequestID: id, Event: EventRequested, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
+		ActorUPN: me.UPN, TargetUPN: ref, Outcome: "asked", Detail: reason})
 	target, err := s.dir.FindUser(ctx, ref)
 	if KindOf(err) == ErrNotFound {
-		s.audit(ctx, &AuditRecord{Event: EventRefused, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
-			ActorUPN: me.UPN, TargetUPN: ref, Outcome: "not_found"})
+		s.audit(ctx, &AuditRecord{RequestID: id, Event: EventRefused, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
+			ActorUPN: me.UPN, TargetUPN: ref, Outcome: "not_found", Detail: "no such user in Entra",
+			GraphRequestID: asDirectoryError(err).RequestID})
 		return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("🔎 There is no user %s in Entra.", ref),
 			Text: "Check the spelling of the UPN (it may differ from the email address). Guests are named like name_domain#EXT#@…; their passwords are reset in their home organisation."})
 	}
 	if err != nil {
+		s.lookupFailed(ctx, in, AuditRecord{RequestID: id, ActorUPN: me.UPN, TargetUPN: ref}, "look up the target", err)
 		return s.directoryTrouble(ctx, in, "look up "+ref, err)
 	}
 	d := s.cfg.Policy.Decide(me, target)
@@ -221,15 +248,25 @@ func (s *Service) resetOne(ctx context.Context, in Incoming, me User, ref, reaso
 		}
 	}
 	s.obs.Decided(d.Verdict)
-	s.audit(ctx, &AuditRecord{Event: EventDecision, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
+	s.audit(ctx, &AuditRecord{RequestID: id, Event: EventDecision, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
 		ActorUPN: me.UPN, TargetID: target.ID, TargetUPN: target.UPN, Outcome: d.Verdict.String(), Detail: d.Reason})
 	if d.Verdict == Deny {
 		return in.Reply.Reply(ctx, Message{Title: "⛔ " + d.Reason, Text: d.Remedy})
 	}
+	if s.cfg.Policy.ResetsAsAgent(target) {
+		// Checked before anything is persisted or asked of approvers: without the agent's sign-in
+		// the reset could not run.
+		if m, ok := s.needsSignIn(ctx, in.Actor, me, target); !ok {
+			s.audit(ctx, &AuditRecord{RequestID: id, Event: EventRefused, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
+				ActorUPN: me.UPN, TargetID: target.ID, TargetUPN: target.UPN, Outcome: "not_signed_in",
+				Detail: "this reset runs as the agent, who has not signed in to resetbot"})
+			return in.Reply.Reply(ctx, m)
+		}
+	}
 
 	now := s.now()
 	req := &Request{
-		Requester: in.Actor, RequesterID: me.ID, RequesterUPN: me.UPN, RequesterName: me.Name(),
+		ID: id, Requester: in.Actor, RequesterID: me.ID, RequesterUPN: me.UPN, RequesterName: me.Name(),
 		RequesterRoles: roleIDs(me.Roles), TargetID: target.ID, TargetUPN: target.UPN, TargetName: target.Name(),
 		TargetRoles: append(roleIDs(target.Roles), roleIDs(target.EligibleRoles)...), Reason: reason,
 		CreatedAt: now, UpdatedAt: now, State: StateApproved,
@@ -242,18 +279,23 @@ func (s *Service) resetOne(ctx context.Context, in Incoming, me User, ref, reaso
 	}
 	if req.State == StateApproved {
 		_ = in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("⏳ Resetting %s (%s) … request %s", req.TargetName, req.TargetUPN, req.ID)})
-		return s.execute(ctx, req, in.Reply)
+		return s.execute(ctx, req, target, in.Reply)
 	}
 	return s.askApproval(ctx, in, req)
 }
 
+// createRequest persists a new request under req.ID when set (the ID its first audit records
+// carry), or a new ID.
 func (s *Service) createRequest(ctx context.Context, req *Request) error {
 	var err error
 	for range 4 { // a 6-character ID collides about once in a billion; try again if it does
-		req.ID = newID("R-")
+		if req.ID == "" {
+			req.ID = newID("R-")
+		}
 		if err = s.store.CreateRequest(ctx, req); err == nil {
 			return nil
 		}
+		req.ID = ""
 	}
 	return err
 }
@@ -273,6 +315,9 @@ func (s *Service) askApproval(ctx context.Context, in Incoming, req *Request) er
 	if err != nil {
 		s.log.Error("posting the approval card failed", "request", req.ID, "err", err)
 		_, _ = s.store.Transition(ctx, req.ID, StatePending, StateFailed, Change{Outcome: "the approval card could not be posted"}, s.now())
+		s.audit(ctx, &AuditRecord{RequestID: req.ID, Event: EventApproval, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
+			ActorUPN: req.RequesterUPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "failed",
+			Detail: "the approval card could not be posted; nothing was reset"})
 		return in.Reply.Reply(ctx, Message{Title: "⚠️ I could not post the approval request, so nothing was reset.",
 			Text: "Check that the bot is in the approvals channel, then try again."})
 	}
@@ -293,6 +338,8 @@ func (s *Service) decide(ctx context.Context, in Incoming, me User, cmd Command)
 	}
 	req, err := s.store.GetRequest(ctx, cmd.RequestID)
 	if errors.Is(err, ErrNoSuchRequest) {
+		s.audit(ctx, &AuditRecord{RequestID: cmd.RequestID, Event: EventRefused, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
+			ActorUPN: me.UPN, Outcome: "no_such_request", Detail: cmdVerb(cmd.Kind) + " of an unknown request"})
 		return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("🔎 There is no request %s.", cmd.RequestID)})
 	}
 	if err != nil {
@@ -312,10 +359,14 @@ func (s *Service) decide(ctx context.Context, in Incoming, me User, cmd Command)
 	}
 	requester, err := s.dir.FindUser(ctx, req.RequesterID)
 	if err != nil {
+		s.lookupFailed(ctx, in, AuditRecord{RequestID: req.ID, ActorUPN: me.UPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN},
+			"look up the requester", err)
 		return s.directoryTrouble(ctx, in, "look up the requester", err)
 	}
 	target, err := s.dir.FindUser(ctx, req.TargetID)
 	if err != nil {
+		s.lookupFailed(ctx, in, AuditRecord{RequestID: req.ID, ActorUPN: me.UPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN},
+			"look up the target", err)
 		return s.directoryTrouble(ctx, in, "look up "+req.TargetUPN, err)
 	}
 	if d := s.cfg.Policy.MayApprove(me, requester, target); d.Verdict != Allow {
@@ -345,10 +396,19 @@ func (s *Service) decide(ctx context.Context, in Incoming, me User, cmd Command)
 	// The requester's own entitlement is checked again too: roles can change while a card waits.
 	if d := s.cfg.Policy.Decide(requester, target); d.Verdict == Deny {
 		ch.Outcome = "no longer allowed: " + d.Reason
-		if ok, _ := s.store.Transition(ctx, req.ID, StatePending, StateDenied, ch, s.now()); ok {
-			s.updateCard(ctx, s.reload(ctx, req))
+		ok, err := s.store.Transition(ctx, req.ID, StatePending, StateDenied, ch, s.now())
+		if err != nil {
+			return s.unavailable(ctx, in, err)
 		}
-		return refuse("This reset is no longer allowed: " + d.Reason)
+		if !ok {
+			return s.refuseStale(ctx, in, req.ID, refuse)
+		}
+		// One record: the click ended the request, denied because the requester lost the right.
+		s.audit(ctx, &AuditRecord{RequestID: req.ID, Event: EventApproval, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
+			ActorUPN: me.UPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "denied",
+			Detail: "the requester may no longer reset the target: " + d.Reason})
+		s.updateCard(ctx, s.reload(ctx, req))
+		return in.Reply.Reply(ctx, Message{Title: "⛔ This reset is no longer allowed: " + d.Reason, Text: "The request is now denied."})
 	}
 	ok, err := s.store.Transition(ctx, req.ID, StatePending, StateApproved, ch, s.now())
 	if err != nil {
@@ -366,7 +426,7 @@ func (s *Service) decide(ctx context.Context, in Incoming, me User, cmd Command)
 	s.updateCard(ctx, req)
 	_ = in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("👍 Approved %s; resetting %s now.", req.ID, req.TargetName)})
 	// The outcome goes to the requester by DM: they asked, and the password is theirs to pass on.
-	return s.execute(ctx, req, nil)
+	return s.execute(ctx, req, target, nil)
 }
 
 func (s *Service) refuseStale(ctx context.Context, in Incoming, id string, refuse func(string) error) error {
@@ -392,7 +452,7 @@ func (s *Service) alreadyDecided(req *Request) string {
 
 // execute resets an approved request and tells the requester. reply is their live reply channel, or
 // nil to tell them by DM.
-func (s *Service) execute(ctx context.Context, req *Request, reply Replier) error {
+func (s *Service) execute(ctx context.Context, req *Request, target User, reply Replier) error {
 	tell := func(m Message) {
 		if reply != nil {
 			if err := reply.Reply(ctx, m); err == nil {
@@ -401,7 +461,7 @@ func (s *Service) execute(ctx context.Context, req *Request, reply Replier) erro
 		}
 		s.tellRequester(ctx, req, m)
 	}
-	pw, revoked, de, err := s.performReset(ctx, req)
+	pw, revoked, de, err := s.performReset(ctx, req, target)
 	if err != nil || (de == nil && pw.IsZero()) {
 		if err != nil {
 			tell(Message{Title: "⚠️ Nothing was reset: I could not generate a password. Ask an admin to check the logs."})
@@ -420,6 +480,9 @@ func (s *Service) execute(ctx context.Context, req *Request, reply Replier) erro
 	if revoked {
 		sessions = "Their sign-in sessions were revoked."
 	}
+	if target.Synced {
+		sessions = "The new password was written back to on-premises AD. " + sessions
+	}
 	msg := Message{
 		Title: fmt.Sprintf("✅ Reset %s (%s).", req.TargetName, req.TargetUPN),
 		Text: fmt.Sprintf("They must choose a new password at next sign-in. %s The temporary password is in your DMs and disappears at %s.",
@@ -437,7 +500,11 @@ func (s *Service) execute(ctx context.Context, req *Request, reply Replier) erro
 // password, sets it through the directory, revokes sessions and audits each step. It returns the
 // password only on success; de is the classified failure. A zero password with nil de and err means
 // another click or replica had already taken the request.
-func (s *Service) performReset(ctx context.Context, req *Request) (pw TempPassword, revoked bool, de *DirectoryError, err error) {
+//
+// A synced target is reset as the requesting agent through resetPassword (it writes back to AD); in
+// delegated-only mode a cloud target is too, through passwordProfile. Otherwise the bot's own
+// permission makes the change.
+func (s *Service) performReset(ctx context.Context, req *Request, target User) (pw TempPassword, revoked bool, de *DirectoryError, err error) {
 	ok, err := s.store.Transition(ctx, req.ID, StateApproved, StateResetting, Change{}, s.now())
 	if err != nil || !ok {
 		return TempPassword{}, false, nil, err
@@ -448,7 +515,24 @@ func (s *Service) performReset(ctx context.Context, req *Request) (pw TempPasswo
 		return TempPassword{}, false, nil, err
 	}
 	started := s.now()
-	res, err := s.dir.ResetPassword(ctx, req.TargetID, pw, ResetOptions{RequireMFA: s.cfg.RequireMFA})
+	asAgent := s.cfg.Policy.ResetsAsAgent(target)
+	var (
+		agent TokenSource
+		res   ResetResult
+	)
+	if asAgent {
+		agent, err = s.agentSession(ctx, req.Requester, req.RequesterID)
+	}
+	opts := ResetOptions{RequireMFA: s.cfg.RequireMFA}
+	switch {
+	case err != nil:
+	case target.Synced:
+		res, err = s.agentDir.ResetPasswordWriteback(ctx, agent, req.TargetID, pw)
+	case asAgent:
+		res, err = s.agentDir.ResetPasswordAs(ctx, agent, req.TargetID, pw, opts)
+	default:
+		res, err = s.dir.ResetPassword(ctx, req.TargetID, pw, opts)
+	}
 	took := s.now().Sub(started).Milliseconds()
 	if err != nil {
 		de := asDirectoryError(err)
@@ -457,16 +541,32 @@ func (s *Service) performReset(ctx context.Context, req *Request) (pw TempPasswo
 		return TempPassword{}, false, de, nil
 	}
 	s.audit(ctx, &AuditRecord{RequestID: req.ID, Event: EventReset, Platform: req.Requester.Platform, ActorKey: req.Requester.Key(),
-		ActorUPN: req.RequesterUPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "done",
+		ActorUPN: req.RequesterUPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "done", Detail: req.Reason,
 		GraphRequestID: res.GraphRequestID, DurationMS: took})
 	s.obs.ResetFinished("done")
 	if s.cfg.RevokeSessions {
-		err := s.dir.RevokeSessions(ctx, req.TargetID)
+		// revokeSignInSessions returns nothing of its own, so its request-id comes from a trace.
+		graphReq := &lastRequestID{}
+		tctx := WithGraphTrace(ctx, &GraphTrace{Answered: graphReq.set})
+		revokeStarted := s.now()
+		var err error
+		// Only delegated-only mode revokes as the agent; otherwise the bot's own permission does, as
+		// for any reset (the agent's sign-in carries no session-revocation permission then).
+		if s.cfg.Policy.AsAgent {
+			err = s.agentDir.RevokeSessionsAs(tctx, agent, req.TargetID)
+		} else {
+			err = s.dir.RevokeSessions(tctx, req.TargetID)
+		}
 		revoked = err == nil
 		rec := &AuditRecord{RequestID: req.ID, Event: EventRevoke, Platform: req.Requester.Platform, ActorKey: req.Requester.Key(),
-			ActorUPN: req.RequesterUPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "done"}
+			ActorUPN: req.RequesterUPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "done",
+			GraphRequestID: graphReq.get(), DurationMS: s.now().Sub(revokeStarted).Milliseconds()}
 		if err != nil {
-			rec.Outcome, rec.Detail = "failed", err.Error()
+			de := asDirectoryError(err)
+			rec.Outcome, rec.Detail = "failed", resetFailureWords(de)
+			if de.RequestID != "" {
+				rec.GraphRequestID = de.RequestID
+			}
 		}
 		s.audit(ctx, rec)
 	}
@@ -561,7 +661,11 @@ func (s *Service) Tick(ctx context.Context) {
 			continue
 		}
 		if ok, err := s.store.RemoveDelivery(ctx, d.ID); err == nil && ok {
-			s.audit(ctx, &AuditRecord{RequestID: d.RequestID, Event: EventDelivery, Platform: d.Ref.Platform, Outcome: "withdrawn"})
+			rec := &AuditRecord{RequestID: d.RequestID, Event: EventDelivery, Platform: d.Ref.Platform, Outcome: "withdrawn"}
+			if req, err := s.store.GetRequest(ctx, d.RequestID); err == nil { // a list's results DM has no request of its own
+				rec.ActorKey, rec.ActorUPN, rec.TargetID, rec.TargetUPN = req.Requester.Key(), req.RequesterUPN, req.TargetID, req.TargetUPN
+			}
+			s.audit(ctx, rec)
 		}
 	}
 }
@@ -695,6 +799,34 @@ func (s *Service) unavailable(ctx context.Context, in Incoming, err error) error
 	return err
 }
 
+// lookupFailed records a directory lookup that failed (Graph down, throttled, refused): the
+// command stops there, and the trail says so with Graph's request-id.
+func (s *Service) lookupFailed(ctx context.Context, in Incoming, rec AuditRecord, doing string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	de := asDirectoryError(err)
+	rec.Event, rec.Platform, rec.ActorKey = EventRefused, in.Actor.Platform, in.Actor.Key()
+	rec.Outcome, rec.Detail, rec.GraphRequestID = "lookup_failed", "could not "+doing+": "+resetFailureWords(de), de.RequestID
+	s.audit(ctx, &rec)
+}
+
+// lastRequestID keeps the request-id of the latest Graph answer a GraphTrace heard.
+type lastRequestID struct {
+	mu sync.Mutex
+	id string
+}
+
+func (l *lastRequestID) set(id string) { l.mu.Lock(); l.id = id; l.mu.Unlock() }
+func (l *lastRequestID) get() string   { l.mu.Lock(); defer l.mu.Unlock(); return l.id }
+
+func cmdVerb(k CommandKind) string {
+	if k == CmdDeny {
+		return "deny"
+	}
+	return "approve"
+}
+
 // audit appends a record; the trail failing is logged loudly but does not undo a reset already done.
 func (s *Service) audit(ctx context.Context, rec *AuditRecord) {
 	if rec.At.IsZero() {
@@ -733,6 +865,12 @@ func resetFailureWords(de *DirectoryError) string {
 		return "Graph is throttling resetbot"
 	case ErrTransient:
 		return "Graph did not answer"
+	case ErrWritebackUnavailable:
+		return "the new password could not be written back to on-premises AD"
+	case ErrOnPremisesPolicy:
+		return "on-premises AD refused the new password"
+	case ErrSignInNeeded:
+		return "this reset needs your own sign-in to resetbot"
 	}
 	if de.Message != "" {
 		return de.Message

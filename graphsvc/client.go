@@ -37,6 +37,24 @@ type Client struct {
 	maxRetries   int
 	maxRetryWait time.Duration
 	batch        *batchState // FindUsers and ResetPasswords: concurrency and write pacing (batch.go)
+
+	// For calls made as a signed-in agent (agent.go): the same HTTP pipeline, and where a token
+	// may go.
+	hc           *http.Client
+	timeout      time.Duration
+	host         string // the endpoint's host name, for the SDK's allowed-hosts check
+	endpointHost string // host[:port]
+	scheme       string
+	agent        agentSettings
+
+	// The digest's reads of auditLogs (audits.go).
+	audits        auditPace
+	reportsBudget int
+	reportsWindow time.Duration
+}
+
+type agentSettings struct {
+	operationTimeout, minPoll, maxPoll time.Duration
 }
 
 var _ bot.Directory = (*Client)(nil)
@@ -113,20 +131,40 @@ func New(cfg Config) (*Client, error) {
 	}
 
 	c := &Client{
-		baseURL:      ep.String() + "/v1.0",
-		maxRetries:   cfg.MaxRetries,
-		maxRetryWait: cfg.MaxRetryWait,
-		batch:        newBatchState(cfg),
+		baseURL:       ep.String() + "/v1.0",
+		maxRetries:    cfg.MaxRetries,
+		maxRetryWait:  cfg.MaxRetryWait,
+		reportsBudget: cfg.ReportsBudget,
+		reportsWindow: positive(cfg.ReportsWindow, ReportsWindow),
+		batch:         newBatchState(cfg),
+		timeout:       cfg.Timeout,
+		host:          ep.Hostname(),
+		endpointHost:  ep.Host,
+		scheme:        ep.Scheme,
+		agent: agentSettings{
+			operationTimeout: positive(cfg.OperationTimeout, DefaultOperationTimeout),
+			minPoll:          positive(cfg.MinPoll, DefaultMinPoll),
+			maxPoll:          positive(cfg.MaxPoll, DefaultMaxPoll),
+		},
 	}
+	c.agent.maxPoll = max(c.agent.maxPoll, c.agent.minPoll)
 	registerSerializers()
+	c.hc = c.httpClient(cfg)
 	adapter, err := msgraphgocore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
-		auth, graphClientOptions, nil, nil, c.httpClient(cfg))
+		auth, graphClientOptions, nil, nil, c.hc)
 	if err != nil {
 		return nil, fmt.Errorf("graph request adapter: %w", err)
 	}
 	adapter.SetBaseUrl(c.baseURL)
 	c.adapter = adapter
 	return c, nil
+}
+
+func positive(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
 }
 
 func firstSet(a, b string) string {
@@ -166,6 +204,7 @@ func (c *Client) httpClient(cfg Config) *http.Client {
 		// Outside the retry handler, so it records the headers of the answer we act on, not of
 		// every throttled attempt.
 		khttp.NewHeadersInspectionHandler(),
+		graphTraceHandler{},
 		retry,
 		khttp.NewParametersNameDecodingHandler(),
 		khttp.NewUserAgentHandler(),
@@ -254,6 +293,21 @@ func (replayableBody) Intercept(p khttp.Pipeline, i int, req *http.Request) (*ht
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	r.Body, _ = r.GetBody()
 	return p.Next(r, i)
+}
+
+// graphTraceHandler tells a bot.GraphTrace carried by the request's context the request-id of the
+// answer acted on (outside the retry handler: not every throttled attempt), so the audit trail can
+// name Graph's request for calls whose result carries no request-id of its own.
+type graphTraceHandler struct{}
+
+func (graphTraceHandler) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	resp, err := p.Next(req, i)
+	if t := bot.GraphTraceFrom(req.Context()); t != nil && t.Answered != nil && resp != nil {
+		if id := resp.Header.Get("request-id"); id != "" {
+			t.Answered(id)
+		}
+	}
+	return resp, err
 }
 
 // attemptHandler is the innermost middleware: every attempt gets its own request copy, a fresh

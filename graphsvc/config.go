@@ -77,6 +77,10 @@ type Config struct {
 	// MaxRetryWait caps one Retry-After wait, default 30s. When Graph asks for longer, the call
 	// fails at once with ErrThrottled and RetryAfter instead of sleeping.
 	MaxRetryWait time.Duration
+	// ReportsBudget and ReportsWindow pace the reports APIs (auditLogs/directoryAudits for the
+	// digest): at most ReportsBudget requests in any ReportsWindow, default Graph's 5 per 10 s.
+	ReportsBudget int
+	ReportsWindow time.Duration
 	// HTTPClient supplies the transport (proxy, TLS) and, if set, an overall Timeout. Its
 	// redirect policy is replaced: Graph calls never follow redirects. nil: a client on a clone of
 	// http.DefaultTransport, which trusts the system certificate pool.
@@ -95,6 +99,13 @@ type Config struct {
 	// sharing one app registration should split it between them.
 	WriteBudget int
 	WriteWindow time.Duration
+
+	// OperationTimeout bounds the wait for a resetPassword operation (a synced user's reset, made
+	// as the agent) to end, default 2 minutes. MinPoll and MaxPoll bound the wait between polls
+	// (Graph's Retry-After is honoured within them), default 1 s and 10 s.
+	OperationTimeout time.Duration
+	MinPoll          time.Duration
+	MaxPoll          time.Duration
 }
 
 // ConfigFromEnv reads the Graph configuration from the environment through getenv (os.Getenv in

@@ -270,6 +270,11 @@ func (c *Client) sendCast(ctx context.Context, info *abs.RequestInformation, cto
 // at next sign-in. The password goes into the request body and nowhere else: errors are classified
 // from Graph's answer (which never echoes it) and scrubbed again to be sure.
 func (c *Client) ResetPassword(ctx context.Context, userID string, pw bot.TempPassword, opts bot.ResetOptions) (bot.ResetResult, error) {
+	return c.patchPassword(ctx, c.adapter, userID, pw, opts)
+}
+
+// patchPassword is ResetPassword through adapter: the bot's own, or one acting as an agent.
+func (c *Client) patchPassword(ctx context.Context, adapter abs.RequestAdapter, userID string, pw bot.TempPassword, opts bot.ResetOptions) (bot.ResetResult, error) {
 	if strings.TrimSpace(userID) == "" {
 		// ByUserId("") would PATCH /users itself.
 		return bot.ResetResult{}, &bot.DirectoryError{Kind: bot.ErrOther, Message: "no user ID given for the reset", Remedy: RemedyOther}
@@ -286,7 +291,7 @@ func (c *Client) ResetPassword(ctx context.Context, userID string, pw bot.TempPa
 	body.SetPasswordProfile(profile)
 
 	headers := &khttp.HeadersInspectionOptions{InspectResponseHeaders: true, ResponseHeaders: abs.NewResponseHeaders()}
-	_, err := c.users().ByUserId(userID).Patch(ctx, body, &users.UserItemRequestBuilderPatchRequestConfiguration{
+	_, err := users.NewUsersRequestBuilderInternal(map[string]string{"baseurl": c.baseURL}, adapter).ByUserId(userID).Patch(ctx, body, &users.UserItemRequestBuilderPatchRequestConfiguration{
 		Options: []abs.RequestOption{headers},
 	})
 	if err != nil {
@@ -311,10 +316,14 @@ func redact(err error, secret string) error {
 // RevokeSessions invalidates the user's refresh tokens and session cookies
 // (POST /users/{id}/revokeSignInSessions). It is never retried on 5xx; see shouldRetry.
 func (c *Client) RevokeSessions(ctx context.Context, userID string) error {
+	return c.revokeSessions(ctx, c.adapter, userID)
+}
+
+func (c *Client) revokeSessions(ctx context.Context, adapter abs.RequestAdapter, userID string) error {
 	if strings.TrimSpace(userID) == "" {
 		return &bot.DirectoryError{Kind: bot.ErrOther, Message: "no user ID given for the session revocation", Remedy: RemedyOther}
 	}
-	resp, err := c.users().ByUserId(userID).RevokeSignInSessions().PostAsRevokeSignInSessionsPostResponse(ctx, nil)
+	resp, err := users.NewUsersRequestBuilderInternal(map[string]string{"baseurl": c.baseURL}, adapter).ByUserId(userID).RevokeSignInSessions().PostAsRevokeSignInSessionsPostResponse(ctx, nil)
 	if err != nil {
 		return c.fail(ctx, err)
 	}

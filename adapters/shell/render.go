@@ -32,6 +32,9 @@ func Render(label string, m bot.Message) string {
 			line(para)
 		}
 	}
+	for _, l := range m.Table.Lines() {
+		line("  " + l)
+	}
 	width := 0
 	for _, f := range m.Fields {
 		width = max(width, len([]rune(f.Label)))

@@ -33,6 +33,8 @@ type Adapter struct {
 	seq     int
 	// Advance moves the demo's clock forward (for "/wait"); nil when the clock is real.
 	Advance func(d time.Duration)
+	// Digest posts the audit digest now (for "/digest"); nil when there is none.
+	Digest func(ctx context.Context) error
 }
 
 // New makes a terminal chat writing to out, acting as the persona with the given UPN.
@@ -62,6 +64,7 @@ const shellHelp = `Terminal commands (everything else goes to the bot, with or w
   /whoami       which persona you are
   /bulk FILE    send a CSV list (a UserPrincipalName column) as if attached to "resetpw bulk"
   /wait 31m     move the demo clock forward (approvals expire, password DMs are withdrawn)
+  /digest       post the audit digest to #it-audit now (what security sees each morning)
   /quit         leave
 `
 
@@ -120,6 +123,14 @@ func (a *Adapter) meta(ctx context.Context, h Handler, line string) (quit bool) 
 			break
 		}
 		a.SendList(ctx, h, fields[1])
+	case "/digest":
+		if a.Digest == nil {
+			a.print("(no digest here)\n")
+			break
+		}
+		if err := a.Digest(ctx); err != nil {
+			a.print(Render("(error)", bot.Message{Title: err.Error()}))
+		}
 	case "/whoami":
 		a.print("(you are " + a.Actor().UserID + ")\n")
 	case "/wait":

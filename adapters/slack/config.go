@@ -23,6 +23,9 @@ type Config struct {
 
 	// ApprovalsChannel is the channel ID (C…) approval cards are posted to. The bot must be a member.
 	ApprovalsChannel string
+	// AuditChannel is the channel ID (C…) digests and their CSV go to (RESETBOT_AUDIT_CHANNEL);
+	// empty means no digests in Slack. The bot must be a member.
+	AuditChannel string
 
 	// Workspaces are the team (T…) or Enterprise Grid organisation (E…) IDs whose people may use the bot.
 	// Empty means the workspace or organisation the bot token belongs to (asked with auth.test), so an app
@@ -53,7 +56,7 @@ func (c Config) String() string {
 	if c.SocketMode() {
 		mode = "socket"
 	}
-	return fmt.Sprintf("slack.Config{mode: %s, api: %s, approvals: %s, workspaces: %v}", mode, c.apiURL(), c.ApprovalsChannel, c.Workspaces)
+	return fmt.Sprintf("slack.Config{mode: %s, api: %s, approvals: %s, audit: %s, workspaces: %v}", mode, c.apiURL(), c.ApprovalsChannel, c.AuditChannel, c.Workspaces)
 }
 
 // LogValue implements slog.LogValuer with the same redaction.
@@ -74,6 +77,7 @@ const (
 	EnvAPIURL           = "RESETBOT_SLACK_API_URL"
 	EnvApprovalsChannel = "RESETBOT_APPROVALS_CHANNEL"
 	EnvWorkspaces       = "RESETBOT_SLACK_WORKSPACES"
+	EnvAuditChannel     = "RESETBOT_AUDIT_CHANNEL"
 )
 
 var channelID = regexp.MustCompile(`^[CG][A-Z0-9]{6,}$`)
@@ -89,6 +93,7 @@ func ConfigFromEnv(getenv func(string) string) (cfg Config, enabled bool, err er
 		SigningSecret:    strings.TrimSpace(getenv(EnvSigningSecret)),
 		APIURL:           strings.TrimSpace(getenv(EnvAPIURL)),
 		ApprovalsChannel: strings.TrimSpace(getenv(EnvApprovalsChannel)),
+		AuditChannel:     strings.TrimSpace(getenv(EnvAuditChannel)),
 	}
 	if cfg.BotToken == "" && cfg.AppToken == "" && cfg.SigningSecret == "" {
 		return Config{}, false, nil
@@ -117,6 +122,9 @@ func ConfigFromEnv(getenv func(string) string) (cfg Config, enabled bool, err er
 		errs = append(errs, EnvApprovalsChannel+" is not set: the ID of the Slack channel approval cards go to (channel details → About → Channel ID, e.g. C0123ABCD)")
 	case !channelID.MatchString(cfg.ApprovalsChannel):
 		errs = append(errs, fmt.Sprintf("%s=%q: want a channel ID such as C0123ABCD (channel details → About), not the channel's name", EnvApprovalsChannel, cfg.ApprovalsChannel))
+	}
+	if cfg.AuditChannel != "" && !channelID.MatchString(cfg.AuditChannel) {
+		errs = append(errs, fmt.Sprintf("%s=%q: want the audit channel's ID such as C0123ABCD (channel details → About), not its name", EnvAuditChannel, cfg.AuditChannel))
 	}
 	for _, w := range strings.Split(getenv(EnvWorkspaces), ",") {
 		if w = strings.TrimSpace(w); w == "" {

@@ -22,7 +22,9 @@ const DefaultManifestURL = "https://bot.contoso.com"
 //	users:read        users.info: is the sender a full member, not a bot, guest or deactivated
 //	users:read.email  users.info's profile email, which is how a Slack user is found in Entra
 //	files:read        files.info and the download of a CSV list
-var Scopes = []string{"commands", "chat:write", "im:write", "im:history", "users:read", "users:read.email", "files:read"}
+//	files:write       the audit digest's detail CSV, uploaded to the audit channel
+//	                  (files.getUploadURLExternal + files.completeUploadExternal)
+var Scopes = []string{"commands", "chat:write", "im:write", "im:history", "users:read", "users:read.email", "files:read", "files:write"}
 
 // Manifest is resetbot's Slack app manifest. In HTTP mode Slack is told where to send commands,
 // interactions and events under base (an https URL); in Socket Mode it is told nothing, because the bot

@@ -62,6 +62,12 @@ func Render(m bot.Message, where Surface) Rendered {
 	for _, chunk := range chunks(escape(strings.TrimSpace(m.Text)), maxSectionText) {
 		blocks = append(blocks, section(chunk))
 	}
+	if lines := m.Table.Lines(); len(lines) > 0 {
+		// A code block keeps the columns and bars aligned.
+		for _, chunk := range chunks(escape(strings.Join(lines, "\n")), maxSectionText-8) {
+			blocks = append(blocks, section("```"+chunk+"```"))
+		}
+	}
 	for start := 0; start < len(m.Fields); start += maxFields {
 		var fields []*slackgo.TextBlockObject
 		for _, f := range m.Fields[start:min(start+maxFields, len(m.Fields))] {

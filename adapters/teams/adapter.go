@@ -36,6 +36,9 @@ type Config struct {
 
 	// ApprovalsConversation is the Teams channel approval cards go to ("19:…@thread.tacv2").
 	ApprovalsConversation string
+	// AuditConversation is the Teams channel digests go to ("19:…@thread.tacv2"); empty means no
+	// digests in Teams.
+	AuditConversation string
 	// ServiceURL is the connector for proactive messages before any activity has shown which one
 	// serves the tenant (e.g. https://smba.trafficmanager.net/emea/). Learned otherwise.
 	ServiceURL string

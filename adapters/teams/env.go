@@ -24,6 +24,7 @@ const (
 	EnvAuthorityHost   = "AZURE_AUTHORITY_HOST"
 
 	EnvApprovals        = "RESETBOT_TEAMS_APPROVALS_CONVERSATION"
+	EnvAudit            = "RESETBOT_TEAMS_AUDIT_CONVERSATION"
 	EnvServiceURL       = "RESETBOT_TEAMS_SERVICE_URL"
 	EnvMetadataURL      = "RESETBOT_TEAMS_OPENID_METADATA"
 	EnvIssuer           = "RESETBOT_TEAMS_TOKEN_ISSUER"
@@ -60,6 +61,10 @@ func ConfigFromEnv(getenv func(string) string) (cfg Config, enabled bool, err er
 	cfg.ApprovalsConversation = get(EnvApprovals)
 	if cfg.ApprovalsConversation != "" && !strings.HasPrefix(cfg.ApprovalsConversation, "19:") {
 		fail("%s %q is not a Teams channel ID: it looks like 19:…@thread.tacv2 (Teams: the channel's ⋯ → Get link to channel; the ID is in the link, URL-encoded)", EnvApprovals, truncate(cfg.ApprovalsConversation, 80))
+	}
+	cfg.AuditConversation = get(EnvAudit)
+	if cfg.AuditConversation != "" && !strings.HasPrefix(cfg.AuditConversation, "19:") {
+		fail("%s %q is not a Teams channel ID: it looks like 19:…@thread.tacv2 (Teams: the channel's ⋯ → Get link to channel; the ID is in the link, URL-encoded)", EnvAudit, truncate(cfg.AuditConversation, 80))
 	}
 	cfg.ServiceURL = get(EnvServiceURL)
 	cfg.MetadataURL = get(EnvMetadataURL)
@@ -150,6 +155,6 @@ func credentialFromEnv(get func(string) string, appID, tenantID string) (azcore.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("app_id", c.AppID), slog.String("tenant", c.TenantID),
-		slog.String("approvals", c.ApprovalsConversation), slog.String("service_url", c.ServiceURL),
+		slog.String("approvals", c.ApprovalsConversation), slog.String("audit", c.AuditConversation), slog.String("service_url", c.ServiceURL),
 		slog.Bool("insecure_loopback", c.InsecureLoopback))
 }

@@ -40,6 +40,7 @@ type Element struct {
 	Spacing   string    `json:"spacing,omitempty"`
 	Separator bool      `json:"separator,omitempty"`
 	Style     string    `json:"style,omitempty"`
+	FontType  string    `json:"fontType,omitempty"`
 	Facts     []Fact    `json:"facts,omitempty"`
 	Inlines   []TextRun `json:"inlines,omitempty"`
 	Items     []Element `json:"items,omitempty"`
@@ -102,6 +103,7 @@ func Render(m bot.Message, o renderOpts) Card {
 			Inlines: []TextRun{{Type: "TextRun", Text: m.Secret, FontType: "Monospace", Size: "Large", Weight: "Bolder"}},
 		}}})
 	}
+	c.Body = append(c.Body, table(m.Table)...)
 	c.Body = append(c.Body, fields(m.Fields)...)
 	if m.Footer != "" {
 		c.Body = append(c.Body, Element{Type: "TextBlock", Text: markdown(m.Footer), Size: "Small", IsSubtle: true, Wrap: true, Spacing: "Medium"})
@@ -113,6 +115,24 @@ func Render(m bot.Message, o renderOpts) Card {
 		c.Body = []Element{}
 	}
 	return c
+}
+
+// table renders a bot.Table as one monospace TextBlock per line, in an emphasis container. Spaces
+// become no-break spaces, which markdown does not collapse, so the columns and bars line up.
+func table(t *bot.Table) []Element {
+	lines := t.Lines()
+	if len(lines) == 0 {
+		return nil
+	}
+	box := Element{Type: "Container", Style: "emphasis", Spacing: "Medium"}
+	for i, l := range lines {
+		e := Element{Type: "TextBlock", Text: strings.ReplaceAll(plain(l), " ", "\u00a0"), FontType: "Monospace", Size: "Small", Spacing: "None"}
+		if i == 0 {
+			e.Weight = "Bolder"
+		}
+		box.Items = append(box.Items, e)
+	}
+	return []Element{box}
 }
 
 // fields are a FactSet when the labels are short (the approval card); long labels (the help's

@@ -250,10 +250,8 @@ func TestNoColumnCanHoldAPassword(t *testing.T) {
 			t.Fatal(err)
 		}
 		n++
-		for _, word := range []string{"pass", "pwd", "secret", "credential", "temp"} {
-			if strings.Contains(strings.ToLower(column), word) {
-				t.Errorf("%s.%s looks like it could hold a password", table, column)
-			}
+		if passwordLike(column) {
+			t.Errorf("%s.%s looks like it could hold a password", table, column)
 		}
 	}
 	if err := rows.Err(); err != nil || n < 20 {
@@ -271,8 +269,10 @@ func TestOpenErrorsSayWhatToDo(t *testing.T) {
 		{"mysql://u:hunter2@db/x", "RESETBOT_STORE"},
 		{"mysql://u:hunter2@db/x", "sqlite:PATH"},
 		{"", "RESETBOT_STORE"},
-		{"postgres://u:hunter2@db/x", "PostgreSQL support arrives with the replicas work; use sqlite:PATH for now"},
-		{"postgresql://u:hunter2@db/x", "PostgreSQL support arrives with the replicas work; use sqlite:PATH for now"},
+		{"mysql://u:hunter2@db/x", "postgres://USER:PASSWORD@HOST:PORT/DATABASE"},
+		// PostgreSQL is opened; nothing listens on port 1, so it is refused at once (more in postgres_test.go).
+		{"postgres://u:hunter2@127.0.0.1:1/x?sslmode=disable", "cannot connect to the PostgreSQL database"},
+		{"postgresql://u:hunter2@127.0.0.1:1/x?sslmode=disable", "RESETBOT_STORE"},
 	} {
 		_, err := Open(ctx, c.dsn)
 		if err == nil || !strings.Contains(err.Error(), c.says) {

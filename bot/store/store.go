@@ -1,8 +1,9 @@
 // Package store keeps what resetbot must not forget: requests and their approvals, the audit trail,
-// idempotency keys and the password DMs still to withdraw. It implements bot.Store on SQLite (the
-// embedded default, pure Go); a PostgreSQL engine for several replicas will pass the same contract
-// tests (storetest). SQL lives in files named after their engine (sqlite*.go,
-// migrations/sqlite/), so a second engine sits beside the first without touching it.
+// idempotency keys, the password DMs still to withdraw, conversation references, scheduled-job runs
+// and agents' sign-ins. It implements bot.Store twice: on SQLite (the embedded default, pure Go, for
+// one replica) and on PostgreSQL (for several replicas on one database). Both pass the same contract
+// tests (storetest). SQL lives in files named after their engine (sqlite*.go and migrations/sqlite/,
+// postgres*.go and migrations/postgres/); the engines share the column lists and row scanners.
 package store
 
 import (
@@ -20,29 +21,46 @@ const DefaultDSN = "sqlite:resetbot.db"
 const MemoryDSN = "sqlite::memory:"
 
 // accepted is the tail of every DSN error, so a wrong setting always comes with the right forms.
-const accepted = "set RESETBOT_STORE to sqlite:PATH (e.g. " + DefaultDSN + ") or " + MemoryDSN + " (a throwaway database)"
+const accepted = "set RESETBOT_STORE to sqlite:PATH (e.g. " + DefaultDSN + "), " + MemoryDSN +
+	" (a throwaway database) or postgres://USER:PASSWORD@HOST:PORT/DATABASE (several replicas)"
 
 // Open opens the store a DSN names and brings its schema up to date before returning.
 //
 //	sqlite:PATH          a SQLite file, created if missing; its folder must exist
 //	sqlite::memory:      a throwaway SQLite database, gone on Close
-//	postgres://…         PostgreSQL (arrives with the replicas work)
+//	postgres://…         PostgreSQL, for several replicas on one database (postgresql://… too);
+//	                     with libpq's URL parameters (sslmode, connect_timeout, search_path=SCHEMA, …)
+//
+// Opening PostgreSQL is bounded in time: an unreachable server is an error within the connect
+// timeout (10 s unless connect_timeout says otherwise), and all of Open, waiting for another
+// replica's migration included, gives up after two minutes.
 func Open(ctx context.Context, dsn string) (bot.Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, fmt.Errorf("RESETBOT_STORE: PostgreSQL support arrives with the replicas work; use sqlite:PATH for now")
+		return openPostgres(ctx, dsn)
 	}
 	return nil, fmt.Errorf("RESETBOT_STORE=%q is not a store I know: %s", redactDSN(dsn), accepted)
 }
 
-// redactDSN keeps a password in a connection string out of error messages.
+// redactDSN keeps a password in a connection string out of error messages: the user and password
+// before the host, and a password=… parameter (libpq takes one there too).
 func redactDSN(dsn string) string {
 	if at := strings.LastIndex(dsn, "@"); at > 0 {
 		if scheme := strings.Index(dsn, "://"); scheme >= 0 && scheme < at {
-			return dsn[:scheme+3] + "…" + dsn[at:]
+			dsn = dsn[:scheme+3] + "…" + dsn[at:]
 		}
 	}
-	return dsn
+	base, query, ok := strings.Cut(dsn, "?")
+	if !ok {
+		return dsn
+	}
+	params := strings.Split(query, "&")
+	for i, p := range params {
+		if k, _, _ := strings.Cut(p, "="); strings.EqualFold(k, "password") {
+			params[i] = k + "=…"
+		}
+	}
+	return base + "?" + strings.Join(params, "&")
 }

@@ -3,12 +3,14 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/signin"
 	"github.com/resetbot/resetbot/bot/store"
 )
 
@@ -18,6 +20,15 @@ type serveConfig struct {
 	Listen  string
 	Store   string
 	Service bot.Config
+	SignIn  signInConfig
+}
+
+// signInConfig is agent sign-in's part: on when writeback or delegated-only mode needs it.
+type signInConfig struct {
+	Enabled   bool
+	PublicURL string // https origin; empty means the device code flow
+	Key       []byte
+	Lifetime  time.Duration
 }
 
 // loadServeConfig reads RESETBOT_* variables. Every error names the variable and what it accepts.
@@ -45,6 +56,16 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		}
 	}
 	svc.Policy.Protected = e.list("RESETBOT_PROTECTED")
+	// Who may read the trail in chat besides approvers: role names or template IDs, group object IDs.
+	for _, v := range e.list("RESETBOT_AUDIT_READERS") {
+		if id, ok := bot.RoleByName(v); ok {
+			svc.Policy.AuditReaders = append(svc.Policy.AuditReaders, id)
+		} else if isGUID(v) {
+			svc.Policy.AuditReaders = append(svc.Policy.AuditReaders, strings.ToLower(v))
+		} else {
+			e.fail("RESETBOT_AUDIT_READERS", v, "Entra role names (Security Reader) or template IDs, or group object IDs, separated by commas")
+		}
+	}
 	if path := getenv("RESETBOT_RULES_FILE"); path != "" {
 		rules, err := loadRules(path)
 		if err != nil {
@@ -67,6 +88,31 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	e.integer("RESETBOT_PASSWORD_LENGTH", &svc.Password.Length, bot.MinPasswordLength, bot.MaxPasswordLength)
 	e.boolean("RESETBOT_PASSPHRASE", &svc.Password.Passphrase)
 	e.str("RESETBOT_APPROVALS_CHANNEL_NAME", &svc.ApprovalsChannel)
+	e.boolean("RESETBOT_PASSWORD_WRITEBACK", &svc.Policy.Writeback)
+	switch v := strings.ToLower(getenv("RESETBOT_RESET_AS")); v {
+	case "", "app":
+	case "agent":
+		svc.Policy.AsAgent = true
+	default:
+		e.fail("RESETBOT_RESET_AS", v, "app (the bot's own permission; synced users as the agent) or agent (every reset as the signed-in agent)")
+	}
+	c.SignIn.Lifetime = 12 * time.Hour
+	e.duration("RESETBOT_SIGNIN_LIFETIME", &c.SignIn.Lifetime, 10*time.Minute, 30*24*time.Hour)
+	if c.SignIn.Enabled = svc.Policy.Writeback || svc.Policy.AsAgent; c.SignIn.Enabled {
+		key, err := signin.ParseKey(getenv(signin.EnvEncryptionKey))
+		if err != nil {
+			e.errs = append(e.errs, err.Error()+" (needed because RESETBOT_PASSWORD_WRITEBACK or RESETBOT_RESET_AS=agent turns agent sign-in on)")
+		}
+		c.SignIn.Key = key
+		if v := getenv("RESETBOT_PUBLIC_URL"); v != "" {
+			u, err := url.Parse(v)
+			if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+				e.fail("RESETBOT_PUBLIC_URL", v, "the bot's public https origin, such as https://resetbot.contoso.com (the sign-in callback is /oauth/callback on it)")
+			} else {
+				c.SignIn.PublicURL = strings.TrimRight(v, "/")
+			}
+		}
+	}
 	if tz := getenv("RESETBOT_TZ"); tz != "" {
 		loc, err := time.LoadLocation(tz)
 		if err != nil {

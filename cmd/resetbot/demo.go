@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/resetbot/resetbot/adapters/shell"
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/signin"
 	"github.com/resetbot/resetbot/bot/store"
 	"github.com/resetbot/resetbot/graphsvc"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
@@ -30,15 +32,22 @@ type demoCmd struct {
 const demoIntro = `resetbot demo — sandbox tenant contoso.com, SQLite, terminal chat. Type /help for the terminal's
 commands and /resetpw help for the bot's. Personas to try: helpdesk@ (Helpdesk Administrator),
 pat@ and sam@ (Privileged Authentication Administrators), megan@ and ceo@ (Global Administrators),
-adele@ and lynne@ (no roles), alex@ (synchronised from AD), parishelp@ (helpdesk for the Paris office).
+adele@ and lynne@ (no roles), alex@ (synchronised from AD: /resetpw login first), parishelp@ (helpdesk for the Paris office).
 `
 
 func (d demoCmd) Run(ctx context.Context) error {
 	srv := graphtest.NewServer(graphtest.Contoso())
 	defer srv.Close()
 	srv.SetLatency(d.Latency)
+	// The sandbox is a hybrid tenant with password writeback, and its own sign-in service: the
+	// persona signs in with /resetpw login (approved at once, nobody types a password), then can
+	// reset alex@, who is synchronised from AD.
+	srv.SetWriteback(true)
+	auth := graphtest.NewAuthority(srv)
+	defer auth.Close()
 
-	dir, err := graphsvc.New(graphsvc.Config{Credential: srv.Credential(), GraphEndpoint: srv.URL})
+	dir, err := graphsvc.New(graphsvc.Config{Credential: srv.Credential(), GraphEndpoint: srv.URL,
+		MinPoll: 100 * time.Millisecond, MaxPoll: time.Second})
 	if err != nil {
 		return err
 	}
@@ -64,15 +73,32 @@ func (d demoCmd) Run(ctx context.Context) error {
 	clock := &demoClock{}
 	cfg := bot.Defaults()
 	cfg.Policy.Protected = []string{"breakglass@contoso.com"}
-	svc := bot.NewService(dir, st, cfg, slog.New(slog.NewTextHandler(logOut, nil)))
+	cfg.Policy.Writeback = true
+	log := slog.New(slog.NewTextHandler(logOut, nil))
+	svc := bot.NewService(dir, st, cfg, log)
 	svc.SetClock(clock.Now)
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	// Device code flow: the demo has no public URL for a callback.
+	signIn, err := signin.New(signin.Config{ClientID: auth.ClientID, Authority: auth.Authority(), Scopes: signin.Scopes,
+		Key: key, Store: st, HTTPClient: auth.Client(), Now: clock.Now, Log: log, Tell: svc.TellActor, Audit: svc.AuditSignIn,
+		DeviceWait: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer signIn.Close()
+	svc.EnableAgentSignIn(signIn, dir)
 	if d.Teams {
 		return runTeamsDemo(ctx, teamsDemo{Service: svc, Advance: clock.Advance, Listen: d.TeamsListen, Log: logOut, Out: os.Stdout})
 	}
 
 	term := shell.New(os.Stdout, d.As)
 	term.Advance = clock.Advance
+	auth.AutoApprove(func() string { return term.Actor().UserID })
 	svc.Attach(bot.PlatformShell, term)
+	term.Digest = demoDigest(st, dir, srv, clock.Now, log, term)
 
 	interactive := isTerminal(os.Stdin)
 	if interactive {

@@ -4,6 +4,8 @@
 //	resetbot serve    Slack and Teams, configured from the environment
 //	resetbot check    what the configured Graph credentials can and cannot do
 //	resetbot manifest the Slack app manifest or the Teams app package
+//	resetbot digest   the audit digest: send one now, or write a period's CSV
+//	resetbot audit    verify the audit trail's hash chain, or export it for a SIEM
 package main
 
 import (
@@ -25,6 +27,8 @@ type cli struct {
 	Serve    serveCmd    `cmd:"" help:"Serve Slack and/or Teams, configured from the environment (see README)."`
 	Check    checkCmd    `cmd:"" help:"Check the Graph configuration from the environment: credentials, permissions, roles."`
 	Manifest manifestCmd `cmd:"" help:"Print an app manifest or package for a chat platform."`
+	Digest   digestCmd   `cmd:"" help:"The audit digest: post one now (digest send), or write a period's detail CSV (digest csv)."`
+	Audit    auditCmd    `cmd:"" help:"Verify the audit trail's hash chain, or export it for a SIEM."`
 	Version  versionCmd  `cmd:"" help:"Print the version."`
 }
 

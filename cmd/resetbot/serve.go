@@ -7,11 +7,15 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/digest"
+	scheduler "github.com/resetbot/resetbot/bot/jobs"
 	"github.com/resetbot/resetbot/bot/metrics"
+	"github.com/resetbot/resetbot/bot/signin"
 	"github.com/resetbot/resetbot/bot/store"
 	"github.com/resetbot/resetbot/graphsvc"
 )
@@ -27,6 +31,9 @@ type server struct {
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
 	Getenv  func(string) string
+
+	// AuditPosters are the platforms with an audit channel configured: the digest goes there.
+	AuditPosters []digest.Poster
 
 	work    sync.WaitGroup
 	readyMu sync.Mutex
@@ -64,6 +71,10 @@ func (serveCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	dcfg, err := loadDigestSettings(os.Getenv)
+	if err != nil {
+		return err
+	}
 	gcfg, err := graphsvc.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		return err
@@ -87,6 +98,19 @@ func (serveCmd) Run(ctx context.Context) error {
 	s.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	s.Mux.HandleFunc("GET /readyz", s.readyz)
 	s.Mux.Handle("GET /metrics", m.Handler())
+	if cfg.SignIn.Enabled {
+		mgr, err := newSignIn(cfg.SignIn, gcfg, st, svc, log, cfg.Service.Policy.AsAgent)
+		if err != nil {
+			return err
+		}
+		defer mgr.Close()
+		svc.EnableAgentSignIn(mgr, dir)
+		if cfg.SignIn.PublicURL != "" {
+			s.Mux.Handle("GET "+signin.CallbackPath, mgr)
+		}
+		log.Info("agent sign-in enabled", "writeback", cfg.Service.Policy.Writeback, "reset_as_agent", cfg.Service.Policy.AsAgent,
+			"flow", map[bool]string{true: "authorization code", false: "device code"}[cfg.SignIn.PublicURL != ""])
+	}
 
 	var enabled []string
 	for _, p := range platforms {
@@ -107,6 +131,16 @@ func (serveCmd) Run(ctx context.Context) error {
 	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopJobs()
 	go svc.Run(jobs, 10*time.Second)
+	// The digest runs on one replica per slot (the store's job_runs claim); the first tick also
+	// catches up, once, a slot every replica missed.
+	if len(s.AuditPosters) > 0 {
+		runner := scheduler.New(st, jobOwner(), log)
+		runner.Add(newDigestSender(dcfg, st, dir, gcfg.ClientID, s.AuditPosters, log).Job(dcfg.Schedule))
+		go runner.Loop(jobs, 30*time.Second)
+		log.Info("audit digest scheduled", "schedule", dcfg.Spec, "tz", dcfg.Config.Location.String(), "entra", dcfg.Entra)
+	} else {
+		log.Warn("no audit channel is configured (RESETBOT_AUDIT_CHANNEL, RESETBOT_TEAMS_AUDIT_CONVERSATION): no digests will be posted")
+	}
 	s.Go(func() { svc.ResumeBatches(jobs) }) // lists a previous stop interrupted
 
 	errc := make(chan error, 1)
@@ -156,4 +190,32 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, "ready")
+}
+
+// newSignIn builds agent sign-in on resetbot's own app registration (AZURE_TENANT_ID,
+// AZURE_CLIENT_ID) and authority host, asking for Graph's delegated permissions on the configured
+// Graph endpoint.
+func newSignIn(c signInConfig, g graphsvc.Config, st bot.Store, svc *bot.Service, log *slog.Logger, asAgent bool) (*signin.Manager, error) {
+	if g.TenantID == "" || g.ClientID == "" {
+		return nil, errors.New("agent sign-in needs AZURE_TENANT_ID and AZURE_CLIENT_ID (resetbot's app registration), even with a managed identity")
+	}
+	authority := strings.TrimRight(firstNonEmpty(g.AuthorityHost, "https://login.microsoftonline.com"), "/") + "/" + g.TenantID
+	resource := strings.TrimRight(firstNonEmpty(g.GraphEndpoint, graphsvc.DefaultGraphEndpoint), "/")
+	names := append([]string{}, signin.Scopes...)
+	if asAgent {
+		names = append(names, signin.ScopesAsAgent...)
+	}
+	scopes := make([]string, len(names))
+	for i, n := range names {
+		scopes[i] = resource + "/" + n
+	}
+	return signin.New(signin.Config{ClientID: g.ClientID, Authority: authority, PublicURL: c.PublicURL, Scopes: scopes,
+		Key: c.Key, Store: st, SessionTTL: c.Lifetime, Log: log, Tell: svc.TellActor, Audit: svc.AuditSignIn})
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -6,6 +6,7 @@ import (
 
 	slackadapter "github.com/resetbot/resetbot/adapters/slack"
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/digest"
 )
 
 // Slack joins resetbot serve when its settings are present: SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET
@@ -28,6 +29,9 @@ func setupSlack(ctx context.Context, s *server) (bool, error) {
 		return true, err
 	}
 	s.Service.Attach(bot.PlatformSlack, a)
+	if cfg.AuditChannel != "" {
+		s.AuditPosters = append(s.AuditPosters, digest.Poster{Name: "slack", AuditPoster: a})
+	}
 	s.Ready("slack", a.Check)
 	if cfg.SocketMode() {
 		if cfg.SigningSecret != "" {

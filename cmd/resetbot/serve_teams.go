@@ -6,6 +6,7 @@ import (
 
 	"github.com/resetbot/resetbot/adapters/teams"
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/digest"
 )
 
 // Teams joins resetbot serve when MICROSOFT_APP_ID is set: the Bot Framework endpoint POST
@@ -32,6 +33,9 @@ func setupTeams(_ context.Context, s *server) (bool, error) {
 	// The key cache lives as long as the process: closing it at shutdown would refuse the requests
 	// still being answered.
 	s.Service.Attach(bot.PlatformTeams, a)
+	if cfg.AuditConversation != "" {
+		s.AuditPosters = append(s.AuditPosters, digest.Poster{Name: "teams", AuditPoster: a})
+	}
 	s.Mux.Handle("POST /api/messages", a)
 	s.Ready("teams", a.Ready)
 	if cfg.ApprovalsConversation == "" {

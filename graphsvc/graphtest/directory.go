@@ -32,6 +32,7 @@ type PasswordSet struct {
 	At                 time.Time
 	Via                string // "patch" (PATCH passwordProfile) or "resetPassword" (the authentication method action)
 	RequestID          string // the Graph request-id of the call that set it
+	By                 string // object ID of the signed-in user whose delegated token set it; "" for the app
 }
 
 func newDirectory(t *Tenant) directory {

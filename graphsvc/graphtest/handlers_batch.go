@@ -182,6 +182,7 @@ func itemCall(env *call, it batchItem) (*call, error) {
 	c := &call{
 		ctx: env.ctx, method: strings.ToUpper(it.Method), path: u.Path, query: u.Query(),
 		rawQuery: u.RawQuery, header: h, body: body, requestID: newGUID(), batchItem: it.ID,
+		asUser: env.asUser, scopes: env.scopes,
 	}
 	c.clientRequestID = h.Get("client-request-id")
 	if c.clientRequestID == "" {

@@ -66,8 +66,13 @@ func (s *Server) patchUser(c *call, p []string) response {
 			return badRequest(fmt.Sprintf("Invalid value for property '%s'.", k))
 		}
 	}
-	if (pp != nil || enabled != nil) && !s.mayChangeCredentials(u) {
-		return graphError(http.StatusForbidden, "Authorization_RequestDenied", msgInsufficient)
+	if pp != nil || enabled != nil {
+		if denied := delegatedDenied(c, ScopePasswordProfile, "User.ReadWrite.All", "Directory.AccessAsUser.All"); denied != nil {
+			return *denied
+		}
+		if !s.mayChangeCredentialsAs(c, u) {
+			return graphError(http.StatusForbidden, "Authorization_RequestDenied", msgInsufficient)
+		}
 	}
 	changes := len(body)
 	if _, ok := body["@odata.type"]; ok {
@@ -88,6 +93,7 @@ func (s *Server) patchUser(c *call, p []string) response {
 		s.resets[u.ID] = append(s.resets[u.ID], PasswordSet{
 			UserID: u.ID, Password: *pp.Password, ForceChange: pp.ForceChangePasswordNextSignIn,
 			ForceChangeWithMFA: pp.ForceChangePasswordNextSignInWithMfa, At: now, Via: "patch", RequestID: c.requestID,
+			By: c.asUser,
 		})
 		u.LastPasswordChange = now
 		s.logChange(c, u, now, "Reset user password", "Core Directory", "success", "")
@@ -117,7 +123,10 @@ func (s *Server) revokeSessions(c *call, p []string) response {
 	if u == nil {
 		return notFound(p[0])
 	}
-	if !s.mayChangeCredentials(u) {
+	if denied := delegatedDenied(c, ScopeRevokeSessions, "User.ReadWrite.All", "Directory.AccessAsUser.All"); denied != nil {
+		return *denied
+	}
+	if !s.mayChangeCredentialsAs(c, u) {
 		return graphError(http.StatusForbidden, "Authorization_RequestDenied", msgInsufficient)
 	}
 	s.revoked[u.ID]++
@@ -130,7 +139,8 @@ func (s *Server) revokeSessions(c *call, p []string) response {
 const passwordMethodID = "28c10230-6103-485e-b985-444c60001490"
 
 // operation is a resetPassword long-running operation. The reset takes effect when it is accepted;
-// the first poll reports "running" and later polls the outcome, so clients exercise their poll loop.
+// the first poll reports "notStarted", the second "running" and later ones the outcome, so clients
+// exercise their poll loop.
 type operation struct {
 	id, userID          string
 	created, lastAction time.Time
@@ -140,8 +150,14 @@ type operation struct {
 
 const msgNoWriteback = "Password writeback is not enabled for this tenant: the password of a user synchronised from on-premises Active Directory cannot be reset in the cloud."
 
-// resetPassword is POST /users/{id}/authentication/methods/{passwordMethodID}/resetPassword.
+// resetPassword is POST /users/{id}/authentication/methods/{passwordMethodID}/resetPassword. It
+// takes a delegated token only (an app-only token is refused 403) and checks the signed-in user's
+// own roles. For a synced user it needs newPassword and ends, once polled, in a failed operation
+// when writeback is off, the writeback agent is offline, or on-premises AD refuses the password.
 func (s *Server) resetPassword(c *call, p []string) response {
+	if c.asUser == "" {
+		return graphError(http.StatusForbidden, "Authorization_RequestDenied", msgAppOnly)
+	}
 	u := s.lookup(p[0])
 	if u == nil {
 		return notFound(p[0])
@@ -155,7 +171,10 @@ func (s *Server) resetPassword(c *call, p []string) response {
 	if c.bodyErr != nil || len(bytes.TrimSpace(c.body)) > 0 && json.Unmarshal(c.body, &body) != nil {
 		return badRequest(msgUnreadableBody)
 	}
-	if !s.mayChangeCredentials(u) {
+	if denied := delegatedDenied(c, ScopeAuthMethodsReadWrite); denied != nil {
+		return *denied
+	}
+	if !s.mayChangeCredentialsAs(c, u) {
 		return graphError(http.StatusForbidden, "Authorization_RequestDenied", msgInsufficient)
 	}
 	var password string
@@ -175,12 +194,23 @@ func (s *Server) resetPassword(c *call, p []string) response {
 
 	now := s.now()
 	op := &operation{id: newGUID(), userID: u.ID, created: now, lastAction: now, status: "succeeded"}
-	if u.Synced() && !s.writeback {
-		op.status, op.detail = "failed", msgNoWriteback
-		s.logChange(c, u, now, "Reset password (by admin)", "Self-service Password Management", "failure", msgNoWriteback)
+	failure := ""
+	if u.Synced() {
+		switch {
+		case !s.writeback:
+			failure = msgNoWriteback
+		case s.writebackAgentDown:
+			failure = MsgWritebackAgentOffline
+		case s.onPremReject[u.ID] != "":
+			failure = s.onPremReject[u.ID]
+		}
+	}
+	if failure != "" {
+		op.status, op.detail = "failed", failure
+		s.logChange(c, u, now, "Reset password (by admin)", "Self-service Password Management", "failure", failure)
 	} else {
 		s.resets[u.ID] = append(s.resets[u.ID], PasswordSet{UserID: u.ID, Password: password, ForceChange: true,
-			At: now, Via: "resetPassword", RequestID: c.requestID})
+			At: now, Via: "resetPassword", RequestID: c.requestID, By: c.asUser})
 		u.LastPasswordChange = now
 		s.logChange(c, u, now, "Reset password (by admin)", "Self-service Password Management", "success", "")
 		s.logChange(c, u, now, "Reset user password", "Core Directory", "success", "")
@@ -201,6 +231,12 @@ func (s *Server) resetPassword(c *call, p []string) response {
 
 // getOperation is GET /users/{id}/authentication/operations/{opId}.
 func (s *Server) getOperation(c *call, p []string) response {
+	if c.asUser == "" {
+		return graphError(http.StatusForbidden, "Authorization_RequestDenied", msgAppOnly)
+	}
+	if denied := delegatedDenied(c, ScopeAuthMethodsRead, ScopeAuthMethodsReadWrite); denied != nil {
+		return *denied
+	}
 	u := s.lookup(p[0])
 	if u == nil {
 		return notFound(p[0])
@@ -211,8 +247,11 @@ func (s *Server) getOperation(c *call, p []string) response {
 	}
 	op.polls++
 	op.lastAction = s.now()
-	status, detail := "running", any(nil)
-	if op.polls > 1 {
+	status, detail := "notStarted", any(nil)
+	switch {
+	case op.polls == 2:
+		status = "running"
+	case op.polls > 2:
 		status = op.status
 		if op.detail != "" {
 			detail = op.detail
@@ -229,7 +268,17 @@ func (s *Server) getOperation(c *call, p []string) response {
 	})
 }
 
-// logChange writes the directory audit entry Entra would for a change the bot's app made.
+// initiator is who Entra's audit names for a change: the signed-in user of a delegated call, else
+// the bot's app.
+func (s *Server) initiator(c *call) AuditInitiator {
+	if a := s.users[c.asUser]; c.asUser != "" && a != nil {
+		return AuditInitiator{User: &AuditUser{ID: a.ID, DisplayName: a.DisplayName, UserPrincipalName: a.UPN}}
+	}
+	return AuditInitiator{App: &AuditApp{AppID: s.tenant.AppID, DisplayName: s.tenant.AppDisplayName,
+		ServicePrincipalID: s.tenant.ServicePrincipalID}}
+}
+
+// logChange writes the directory audit entry Entra would for a change made by the call's caller.
 func (s *Server) logChange(c *call, u *User, at time.Time, activity, service, result, reason string) {
 	s.addAudits(at, []DirectoryAudit{{
 		Category:            "UserManagement",
@@ -240,8 +289,7 @@ func (s *Server) logChange(c *call, u *User, at time.Time, activity, service, re
 		ActivityDateTime:    at,
 		LoggedByService:     service,
 		OperationType:       "Update",
-		InitiatedBy: AuditInitiator{App: &AuditApp{AppID: s.tenant.AppID, DisplayName: s.tenant.AppDisplayName,
-			ServicePrincipalID: s.tenant.ServicePrincipalID}},
-		TargetResources: []AuditTarget{{ID: u.ID, DisplayName: u.DisplayName, Type: "User", UserPrincipalName: u.UPN}},
+		InitiatedBy:         s.initiator(c),
+		TargetResources:     []AuditTarget{{ID: u.ID, DisplayName: u.DisplayName, Type: "User", UserPrincipalName: u.UPN}},
 	}})
 }

@@ -114,6 +114,9 @@ func (s *Server) admit(c *call) (f fault, overBudget, latency time.Duration) {
 		s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
 		return q, 0, latency
 	}
+	if wait := s.reports.admit(c, time.Now()); wait > 0 {
+		return fault{kind: faultThrottle, retryAfter: wait}, 0, latency
+	}
 	if c.isWrite() {
 		overBudget = s.budget.spend(time.Now())
 	}

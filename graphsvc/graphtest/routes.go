@@ -51,9 +51,12 @@ func (s *Server) route(w http.ResponseWriter, c *call) {
 	}
 	segs := strings.Split(strings.TrimSuffix(rest, "/"), "/")
 	if strings.EqualFold(segs[0], "me") {
-		// The bot's token is app-only; a client that asks for /me has a bug worth a clear answer.
-		s.write(w, c, badRequest("/me request is only valid with delegated authentication flow."))
-		return
+		if c.asUser == "" {
+			// The bot's token is app-only; a client that asks for /me has a bug worth a clear answer.
+			s.write(w, c, badRequest("/me request is only valid with delegated authentication flow."))
+			return
+		}
+		segs = append([]string{"users", c.asUser}, segs[1:]...)
 	}
 	deepest, wrongMethod := 0, false
 	for _, rt := range routes {

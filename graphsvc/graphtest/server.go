@@ -39,8 +39,14 @@ type Server struct {
 	latency   time.Duration
 	faults    []fault
 	budget    writeBudget
+	reports   reportsBudget // auditLogs' 5 requests per 10 s (reports.go)
 	appRole   string
 	writeback bool
+	// delegated are the access tokens issued for signed-in users (IssueUserToken, the Authority).
+	delegated map[string]grant
+	// writebackAgentDown and onPremReject shape how resetPassword operations on synced users end.
+	writebackAgentDown bool
+	onPremReject       map[string]string // user ID → statusDetail of the on-premises refusal
 }
 
 // Request is one request the server received. Items of a $batch are recorded after their envelope,
@@ -53,6 +59,9 @@ type Request struct {
 	Body      []byte // gunzipped when the request said Content-Encoding: gzip and was
 	BatchItem string // the item id inside a $batch, "" for a request of its own
 	RequestID string // the request-id the server answered with
+	// AsUser is the object ID of the signed-in user whose delegated token the request carried, ""
+	// for the bot's application token (or none). Tests assert on it to prove which credential wrote.
+	AsUser string
 }
 
 // NewServer starts a simulator for a copy of t (an empty tenant when t is nil) on 127.0.0.1 on a
@@ -63,10 +72,12 @@ func NewServer(t *Tenant) *Server {
 		t = &Tenant{}
 	}
 	s := &Server{
-		closing:   make(chan struct{}),
-		now:       time.Now,
-		appRole:   bot.RolePrivilegedAuthAdmin,
-		directory: newDirectory(t),
+		closing:      make(chan struct{}),
+		now:          time.Now,
+		appRole:      bot.RolePrivilegedAuthAdmin,
+		directory:    newDirectory(t),
+		delegated:    map[string]grant{},
+		onPremReject: map[string]string{},
 	}
 	s.Token = newToken(s.tenant)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -150,6 +161,10 @@ type call struct {
 	requestID       string
 	clientRequestID string
 	batchItem       string
+	// asUser and scopes come from a delegated token: the signed-in user's object ID and the
+	// delegated permissions (scp) it carries. asUser is "" for the application token.
+	asUser string
+	scopes []string
 }
 
 // isWrite reports whether the call spends Graph's write budget.
@@ -174,10 +189,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		c.clientRequestID = c.requestID
 	}
 	c.body, c.bodyErr = readBody(r)
+	authorized := s.identify(c, r.Header.Get("Authorization"))
 	s.record(c)
 	setIDHeaders(w.Header(), c)
 
-	if !s.authorized(r.Header.Get("Authorization")) {
+	if !authorized {
 		msg := "Access token validation failure. Invalid audience."
 		if r.Header.Get("Authorization") == "" {
 			msg = "Access token is empty."
@@ -258,9 +274,24 @@ func (s *Server) wait(ctx context.Context, d time.Duration) bool {
 	return false
 }
 
-func (s *Server) authorized(h string) bool {
+// identify reads the bearer token: the application token, or a delegated token for a signed-in
+// user that has not expired. It reports false for anything else.
+func (s *Server) identify(c *call, h string) bool {
 	tok, ok := strings.CutPrefix(h, "Bearer ")
-	return ok && tok == s.Token
+	if !ok || tok == "" {
+		return false
+	}
+	if tok == s.Token {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, found := s.delegated[tok]
+	if !found || !time.Now().Before(g.expires) {
+		return false
+	}
+	c.asUser, c.scopes = g.userID, g.scopes
+	return true
 }
 
 func (s *Server) record(c *call) {
@@ -268,7 +299,7 @@ func (s *Server) record(c *call) {
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, Request{
 		Method: c.method, Path: c.path, RawQuery: c.rawQuery, Header: c.header.Clone(),
-		Body: bytes.Clone(c.body), BatchItem: c.batchItem, RequestID: c.requestID,
+		Body: bytes.Clone(c.body), BatchItem: c.batchItem, RequestID: c.requestID, AsUser: c.asUser,
 	})
 }
 

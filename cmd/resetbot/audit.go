@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/store"
+)
+
+// auditCmd is `resetbot audit`: the trail for security teams, read straight from the store.
+type auditCmd struct {
+	Verify auditVerifyCmd `cmd:"" help:"Check the audit trail's hash chain from its first record; an edited, deleted or reordered record is named."`
+	Export auditExportCmd `cmd:"" help:"Write audit records for a SIEM as JSON lines or CSV (field names in the README)."`
+}
+
+// auditStoreFlag is the store to read: --store, else RESETBOT_STORE as serve reads it.
+type auditStoreFlag struct {
+	Store string `help:"The store to read, as RESETBOT_STORE (the default): sqlite:PATH or postgres://…" placeholder:"DSN"`
+}
+
+func (f auditStoreFlag) dsn(getenv func(string) string) string {
+	if f.Store != "" {
+		return f.Store
+	}
+	if v := getenv("RESETBOT_STORE"); v != "" {
+		return v
+	}
+	return store.DefaultDSN
+}
+
+// openAuditStore opens an existing store. A SQLite path that does not exist is an error rather than
+// a new empty database that would verify as an empty, intact trail.
+func openAuditStore(ctx context.Context, dsn string) (bot.Store, error) {
+	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok && path != ":memory:" {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("the SQLite store %s does not exist or cannot be read (%v): check RESETBOT_STORE or --store", path, errors.Unwrap(err))
+		}
+	}
+	return store.Open(ctx, dsn)
+}
+
+type auditVerifyCmd struct {
+	auditStoreFlag
+}
+
+func (c *auditVerifyCmd) Run(ctx context.Context) error {
+	return verifyTrail(ctx, c.dsn(os.Getenv), os.Stdout)
+}
+
+// verifyTrail walks the chain and says whether it is intact; a broken chain is an error naming the
+// first bad record, so the command exits non-zero.
+func verifyTrail(ctx context.Context, dsn string, out io.Writer) error {
+	st, err := openAuditStore(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	check, err := bot.VerifyTrail(ctx, st)
+	var b *bot.ChainBreak
+	if errors.As(err, &b) {
+		intact := "no record before it is intact"
+		if check.Count > 0 {
+			intact = fmt.Sprintf("the %d records before it (to #%d) are intact", check.Count, check.Last.Seq)
+		}
+		return fmt.Errorf("%w\n  %s; treat everything from record %d on as untrusted", b, intact, b.Seq)
+	}
+	if err != nil {
+		return err
+	}
+	if check.Count == 0 {
+		_, err = fmt.Fprintln(out, "0 records: the audit trail is empty.")
+		return err
+	}
+	_, err = fmt.Fprintf(out, "%d records, chain intact (first #%d %s, last #%d %s)\nhead hash %s\n",
+		check.Count, check.First.Seq, stamp(check.First.At), check.Last.Seq, stamp(check.Last.At), check.Last.Hash)
+	return err
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+type auditExportCmd struct {
+	auditStoreFlag
+	Since  string `help:"First record time: a length of time back from now (7d, 36h), a date (2026-11-01, UTC) or an RFC 3339 time. Default: the first record." placeholder:"WHEN"`
+	Until  string `help:"Records before this time (same forms as --since). Default: now." placeholder:"WHEN"`
+	Format string `help:"jsonl (one JSON object per line) or csv (with a header)." enum:"jsonl,csv" default:"jsonl"`
+	Out    string `help:"Write to this file (created with owner-only permissions) instead of standard output." placeholder:"FILE"`
+}
+
+func (c *auditExportCmd) Run(ctx context.Context) error {
+	opts, err := c.options(time.Now())
+	if err != nil {
+		return err
+	}
+	return exportTrail(ctx, c.dsn(os.Getenv), opts, os.Stdout, os.Stderr)
+}
+
+type exportOptions struct {
+	since, until time.Time // until zero: no end
+	format       string
+	out          string // "" or "-": the writer given
+}
+
+func (c *auditExportCmd) options(now time.Time) (exportOptions, error) {
+	o := exportOptions{format: c.Format, out: c.Out}
+	if o.format == "" {
+		o.format = "jsonl"
+	}
+	if o.format != "jsonl" && o.format != "csv" {
+		return o, fmt.Errorf("--format %q: want jsonl or csv", c.Format)
+	}
+	var err error
+	if c.Since != "" {
+		if o.since, err = bot.ParseSince(c.Since, now); err != nil {
+			return o, fmt.Errorf("--since: %w", err)
+		}
+	}
+	if c.Until != "" {
+		if o.until, err = bot.ParseSince(c.Until, now); err != nil {
+			return o, fmt.Errorf("--until: %w", err)
+		}
+		if !o.until.After(o.since) {
+			return o, fmt.Errorf("--until (%s) must be after --since (%s)", stamp(o.until), stamp(o.since))
+		}
+	}
+	return o, nil
+}
+
+// exportTrail streams the records of the window to a file or stdout, one at a time. The whole
+// chain is checked on the way (every record is read anyway): the export is written, and a broken
+// chain then makes the command fail so a scheduled export does not go unnoticed.
+func exportTrail(ctx context.Context, dsn string, o exportOptions, stdout, stderr io.Writer) (err error) {
+	st, err := openAuditStore(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	w, finish, err := exportTarget(o.out, stdout)
+	if err != nil {
+		return err
+	}
+	defer func() { err = finish(err) }()
+	var aw bot.AuditWriter
+	if o.format == "csv" {
+		aw = bot.NewAuditCSV(w)
+	} else {
+		aw = bot.NewAuditJSONL(w)
+	}
+	var (
+		check       bot.ChainCheck
+		broken      *bot.ChainBreak
+		n           int64
+		first, last int64
+	)
+	err = st.AuditSince(ctx, 0, func(r bot.AuditRecord) error {
+		if broken == nil {
+			broken = check.Add(r)
+		}
+		if r.At.Before(o.since) || (!o.until.IsZero() && !r.At.Before(o.until)) {
+			return nil
+		}
+		if n == 0 {
+			first = r.Seq
+		}
+		n, last = n+1, r.Seq
+		return aw.Write(r)
+	})
+	if err == nil {
+		err = aw.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("exporting the audit trail: %w", err)
+	}
+	if o.out != "" && o.out != "-" {
+		span := ""
+		if n > 0 {
+			span = fmt.Sprintf(" (#%d to #%d)", first, last)
+		}
+		fmt.Fprintf(stderr, "wrote %d records%s to %s\n", n, span, o.out)
+	}
+	if broken != nil {
+		return fmt.Errorf("the export is written, but %w; run resetbot audit verify", broken)
+	}
+	return nil
+}
+
+// exportTarget is where the export goes: stdout, or a new file written beside its final name and
+// renamed into place when complete, so a reader never sees half an export.
+func exportTarget(path string, stdout io.Writer) (io.Writer, func(error) error, error) {
+	if path == "" || path == "-" {
+		return stdout, func(err error) error { return err }, nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return nil, nil, fmt.Errorf("--out: %w", err)
+	}
+	finish := func(err error) error {
+		// A broken chain still leaves a complete export: keep it.
+		var b *bot.ChainBreak
+		keep := err == nil || errors.As(err, &b)
+		if cerr := f.Close(); cerr != nil && keep {
+			err, keep = fmt.Errorf("--out: %w", cerr), false
+		}
+		if keep {
+			if rerr := os.Rename(f.Name(), path); rerr != nil {
+				err, keep = fmt.Errorf("--out: %w", rerr), false
+			}
+		}
+		if !keep {
+			os.Remove(f.Name())
+		}
+		return err
+	}
+	return f, finish, nil
+}

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alecthomas/kong"
+	_ "modernc.org/sqlite"
+
+	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/scenariotest"
+)
+
+// dayOnFile runs a day of requests through the real service into a SQLite file, then closes the
+// service's store so the file can be tampered with as an attacker with file access would.
+func dayOnFile(t *testing.T) (env *scenariotest.Env, passwords []string) {
+	t.Helper()
+	env = scenariotest.NewEnv(t, nil)
+	passwords = scenariotest.AuditDay(t, env)
+	if err := env.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return env, passwords
+}
+
+// tamper runs SQL on the file directly, past the triggers that forbid UPDATE and DELETE.
+func tamper(t *testing.T, path string, stmts ...string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE audit SET outcome = 'failed' WHERE seq = 1`); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Fatalf("the append-only trigger did not stop an update: %v", err)
+	}
+	for _, s := range append([]string{`DROP TRIGGER audit_no_update`, `DROP TRIGGER audit_no_delete`}, stmts...) {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+func TestAuditVerifyIntactTrail(t *testing.T) {
+	env, _ := dayOnFile(t)
+	var out bytes.Buffer
+	if err := verifyTrail(context.Background(), env.DSN, &out); err != nil {
+		t.Fatalf("a real run's trail does not verify: %v", err)
+	}
+	got := out.String()
+	if !strings.HasPrefix(got, "34 records, chain intact (first #1 2026-11-27T10:00:00Z, last #34 2026-11-27T10:31:00Z)\nhead hash ") {
+		t.Errorf("verify printed %q", got)
+	}
+}
+
+// Each way of tampering with the file is caught, and the first bad record is named with what is
+// wrong with it.
+func TestAuditVerifyCatchesTampering(t *testing.T) {
+	tests := []struct {
+		name  string
+		stmts []string
+		says  []string
+	}{
+		{"a field edited", []string{`UPDATE audit SET outcome = 'deny' WHERE seq = 13`},
+			[]string{"broken at record 13 (2026-11-27T10:00:00Z)", "does not match its hash", "the 12 records before it (to #12) are intact"}},
+		{"a field edited and its hash recomputed", nil, // filled in below: needs the record
+			[]string{"broken at record 14", "does not link to record 13", "record 13 was changed or replaced"}},
+		{"a record deleted", []string{`DELETE FROM audit WHERE seq = 21`},
+			[]string{"broken at record 22", "record 21 is missing", "the 20 records before it"}},
+		{"the first records deleted", []string{`DELETE FROM audit WHERE seq <= 2`},
+			[]string{"broken at record 3", "records 1 to 2 are missing", "no record before it is intact"}},
+		{"two records swapped", []string{`UPDATE audit SET seq = -1 WHERE seq = 20`, `UPDATE audit SET seq = 20 WHERE seq = 21`,
+			`UPDATE audit SET seq = 21 WHERE seq = -1`},
+			[]string{"broken at record 20", "does not match its hash"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, _ := dayOnFile(t)
+			stmts := tt.stmts
+			if stmts == nil {
+				r := record(t, env, 13)
+				r.Outcome = "failed"
+				stmts = []string{`UPDATE audit SET outcome = 'failed', hash = '` + r.ChainHash(r.PrevHash) + `' WHERE seq = 13`}
+			}
+			tamper(t, env.StorePath, stmts...)
+			var out bytes.Buffer
+			err := verifyTrail(context.Background(), env.DSN, &out)
+			if err == nil {
+				t.Fatalf("tampering went unnoticed: %q", out.String())
+			}
+			for _, want := range tt.says {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("verify said %q, want it to say %q", err, want)
+				}
+			}
+			if strings.Contains(out.String(), "intact (") {
+				t.Errorf("verify also printed %q", out.String())
+			}
+		})
+	}
+}
+
+// Cutting records off the end leaves a shorter chain that verifies: the head hash verify prints is
+// what catches it, once recorded elsewhere.
+func TestAuditVerifyHeadHashShowsTruncation(t *testing.T) {
+	env, _ := dayOnFile(t)
+	var before, after bytes.Buffer
+	if err := verifyTrail(context.Background(), env.DSN, &before); err != nil {
+		t.Fatal(err)
+	}
+	tamper(t, env.StorePath, `DELETE FROM audit WHERE seq >= 33`)
+	if err := verifyTrail(context.Background(), env.DSN, &after); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(after.String(), "32 records") || headHash(before.String()) == headHash(after.String()) {
+		t.Errorf("before %q, after %q", before.String(), after.String())
+	}
+}
+
+func headHash(out string) string {
+	_, h, _ := strings.Cut(out, "head hash ")
+	return strings.TrimSpace(h)
+}
+
+func TestAuditVerifyMissingStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nope.db")
+	err := verifyTrail(context.Background(), "sqlite:"+path, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("verify of a missing file: %v", err)
+	}
+	if _, serr := os.Stat(path); serr == nil {
+		t.Error("verify created the missing store")
+	}
+}
+
+func record(t *testing.T, env *scenariotest.Env, seq int64) bot.AuditRecord {
+	t.Helper()
+	for _, r := range records(t, env.DSN) {
+		if r.Seq == seq {
+			return r
+		}
+	}
+	t.Fatalf("no record %d", seq)
+	return bot.AuditRecord{}
+}
+
+func records(t *testing.T, dsn string) []bot.AuditRecord {
+	t.Helper()
+	st, err := openAuditStore(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var out []bot.AuditRecord
+	if err := st.AuditSince(context.Background(), 0, func(r bot.AuditRecord) error { out = append(out, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// The JSON lines export of a window reads back into exactly the records of that window; the CSV
+// export has its header and defused cells; neither holds a temporary password.
+func TestAuditExport(t *testing.T) {
+	env, passwords := dayOnFile(t)
+	all := records(t, env.DSN)
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+	cmd := &auditExportCmd{Since: "2026-11-27T10:30:00Z", Until: "1h", Format: "jsonl", Out: filepath.Join(t.TempDir(), "trail.jsonl")}
+	opts, err := cmd.options(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if err := exportTrail(context.Background(), env.DSN, opts, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if stdout.Len() != 0 || stderr.String() != "wrote 4 records (#31 to #34) to "+cmd.Out+"\n" {
+		t.Errorf("stdout %q, stderr %q", stdout.String(), stderr.String())
+	}
+	if st, err := os.Stat(cmd.Out); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("the export file: %v, %v", st, err)
+	}
+	f, err := os.Open(cmd.Out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var got []bot.AuditRecord
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r bot.AuditRecord
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		got = append(got, r)
+	}
+	if want := all[30:]; !reflect.DeepEqual(got, want) {
+		t.Errorf("exported\n%+v\nwant\n%+v", got, want)
+	}
+
+	// Everything, as CSV to standard output.
+	opts, err = (&auditExportCmd{Format: "csv"}).options(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	if err := exportTrail(context.Background(), env.DSN, opts, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	for _, pw := range passwords {
+		if strings.Contains(stdout.String(), pw) {
+			t.Fatal("a temporary password is in the CSV export")
+		}
+	}
+	rows, err := csv.NewReader(strings.NewReader(stdout.String())).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(all)+1 || strings.Join(rows[0], ",") !=
+		"seq,at,request_id,event,platform,actor_key,actor_upn,target_id,target_upn,outcome,detail,graph_request_id,duration_ms,prev_hash,hash" {
+		t.Fatalf("%d rows, header %v", len(rows), rows[0])
+	}
+	if !strings.Contains(stdout.String(), ",'=SUM(1+2) INC7,") {
+		t.Error("the formula-like reason is not defused in the CSV")
+	}
+}
+
+// An export over a broken chain is still written, and the command fails saying so.
+func TestAuditExportReportsBrokenChain(t *testing.T) {
+	env, _ := dayOnFile(t)
+	tamper(t, env.StorePath, `DELETE FROM audit WHERE seq = 5`)
+	out := filepath.Join(t.TempDir(), "trail.csv")
+	err := exportTrail(context.Background(), env.DSN, exportOptions{format: "csv", out: out}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "broken at record 6") {
+		t.Fatalf("export over a broken chain: %v", err)
+	}
+	if b, rerr := os.ReadFile(out); rerr != nil || bytes.Count(b, []byte("\n")) != 34 {
+		t.Errorf("the export was not kept whole: %v", rerr)
+	}
+}
+
+func TestAuditExportBadFlags(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		cmd  auditExportCmd
+		says string
+	}{
+		{auditExportCmd{Since: "7x"}, `--since: "7x" is not a time I understand`},
+		{auditExportCmd{Since: "yesterday"}, "2026-11-01"},
+		{auditExportCmd{Since: "1d", Until: "2d"}, "--until (2026-11-25T12:00:00Z) must be after --since"},
+		{auditExportCmd{Until: "soon"}, "--until:"},
+		{auditExportCmd{Format: "xml"}, `--format "xml": want jsonl or csv`},
+	} {
+		if _, err := c.cmd.options(now); err == nil || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%+v: %v, want it to say %q", c.cmd, err, c.says)
+		}
+	}
+	// The command line refuses an unknown format before anything runs.
+	var c cli
+	p, err := kong.New(&c, kong.Name("resetbot"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Parse([]string{"audit", "export", "--format", "xml"}); err == nil || !strings.Contains(err.Error(), "jsonl") {
+		t.Errorf("--format xml: %v", err)
+	}
+	if _, err := p.Parse([]string{"audit", "verify", "--store", "sqlite:x.db"}); err != nil {
+		t.Errorf("audit verify --store: %v", err)
+	}
+}
