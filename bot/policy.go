@@ -667,8 +667,12 @@ func roleReach(a RoleAssignment) string {
 }
 
 // ResettableSummary says, for `whoami`, in plain words what the person may reset through the bot in
-// entra mode, and why.
-func ResettableSummary(actor User) string {
+// entra mode, and why, with password writeback off.
+func ResettableSummary(actor User) string { return Policy{}.ResettableSummary(actor) }
+
+// ResettableSummary is the summary for this policy: with writeback on, synced users are resettable
+// with the agent's own sign-in.
+func (p Policy) ResettableSummary(actor User) string {
 	var lines []string
 	resetters := resettingAssignments(actor.Roles)
 	for _, a := range resetters {
@@ -687,7 +691,12 @@ func ResettableSummary(actor User) string {
 	for _, a := range resettingAssignments(actor.EligibleRoles) {
 		lines = append(lines, "You are also eligible for "+describeAssignment(a)+": activate it in Privileged Identity Management to use it.")
 	}
-	lines = append(lines, "Never through resetbot: your own password (use "+SelfServiceResetURL+"), guests, disabled accounts, accounts synchronised from on-premises AD, and protected accounts.")
+	if p.Writeback {
+		lines = append(lines, "Accounts synchronised from on-premises AD are reset with your own sign-in (/resetpw login), and the password is written back to AD.")
+		lines = append(lines, "Never through resetbot: your own password (use "+SelfServiceResetURL+"), guests, disabled accounts and protected accounts.")
+	} else {
+		lines = append(lines, "Never through resetbot: your own password (use "+SelfServiceResetURL+"), guests, disabled accounts, accounts synchronised from on-premises AD, and protected accounts.")
+	}
 	return strings.Join(lines, "\n")
 }
 

@@ -950,3 +950,17 @@ func ExampleResettableSummary() {
 	// As Helpdesk Administrator you may reset users without admin roles and: Directory Readers, Guest Inviter, Helpdesk Administrator, Message Center Reader, Password Administrator, Reports Reader, User Experience Success Manager, Usage Summary Reports Reader — only if every role they hold or are eligible for is on that list (Microsoft's rule), they are not in a role-assignable group, and none of their roles is scoped to an administrative unit.
 	// Never through resetbot: your own password (use https://aka.ms/sspr), guests, disabled accounts, accounts synchronised from on-premises AD, and protected accounts.
 }
+
+// whoami tells the truth about synced users: refused without writeback, reset as the agent with it.
+func TestResettableSummaryWriteback(t *testing.T) {
+	helpdesk := User{ID: "h", DisplayName: "H", Roles: []RoleAssignment{{TemplateID: RoleHelpdeskAdmin, Scope: "/"}}}
+	off := Policy{}.ResettableSummary(helpdesk)
+	on := Policy{Writeback: true}.ResettableSummary(helpdesk)
+	if !strings.Contains(off, "accounts synchronised from on-premises AD, and protected accounts") {
+		t.Errorf("without writeback, synced accounts must be listed as never reset:\n%s", off)
+	}
+	if strings.Contains(on, "Never through resetbot: your own password (use "+SelfServiceResetURL+"), guests, disabled accounts, accounts synchronised") ||
+		!strings.Contains(on, "reset with your own sign-in (/resetpw login)") {
+		t.Errorf("with writeback, synced accounts are reset with the agent's sign-in:\n%s", on)
+	}
+}

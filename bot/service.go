@@ -778,7 +778,7 @@ func (s *Service) whoami(me User) Message {
 	if len(roles) > 0 {
 		held = strings.Join(roles, ", ")
 	}
-	return Message{Title: fmt.Sprintf("You are %s (%s): %s.", me.Name(), me.UPN, held), Text: ResettableSummary(me),
+	return Message{Title: fmt.Sprintf("You are %s (%s): %s.", me.Name(), me.UPN, held), Text: s.cfg.Policy.ResettableSummary(me),
 		Footer: "Targets with admin roles need a second person's approval. You can never reset yourself: use https://aka.ms/sspr."}
 }
 
