@@ -36,7 +36,7 @@ type auditPace struct {
 
 func (c *Client) reportsPacer() *pacer {
 	c.audits.once.Do(func() {
-		budget, window := 50, ReportsWindow
+		budget, window := ReportsBudget, ReportsWindow
 		if c.reportsBudget > 0 {
 			budget, window = c.reportsBudget, c.reportsWindow
 		}
