@@ -15,7 +15,7 @@ var DetailColumns = []string{"time", "time_local", "source", "event", "agent", "
 
 // detailWriter writes the detail CSV one row per event: every record of the bot's trail in the
 // period, and every Entra reset entry, with whether it came through resetbot. Cells a spreadsheet
-// would run as a formula are defused (CSVSafe).
+// would run as a formula are defused (bot.CSVSafe).
 type detailWriter struct {
 	w    *csv.Writer
 	loc  *time.Location
@@ -40,7 +40,7 @@ func (d *detailWriter) write(at time.Time, cells ...string) error {
 	d.row[0] = at.UTC().Format(time.RFC3339)
 	d.row[1] = at.In(d.loc).Format("2006-01-02 15:04:05")
 	for i, c := range cells {
-		d.row[i+2] = CSVSafe(c)
+		d.row[i+2] = bot.CSVSafe(c)
 	}
 	return d.w.Write(d.row)
 }
@@ -86,16 +86,6 @@ func (d *detailWriter) flush() error {
 	}
 	d.w.Flush()
 	return d.w.Error()
-}
-
-// CSVSafe defuses a cell a spreadsheet would run as a formula (OWASP "CSV injection"): one that
-// begins with = + - @, a tab or a carriage return gets a leading apostrophe. A reason typed in chat
-// ("=HYPERLINK(…)") reaches the security team's spreadsheet as text.
-func CSVSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // Itoa is strconv.Itoa, for renderers.
