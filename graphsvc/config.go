@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,6 +47,8 @@ const (
 	EnvGraphEndpoint       = "RESETBOT_GRAPH_ENDPOINT"
 	EnvGraphAuth           = "RESETBOT_GRAPH_AUTH"
 	EnvGraphScope          = "RESETBOT_GRAPH_SCOPE"
+	// EnvBatchConcurrency is how many $batch requests a list run keeps in flight (1–32, default 4).
+	EnvBatchConcurrency = "RESETBOT_GRAPH_BATCH_CONCURRENCY"
 )
 
 // AuthManagedIdentity is the RESETBOT_GRAPH_AUTH value that selects the host's managed identity.
@@ -127,6 +130,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		if _, err := normalizeEndpoint(cfg.GraphEndpoint); err != nil {
 			return Config{}, fmt.Errorf("%s: %w", EnvGraphEndpoint, err)
 		}
+	}
+	if v := get(EnvBatchConcurrency); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 32 {
+			return Config{}, fmt.Errorf("%s=%q: use a whole number from 1 to 32 ($batch requests of 20 in flight at once; default %d)", EnvBatchConcurrency, v, DefaultBatchConcurrency)
+		}
+		cfg.BatchConcurrency = n
 	}
 	cred, err := credentialFromEnv(getenv, cfg.TenantID, cfg.ClientID, cfg.AuthorityHost, nil)
 	if err != nil {

@@ -56,6 +56,10 @@ func TestConfigFromEnvErrors(t *testing.T) {
 			[]string{"RESETBOT_GRAPH_ENDPOINT", "https"}},
 		{"authority over plain http", map[string]string{EnvTenantID: testTenant, EnvClientID: testClient, EnvClientSecret: testSecret, EnvAuthorityHost: "http://login.example.com/"},
 			[]string{"AZURE_AUTHORITY_HOST", "https"}},
+		{"batch concurrency out of range", map[string]string{EnvTenantID: testTenant, EnvClientID: testClient, EnvClientSecret: testSecret, EnvBatchConcurrency: "100"},
+			[]string{"RESETBOT_GRAPH_BATCH_CONCURRENCY", "1 to 32"}},
+		{"batch concurrency not a number", map[string]string{EnvTenantID: testTenant, EnvClientID: testClient, EnvClientSecret: testSecret, EnvBatchConcurrency: "lots"},
+			[]string{"RESETBOT_GRAPH_BATCH_CONCURRENCY", "whole number"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,5 +222,17 @@ func TestSecretCredentialWithPrivateAuthority(t *testing.T) {
 	}
 	if b, _ := json.Marshal(de); strings.Contains(string(b), testSecret) {
 		t.Errorf("secret in error: %s", b)
+	}
+}
+
+func TestConfigFromEnvBatchConcurrency(t *testing.T) {
+	cfg, err := ConfigFromEnv(env(map[string]string{EnvTenantID: testTenant, EnvClientID: testClient, EnvClientSecret: testSecret,
+		EnvBatchConcurrency: "16"}))
+	if err != nil || cfg.BatchConcurrency != 16 {
+		t.Fatalf("RESETBOT_GRAPH_BATCH_CONCURRENCY=16: %d, %v", cfg.BatchConcurrency, err)
+	}
+	cfg, err = ConfigFromEnv(env(map[string]string{EnvTenantID: testTenant, EnvClientID: testClient, EnvClientSecret: testSecret}))
+	if err != nil || cfg.BatchConcurrency != 0 {
+		t.Fatalf("unset: %d (0 means the default), %v", cfg.BatchConcurrency, err)
 	}
 }
