@@ -17,6 +17,7 @@ import (
 	"github.com/resetbot/resetbot/bot/jobs"
 	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/bot/store"
+	"github.com/resetbot/resetbot/bot/store/pgtest"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
 )
 
@@ -184,11 +185,18 @@ func TestDigestOfADay(t *testing.T) {
 
 const graphtestBudget = 5
 
-// Two replicas on one SQLite database tick at 08:00: the digest for the slot is posted once. Then
-// every replica is down over the next slot; the replicas that start afterwards catch it up once,
-// covering the whole time since the last digest.
+// Two replicas on one database tick at 08:00: the digest for the slot is posted once. Then every
+// replica is down over the next slot; the replicas that start afterwards catch it up once, covering
+// the whole time since the last digest. On a SQLite file, and on PostgreSQL where
+// RESETBOT_TEST_POSTGRES names one (pgtest skips with how to, otherwise).
 func TestDigestPostedOnceAcrossReplicasAndCaughtUp(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "resetbot.db")
+	t.Run("sqlite", func(t *testing.T) {
+		digestReplicas(t, "sqlite:"+filepath.Join(t.TempDir(), "resetbot.db"))
+	})
+	t.Run("postgres", func(t *testing.T) { digestReplicas(t, pgtest.DSN(t)) })
+}
+
+func digestReplicas(t *testing.T, dsn string) {
 	clock := &testClock{t: time.Date(2026, 11, 30, 7, 59, 0, 0, time.UTC)} // Monday
 	p := &poster{}
 	sched, err := jobs.ParseSchedule("RESETBOT_DIGEST_SCHEDULE", "0 8 * * 1-5", "UTC")
@@ -198,7 +206,7 @@ func TestDigestPostedOnceAcrossReplicasAndCaughtUp(t *testing.T) {
 	var periods []string
 	var mu sync.Mutex
 	replica := func(name string) *jobs.Runner {
-		st, err := store.Open(ctx, "sqlite:"+path)
+		st, err := store.Open(ctx, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
