@@ -82,7 +82,11 @@ func (s *Service) auditSummary(ctx context.Context, in Incoming, me User, cmd Co
 	now := s.now()
 	from := now.Add(-window)
 	sum := newTrailSummary(filter)
-	err := s.store.AuditSince(ctx, 0, func(r AuditRecord) error {
+	after, err := s.store.AuditAfter(ctx, from)
+	if err != nil {
+		return s.unavailable(ctx, in, err)
+	}
+	err = s.store.AuditSince(ctx, after, func(r AuditRecord) error {
 		if !r.At.Before(from) {
 			sum.add(r)
 		}

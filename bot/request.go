@@ -182,6 +182,11 @@ type Store interface {
 	AppendAudit(ctx context.Context, rec *AuditRecord) error
 	// AuditSince streams records with Seq > afterSeq in order; fn returning an error stops it.
 	AuditSince(ctx context.Context, afterSeq int64, fn func(AuditRecord) error) error
+	// AuditAfter is where to start AuditSince to see every record at or after t without reading the
+	// trail from its beginning: one less than the lowest Seq of such a record, or the last Seq when
+	// there is none. Records appended by replicas with slightly different clocks are not in strict
+	// time order, so readers still check each record's time.
+	AuditAfter(ctx context.Context, t time.Time) (afterSeq int64, err error)
 
 	// Claim records an idempotency key; claimed is false when the key was seen before, so a
 	// duplicate delivery does nothing.

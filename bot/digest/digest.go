@@ -17,6 +17,7 @@ import (
 // Trail is the bot's own audit trail; bot.Store is one.
 type Trail interface {
 	AuditSince(ctx context.Context, afterSeq int64, fn func(bot.AuditRecord) error) error
+	AuditAfter(ctx context.Context, t time.Time) (afterSeq int64, err error)
 }
 
 // Requests finds a request by ID, for the roles its target held; bot.Store is one.
@@ -220,11 +221,17 @@ func (b *Builder) Build(ctx context.Context, since, until time.Time, csv io.Writ
 	historyFrom := since.Add(-time.Duration(cfg.HistoryWindows) * until.Sub(since))
 	stopAfter := until.Add(cfg.MatchWindow + time.Hour) // records are in append order, roughly time order
 	errStop := errors.New("stop")
-	first := true
-	err = b.Trail.AuditSince(ctx, 0, func(r bot.AuditRecord) error {
-		if first {
-			a.firstAt, first = r.At, false
-		}
+	// When the trail began, for "usual" counts: only periods since then count.
+	err = b.Trail.AuditSince(ctx, 0, func(r bot.AuditRecord) error { a.firstAt = r.At; return errStop })
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, fmt.Errorf("reading the audit trail: %w", err)
+	}
+	// The history windows and the period, not the whole trail: a trail of years reads as fast as a week.
+	from, err := b.Trail.AuditAfter(ctx, historyFrom)
+	if err != nil {
+		return nil, fmt.Errorf("reading the audit trail: %w", err)
+	}
+	err = b.Trail.AuditSince(ctx, from, func(r bot.AuditRecord) error {
 		if r.At.After(stopAfter) {
 			return errStop
 		}

@@ -31,6 +31,17 @@ func (t trail) AuditSince(_ context.Context, after int64, fn func(bot.AuditRecor
 	return nil
 }
 
+// AuditAfter is the store's contract (storetest checks the engines): one less than the lowest seq
+// at or after at, else the last seq.
+func (t trail) AuditAfter(_ context.Context, at time.Time) (int64, error) {
+	for i, r := range t {
+		if !r.At.Before(at) {
+			return int64(i), nil
+		}
+	}
+	return int64(len(t)), nil
+}
+
 // requests answers GetRequest with the target roles a test gives.
 type requests map[string][]string
 

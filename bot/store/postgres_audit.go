@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/resetbot/resetbot/bot"
 )
@@ -86,4 +87,17 @@ func (s *postgresStore) AuditSince(ctx context.Context, afterSeq int64, fn func(
 		return fmt.Errorf("reading the audit trail: %w", err)
 	}
 	return nil
+}
+
+// AuditAfter reads the index on the records' times: the lowest seq from the time on, else the last.
+func (s *postgresStore) AuditAfter(ctx context.Context, t time.Time) (int64, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	var seq int64
+	err := s.db.QueryRowContext(ctx,
+		`SELECT COALESCE((SELECT MIN(seq) FROM audit WHERE at >= $1) - 1, (SELECT MAX(seq) FROM audit), 0)`, nanos(t)).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("finding where the audit trail reaches %s: %w", t.Format(time.RFC3339), err)
+	}
+	return seq, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/resetbot/resetbot/bot"
 )
@@ -79,4 +80,15 @@ func (s *sqliteStore) AuditSince(ctx context.Context, afterSeq int64, fn func(bo
 		return fmt.Errorf("reading the audit trail: %w", err)
 	}
 	return nil
+}
+
+// AuditAfter reads the index on the records' times: the lowest seq from the time on, else the last.
+func (s *sqliteStore) AuditAfter(ctx context.Context, t time.Time) (int64, error) {
+	var seq int64
+	err := s.read.QueryRowContext(ctx,
+		`SELECT COALESCE((SELECT MIN(seq) FROM audit WHERE at >= ?) - 1, (SELECT MAX(seq) FROM audit), 0)`, nanos(t)).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("finding where the audit trail reaches %s: %w", t.Format(time.RFC3339), err)
+	}
+	return seq, nil
 }

@@ -110,3 +110,44 @@ func checkChain(t *testing.T, recs []bot.AuditRecord, want int) {
 		prev = r.Hash
 	}
 }
+
+// auditAfter: a reader of a window starts at the first record of the window, even when a replica
+// with a slow clock appended a record out of time order.
+func auditAfter(t *testing.T, s bot.Store) {
+	if seq, err := s.AuditAfter(ctx, t0); err != nil || seq != 0 {
+		t.Fatalf("empty trail: %d %v, want 0", seq, err)
+	}
+	appendN(t, s, 5) // seq 1..5 at t0+0s … t0+4s
+	late := auditRecord(1)
+	late.At = t0.Add(2500 * time.Millisecond) // seq 6, a slow clock: earlier than seq 4 and 5
+	if err := s.AppendAudit(ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		at   time.Duration
+		want int64
+	}{
+		{-time.Hour, 0},              // everything
+		{0, 0},                       // at t0 exactly: seq 1 on
+		{1500 * time.Millisecond, 2}, // seq 3 (t0+2s) on
+		{3 * time.Second, 3},         // seq 4 on
+		{2600 * time.Millisecond, 3}, // seq 4 (t0+3s) on; seq 6 at 2.5s is before
+		{4500 * time.Millisecond, 6}, // nothing: the last seq
+	} {
+		got, err := s.AuditAfter(ctx, t0.Add(c.at))
+		if err != nil || got != c.want {
+			t.Errorf("AuditAfter(t0%+v) = %d %v, want %d", c.at, got, err, c.want)
+		}
+	}
+	// Every record at or after the time is seen from there, the late one included.
+	after, _ := s.AuditAfter(ctx, t0.Add(2*time.Second))
+	var seen []int64
+	for _, r := range all(t, s, after) {
+		if !r.At.Before(t0.Add(2 * time.Second)) {
+			seen = append(seen, r.Seq)
+		}
+	}
+	if !reflect.DeepEqual(seen, []int64{3, 4, 5, 6}) {
+		t.Errorf("records at or after t0+2s read from %d: %v, want [3 4 5 6]", after, seen)
+	}
+}

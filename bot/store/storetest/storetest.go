@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"CountRequests", countRequests},
 		{"AuditChain", auditChain},
 		{"AuditSinceOrderAndStop", auditSince},
+		{"AuditAfter", auditAfter},
 		{"AuditStreamCallbackMayUseTheStore", auditCallbackUsesStore},
 		{"Claim", claim},
 		{"Deliveries", deliveries},
