@@ -44,6 +44,9 @@ type envOpts struct {
 	tenant     *graphtest.Tenant
 	policy     func(*bot.Policy)
 	deviceFlow bool
+	// sandbox: the authority approves every device code at once and Begin waits for it, as in
+	// resetbot demo.
+	sandbox string
 }
 
 var testKey = bytes.Repeat([]byte{7}, 32)
@@ -96,8 +99,12 @@ func newEnv(t *testing.T, o envOpts) *env {
 	sc := signin.Config{ClientID: e.auth.ClientID, Authority: e.auth.Authority(), Scopes: scopes,
 		Key: testKey, Store: st, HTTPClient: e.auth.Client(), Now: e.clock, Log: log,
 		Tell: e.svc.TellActor, Audit: e.svc.AuditSignIn}
-	if !o.deviceFlow {
+	if !o.deviceFlow && o.sandbox == "" {
 		sc.PublicURL = e.callback.URL
+	}
+	if o.sandbox != "" {
+		sc.DeviceWait = 5 * time.Second
+		e.auth.AutoApprove(func() string { return o.sandbox })
 	}
 	e.signIn, err = signin.New(sc)
 	if err != nil {

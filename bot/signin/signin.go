@@ -206,11 +206,13 @@ func (m *Manager) beginDevice(ctx context.Context, actor bot.Actor, me bot.User)
 	if limit := time.Now().Add(m.cfg.LinkTTL); limit.Before(expires) {
 		expires = limit
 	}
-	done := make(chan struct{})
+	// handoff: while Begin still waits (DeviceWait, the demo's sandbox approving at once), the
+	// finished sign-in is handed to it, so the agent reads one message in order rather than "signed
+	// in" before "how to sign in".
+	handoff := make(chan bot.Message)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
-		defer close(done)
 		wait, cancel := context.WithDeadline(m.base, expires)
 		defer cancel()
 		res, err := dc.AuthenticationResult(wait)
@@ -219,21 +221,29 @@ func (m *Manager) beginDevice(ctx context.Context, actor bot.Actor, me bot.User)
 		}
 		ctx, cancel2 := context.WithTimeout(context.WithoutCancel(m.base), m.cfg.Timeout)
 		defer cancel2()
+		var dm bot.Message
 		if err != nil {
 			m.cfg.Log.Warn("device code sign-in did not complete", "actor", actor.Key(), "why", entraSummary(err))
-			m.tell(ctx, actor, bot.Message{Title: "⌛ Your resetbot sign-in was not completed in time. Run /resetpw login again."})
-			return
+			dm = bot.Message{Title: "⌛ Your resetbot sign-in was not completed in time. Run /resetpw login again."}
+		} else {
+			_, _, dm = m.finish(ctx, actor, me.ID, me.UPN, res, rc)
 		}
-		m.finish(ctx, actor, me.ID, me.UPN, res, rc)
+		select {
+		case handoff <- dm:
+		default:
+			m.tell(ctx, actor, dm)
+		}
 	}()
 	if m.cfg.DeviceWait > 0 {
 		t := time.NewTimer(m.cfg.DeviceWait)
+		defer t.Stop()
 		select {
-		case <-done:
+		case dm := <-handoff:
+			dm.Footer = "Code " + dc.Result.UserCode + " was approved at " + dc.Result.VerificationURL + " at once."
+			return dm, nil
 		case <-t.C:
 		case <-ctx.Done():
 		}
-		t.Stop()
 	}
 	return bot.Message{
 		Title: "🔑 Sign in to resetbot as " + me.UPN,
@@ -243,8 +253,9 @@ func (m *Manager) beginDevice(ctx context.Context, actor bot.Actor, me bot.User)
 	}, nil
 }
 
-// finish keeps a completed sign-in if it is the expected person. It returns the words for them.
-func (m *Manager) finish(ctx context.Context, actor bot.Actor, wantOID, wantUPN string, res public.AuthResult, rc *rowCache) (ok bool, words string) {
+// finish keeps a completed sign-in if it is the expected person. It returns the words for the
+// sign-in page and the DM that tells the agent in the chat; the caller sends the DM.
+func (m *Manager) finish(ctx context.Context, actor bot.Actor, wantOID, wantUPN string, res public.AuthResult, rc *rowCache) (ok bool, words string, dm bot.Message) {
 	got := res.IDToken.Oid
 	if got == "" || !strings.EqualFold(got, wantOID) {
 		who := res.IDToken.PreferredUsername
@@ -254,8 +265,7 @@ func (m *Manager) finish(ctx context.Context, actor bot.Actor, wantOID, wantUPN 
 		m.cfg.Log.Warn("sign-in refused: the Entra account is not the agent's", "actor", actor.Key(), "expected_oid", wantOID, "signed_in_oid", got)
 		m.audit(ctx, actor, wantUPN, "refused", "signed in as a different Entra user ("+who+")")
 		words = "You signed in as " + who + ", but your chat account belongs to " + wantUPN + ". Nothing was kept: run /resetpw login again and sign in as " + wantUPN + "."
-		m.tell(ctx, actor, bot.Message{Title: "⛔ " + words})
-		return false, words
+		return false, words, bot.Message{Title: "⛔ " + words}
 	}
 	now := m.cfg.Now()
 	blob, _ := json.Marshal(tokenRow{Cache: rc.data, HomeAccountID: res.Account.HomeAccountID, UPN: res.IDToken.PreferredUsername})
@@ -267,15 +277,13 @@ func (m *Manager) finish(ctx context.Context, actor bot.Actor, wantOID, wantUPN 
 	if err != nil {
 		m.cfg.Log.Error("keeping an agent's sign-in failed", "actor", actor.Key(), "err", err)
 		words = "You signed in, but resetbot could not keep the sign-in. Try /resetpw login again in a minute."
-		m.tell(ctx, actor, bot.Message{Title: "⚠️ " + words})
-		return false, words
+		return false, words, bot.Message{Title: "⚠️ " + words}
 	}
 	m.cfg.Log.Info("agent signed in", "actor", actor.Key(), "oid", wantOID)
 	m.audit(ctx, actor, wantUPN, "signed_in", "")
 	words = "Signed in as " + wantUPN + " until " + m.clock(now.Add(m.cfg.SessionTTL)) + ". You can close this page and go back to the chat."
-	m.tell(ctx, actor, bot.Message{Title: "✅ Signed in to resetbot as " + wantUPN + ".",
-		Text: "Resets that need your own sign-in now run as you, until " + m.clock(now.Add(m.cfg.SessionTTL)) + ". /resetpw logout ends it."})
-	return true, words
+	return true, words, bot.Message{Title: "✅ Signed in to resetbot as " + wantUPN + ".",
+		Text: "Resets that need your own sign-in now run as you, until " + m.clock(now.Add(m.cfg.SessionTTL)) + ". /resetpw logout ends it."}
 }
 
 // tokenRow is what an agent's sealed row holds: MSAL's cache for that agent alone (refresh token
@@ -346,7 +354,8 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"code redemption failed", "actor", p.ActorKey, "entra", entraSummary(err))
 		return
 	}
-	ok, words := m.finish(ctx, pd.Actor, p.ObjectID, pd.UPN, res, rc)
+	ok, words, dm := m.finish(ctx, pd.Actor, p.ObjectID, pd.UPN, res, rc)
+	m.tell(ctx, pd.Actor, dm)
 	if !ok {
 		page(w, http.StatusForbidden, "Sign-in refused", words)
 		return

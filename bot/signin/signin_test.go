@@ -245,6 +245,26 @@ func TestDeviceCodeSignIn(t *testing.T) {
 	e.secretsNowhere(t, code)
 }
 
+// In the demo's sandbox the code is approved at once: the agent reads that they are signed in, once,
+// and not "how to sign in" after it.
+func TestSandboxSignInReadsInOrder(t *testing.T) {
+	e := newEnv(t, envOpts{sandbox: "helpdesk@contoso.com"})
+	replies, dms := e.say(t, "helpdesk@contoso.com", "/resetpw login")
+	if len(dms) != 1 || !strings.HasPrefix(dms[0].Title, "✅ Signed in to resetbot as helpdesk@contoso.com") {
+		t.Fatalf("DMs %+v, want one saying the agent is signed in", dms)
+	}
+	if len(replies) != 1 || !strings.Contains(replies[0].Title, "You are signed in as helpdesk@contoso.com") {
+		t.Fatalf("reply %+v", replies)
+	}
+	if n := strings.Count(e.chat.all(), "Signed in to resetbot"); n != 1 {
+		t.Errorf("told %d times that the sign-in finished, want 1", n)
+	}
+	replies, _ = e.say(t, "helpdesk@contoso.com", "/resetpw alex@contoso.com")
+	if !strings.Contains(text(replies), "✅ Reset Alex Wilber") {
+		t.Fatalf("reply: %s", text(replies))
+	}
+}
+
 // Signing in at Entra as someone else than the chat identity maps to keeps nothing, in both flows.
 func TestIdentityMismatchRefused(t *testing.T) {
 	e := newEnv(t, envOpts{})
