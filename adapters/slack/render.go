@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -75,16 +76,21 @@ func Render(m bot.Message, where Surface) Rendered {
 		}
 		blocks = append(blocks, slackgo.NewSectionBlock(nil, fields, nil))
 	}
+	var tail []slackgo.Block
 	if len(m.Buttons) > 0 {
-		blocks = append(blocks, buttons(m.Buttons))
+		tail = append(tail, buttons(m.Buttons))
 	}
 	if f := strings.TrimSpace(m.Footer); f != "" {
-		blocks = append(blocks, slackgo.NewContextBlock("", mrkdwn(clip(escape(f), maxSectionText))))
+		tail = append(tail, slackgo.NewContextBlock("", mrkdwn(clip(escape(f), maxSectionText))))
 	}
-	if len(blocks) > maxBlocks {
-		blocks = blocks[:maxBlocks]
+	if len(blocks)+len(tail) > maxBlocks {
+		// Slack refuses a message of more than 50 blocks. Cut the body, never the buttons or the
+		// footer (an approval card without its buttons could not be decided), and say so.
+		cut := len(blocks) - (maxBlocks - len(tail) - 1)
+		blocks = append(blocks[:maxBlocks-len(tail)-1],
+			section(fmt.Sprintf("_… %d more parts did not fit in one Slack message._", cut)))
 	}
-	return Rendered{Text: fallbackText(m), Blocks: blocks}
+	return Rendered{Text: fallbackText(m), Blocks: append(blocks, tail...)}
 }
 
 // fallbackText is the title and body, never the secret.

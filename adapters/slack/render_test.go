@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	slackgo "github.com/slack-go/slack"
+
 	"github.com/resetbot/resetbot/bot"
 )
 
@@ -179,5 +181,28 @@ func TestChunksNeverSplitAnEscape(t *testing.T) {
 		if strings.Count(c, "&") != strings.Count(c, ";") {
 			t.Fatalf("chunk %q splits an escape", c)
 		}
+	}
+}
+
+// A card longer than Slack's 50 blocks keeps its buttons and footer and says what was cut: an
+// approval card without its buttons could not be decided.
+func TestRenderTooLongKeepsButtons(t *testing.T) {
+	m := bot.Message{Title: "Password reset needs approval", Footer: "R-7F3K9Q · expires 11:02",
+		Buttons: []bot.Button{{Label: "Approve", Action: bot.ActionApprove, RequestID: "R-7F3K9Q"},
+			{Label: "Deny", Action: bot.ActionDeny, RequestID: "R-7F3K9Q"}}}
+	for range 600 { // 60 sections of 10 fields
+		m.Fields = append(m.Fields, bot.Field{Label: "Role", Value: "Global Administrator"})
+	}
+	r := Render(m, Elsewhere)
+	if len(r.Blocks) != maxBlocks {
+		t.Fatalf("%d blocks, want exactly Slack's %d", len(r.Blocks), maxBlocks)
+	}
+	if r.Blocks[len(r.Blocks)-2].BlockType() != slackgo.MBTAction || r.Blocks[len(r.Blocks)-1].BlockType() != slackgo.MBTContext {
+		t.Errorf("the last blocks are %s and %s, want the buttons and the footer",
+			r.Blocks[len(r.Blocks)-2].BlockType(), r.Blocks[len(r.Blocks)-1].BlockType())
+	}
+	b, _ := json.Marshal(r.Blocks[len(r.Blocks)-3])
+	if !strings.Contains(string(b), "more parts did not fit") {
+		t.Errorf("the cut is not said: %s", b)
 	}
 }

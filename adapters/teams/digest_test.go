@@ -14,6 +14,10 @@ import (
 
 type digestTrail []bot.AuditRecord
 
+// AuditAfter says to read from the start: AuditSince here streams everything and the digest
+// filters by time.
+func (t digestTrail) AuditAfter(context.Context, time.Time) (int64, error) { return 0, nil }
+
 func (t digestTrail) AuditSince(_ context.Context, _ int64, fn func(bot.AuditRecord) error) error {
 	for i, r := range t {
 		r.Seq = int64(i + 1)
