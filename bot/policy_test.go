@@ -12,8 +12,7 @@ import (
 //
 //	https://learn.microsoft.com/entra/identity/role-based-access-control/privileged-roles-permissions#who-can-reset-passwords
 //	source: MicrosoftDocs/entra-docs, docs/identity/role-based-access-control/privileged-roles-permissions.md
-//	(the same table is at https://learn.microsoft.com/graph/api/resources/users#who-can-reset-passwords;
-//	our copy: shared/reference/graph.md §2)
+//	(the same table is at https://learn.microsoft.com/graph/api/resources/users#who-can-reset-passwords)
 //
 // "In the following table, the columns list the roles that can reset passwords and invalidate refresh
 // tokens. The rows list the roles for which their password can be reset. … If a user is assigned any
@@ -47,7 +46,7 @@ const whoCanResetTable = `
 `
 
 // Role template IDs, transcribed from Microsoft's built-in roles reference (entra-docs
-// docs/identity/role-based-access-control/permissions-reference.md; shared/reference/graph.md §3.2),
+// docs/identity/role-based-access-control/permissions-reference.md),
 // so that the test does not take them from roles.go.
 const (
 	tGlobalAdmin       = "62e90394-69f5-4237-9190-012177145e10"
