@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/digest"
 	"github.com/resetbot/resetbot/graphsvc"
 )
 
@@ -14,8 +17,8 @@ type checkCmd struct {
 	User string `arg:"" help:"A user to look up with the bot's credentials, e.g. adele@contoso.com." `
 }
 
-// Run builds the Graph client exactly as the bot would and reads one user with roles, groups and
-// units: the calls every reset starts with. It changes nothing.
+// Run builds the Graph client exactly as the bot would, then checks what it will need. It changes
+// nothing.
 func (c checkCmd) Run(ctx context.Context) error {
 	cfg, err := graphsvc.ConfigFromEnv(os.Getenv)
 	if err != nil {
@@ -25,17 +28,43 @@ func (c checkCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	u, err := client.FindUser(ctx, c.User)
+	return check(ctx, client, c.User, time.Now(), os.Stdout)
+}
+
+// checkedDirectory is what check reads: a user (every reset starts there) and Entra's audit log
+// (the digest's "outside resetbot" part).
+type checkedDirectory interface {
+	FindUser(ctx context.Context, ref string) (bot.User, error)
+	PasswordResets(ctx context.Context, since, until time.Time, fn func(digest.EntraReset) error) error
+}
+
+// check reads one user with roles, groups and units, which a reset cannot do without, and then one
+// page of Entra's audit log, which only the digest needs: a failure there is said but is no error.
+func check(ctx context.Context, dir checkedDirectory, user string, now time.Time, out io.Writer) error {
+	u, err := dir.FindUser(ctx, user)
 	if err != nil {
-		var de *bot.DirectoryError
-		if errors.As(err, &de) && de.Remedy != "" {
-			return fmt.Errorf("%w\n  what to do: %s", err, de.Remedy)
-		}
-		return err
+		return withRemedy(err)
 	}
-	fmt.Printf("✓ signed in to Graph and read %s (%s)\n", u.Name(), u.UPN)
-	fmt.Printf("  enabled=%v synced=%v guest=%v roles=%d eligible=%d groups=%d units=%d\n",
+	fmt.Fprintf(out, "✓ signed in to Graph and read %s (%s)\n", u.Name(), u.UPN)
+	fmt.Fprintf(out, "  enabled=%v synced=%v guest=%v roles=%d eligible=%d groups=%d units=%d\n",
 		u.Enabled, u.Synced, u.Guest, len(u.Roles), len(u.EligibleRoles), len(u.Groups), len(u.AdministrativeUnits))
-	fmt.Println("  (resets themselves are not tried: check changes nothing)")
+	fmt.Fprintln(out, "  (resets themselves are not tried: check changes nothing)")
+
+	errEnough := errors.New("one entry is enough")
+	err = dir.PasswordResets(ctx, now.Add(-24*time.Hour), now, func(digest.EntraReset) error { return errEnough })
+	if err != nil && !errors.Is(err, errEnough) {
+		fmt.Fprintf(out, "✗ could not read Entra's audit log, so digests will not list resets made outside resetbot: %v\n", withRemedy(err))
+		return nil
+	}
+	fmt.Fprintln(out, "✓ read Entra's audit log (AuditLog.Read.All): digests can list resets made outside resetbot")
 	return nil
+}
+
+// withRemedy appends what to do to a classified Graph error.
+func withRemedy(err error) error {
+	var de *bot.DirectoryError
+	if errors.As(err, &de) && de.Remedy != "" {
+		return fmt.Errorf("%w\n  what to do: %s", err, de.Remedy)
+	}
+	return err
 }
