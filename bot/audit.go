@@ -17,26 +17,33 @@ import (
 // a canonical encoding of every field but Hash itself. Both store engines call it, so a chain written
 // by one verifies with the other.
 func (r AuditRecord) ChainHash(prevHash string) string {
-	canon := struct {
-		Seq            int64      `json:"seq"`
-		At             string     `json:"at"`
-		RequestID      string     `json:"request_id"`
-		Event          AuditEvent `json:"event"`
-		Platform       Platform   `json:"platform"`
-		ActorKey       string     `json:"actor_key"`
-		ActorUPN       string     `json:"actor_upn"`
-		TargetID       string     `json:"target_id"`
-		TargetUPN      string     `json:"target_upn"`
-		Outcome        string     `json:"outcome"`
-		Detail         string     `json:"detail"`
-		GraphRequestID string     `json:"graph_request_id"`
-		DurationMS     int64      `json:"duration_ms"`
-		PrevHash       string     `json:"prev_hash"`
-	}{r.Seq, r.At.UTC().Format(time.RFC3339Nano), r.RequestID, r.Event, r.Platform, r.ActorKey, r.ActorUPN,
-		r.TargetID, r.TargetUPN, r.Outcome, r.Detail, r.GraphRequestID, r.DurationMS, prevHash}
-	b, _ := json.Marshal(canon) // cannot fail: strings and integers only
+	b, _ := json.Marshal(r.fields(prevHash)) // cannot fail: strings and integers only
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// auditFields is a record as hashed and exported: AuditFields as JSON keys in their order, the time
+// in RFC 3339 UTC with the nanoseconds. Changing it changes every hash: add fields at the end only.
+type auditFields struct {
+	Seq            int64      `json:"seq"`
+	At             string     `json:"at"`
+	RequestID      string     `json:"request_id"`
+	Event          AuditEvent `json:"event"`
+	Platform       Platform   `json:"platform"`
+	ActorKey       string     `json:"actor_key"`
+	ActorUPN       string     `json:"actor_upn"`
+	TargetID       string     `json:"target_id"`
+	TargetUPN      string     `json:"target_upn"`
+	Outcome        string     `json:"outcome"`
+	Detail         string     `json:"detail"`
+	GraphRequestID string     `json:"graph_request_id"`
+	DurationMS     int64      `json:"duration_ms"`
+	PrevHash       string     `json:"prev_hash"`
+}
+
+func (r AuditRecord) fields(prevHash string) auditFields {
+	return auditFields{r.Seq, r.At.UTC().Format(time.RFC3339Nano), r.RequestID, r.Event, r.Platform, r.ActorKey, r.ActorUPN,
+		r.TargetID, r.TargetUPN, r.Outcome, r.Detail, r.GraphRequestID, r.DurationMS, prevHash}
 }
 
 // ChainBreak is the first record at which the trail stops being what resetbot wrote.
@@ -126,30 +133,15 @@ func VerifyTrail(ctx context.Context, st Store) (*ChainCheck, error) {
 var AuditFields = []string{"seq", "at", "request_id", "event", "platform", "actor_key", "actor_upn", "target_id",
 	"target_upn", "outcome", "detail", "graph_request_id", "duration_ms", "prev_hash", "hash"}
 
-// auditJSON is an exported record: AuditFields as JSON keys, the time in RFC 3339 UTC with the
-// nanoseconds the hash covers.
+// auditJSON is an exported record: the hashed fields and the hash.
 type auditJSON struct {
-	Seq            int64  `json:"seq"`
-	At             string `json:"at"`
-	RequestID      string `json:"request_id"`
-	Event          string `json:"event"`
-	Platform       string `json:"platform"`
-	ActorKey       string `json:"actor_key"`
-	ActorUPN       string `json:"actor_upn"`
-	TargetID       string `json:"target_id"`
-	TargetUPN      string `json:"target_upn"`
-	Outcome        string `json:"outcome"`
-	Detail         string `json:"detail"`
-	GraphRequestID string `json:"graph_request_id"`
-	DurationMS     int64  `json:"duration_ms"`
-	PrevHash       string `json:"prev_hash"`
-	Hash           string `json:"hash"`
+	auditFields
+	Hash string `json:"hash"`
 }
 
 // MarshalJSON writes the record with the exported field names.
 func (r AuditRecord) MarshalJSON() ([]byte, error) {
-	return json.Marshal(auditJSON{r.Seq, r.At.UTC().Format(time.RFC3339Nano), r.RequestID, string(r.Event), string(r.Platform),
-		r.ActorKey, r.ActorUPN, r.TargetID, r.TargetUPN, r.Outcome, r.Detail, r.GraphRequestID, r.DurationMS, r.PrevHash, r.Hash})
+	return json.Marshal(auditJSON{r.fields(r.PrevHash), r.Hash})
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote.
@@ -162,7 +154,7 @@ func (r *AuditRecord) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("audit record %d: at: %w", j.Seq, err)
 	}
-	*r = AuditRecord{Seq: j.Seq, At: at.UTC(), RequestID: j.RequestID, Event: AuditEvent(j.Event), Platform: Platform(j.Platform),
+	*r = AuditRecord{Seq: j.Seq, At: at.UTC(), RequestID: j.RequestID, Event: j.Event, Platform: j.Platform,
 		ActorKey: j.ActorKey, ActorUPN: j.ActorUPN, TargetID: j.TargetID, TargetUPN: j.TargetUPN, Outcome: j.Outcome,
 		Detail: j.Detail, GraphRequestID: j.GraphRequestID, DurationMS: j.DurationMS, PrevHash: j.PrevHash, Hash: j.Hash}
 	return nil
