@@ -69,16 +69,10 @@ func (s *postgresStore) AuditSince(ctx context.Context, afterSeq int64, fn func(
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var (
-			r               bot.AuditRecord
-			at              int64
-			event, platform string
-		)
-		if err := rows.Scan(&r.Seq, &at, &r.RequestID, &event, &platform, &r.ActorKey, &r.ActorUPN, &r.TargetID,
-			&r.TargetUPN, &r.Outcome, &r.Detail, &r.GraphRequestID, &r.DurationMS, &r.PrevHash, &r.Hash); err != nil {
+		r, err := scanAudit(rows)
+		if err != nil {
 			return fmt.Errorf("reading the audit trail: %w", err)
 		}
-		r.At, r.Event, r.Platform = fromNanos(at), bot.AuditEvent(event), bot.Platform(platform)
 		if err := fn(r); err != nil {
 			return err // the caller's own error, unwrapped, so errors.Is works on it
 		}

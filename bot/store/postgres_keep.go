@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -28,11 +27,7 @@ func (s *postgresStore) GetConversationRef(ctx context.Context, key string) (bot
 	if err != nil {
 		return bot.ConversationRef{}, false, fmt.Errorf("reading conversation reference %q: %w", key, err)
 	}
-	var r bot.ConversationRef
-	if err := json.Unmarshal([]byte(ref), &r); err != nil {
-		return bot.ConversationRef{}, false, fmt.Errorf("conversation reference %q is damaged in the store: %w", key, err)
-	}
-	return r, true, nil
+	return decodeRef(key, ref)
 }
 
 func (s *postgresStore) PutConversationRef(ctx context.Context, key string, ref bot.ConversationRef) error {

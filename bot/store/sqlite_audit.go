@@ -53,6 +53,19 @@ func (s *sqliteStore) AppendAudit(ctx context.Context, rec *bot.AuditRecord) (er
 	return nil
 }
 
+// scanAudit reads one row of auditColumns; both engines store the same columns the same way.
+func scanAudit(sc scanner) (bot.AuditRecord, error) {
+	var (
+		r               bot.AuditRecord
+		at              int64
+		event, platform string
+	)
+	err := sc.Scan(&r.Seq, &at, &r.RequestID, &event, &platform, &r.ActorKey, &r.ActorUPN, &r.TargetID,
+		&r.TargetUPN, &r.Outcome, &r.Detail, &r.GraphRequestID, &r.DurationMS, &r.PrevHash, &r.Hash)
+	r.At, r.Event, r.Platform = fromNanos(at), bot.AuditEvent(event), bot.Platform(platform)
+	return r, err
+}
+
 // AuditSince streams, one row at a time: a digest over a long trail holds one record in memory.
 // It reads through the read pool, so fn may call the store (even append) while the stream is open.
 func (s *sqliteStore) AuditSince(ctx context.Context, afterSeq int64, fn func(bot.AuditRecord) error) error {
@@ -62,16 +75,10 @@ func (s *sqliteStore) AuditSince(ctx context.Context, afterSeq int64, fn func(bo
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var (
-			r               bot.AuditRecord
-			at              int64
-			event, platform string
-		)
-		if err := rows.Scan(&r.Seq, &at, &r.RequestID, &event, &platform, &r.ActorKey, &r.ActorUPN, &r.TargetID,
-			&r.TargetUPN, &r.Outcome, &r.Detail, &r.GraphRequestID, &r.DurationMS, &r.PrevHash, &r.Hash); err != nil {
+		r, err := scanAudit(rows)
+		if err != nil {
 			return fmt.Errorf("reading the audit trail: %w", err)
 		}
-		r.At, r.Event, r.Platform = fromNanos(at), bot.AuditEvent(event), bot.Platform(platform)
 		if err := fn(r); err != nil {
 			return err // the caller's own error, unwrapped, so errors.Is works on it
 		}

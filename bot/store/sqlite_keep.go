@@ -31,8 +31,13 @@ func (s *sqliteStore) GetConversationRef(ctx context.Context, key string) (bot.C
 	if err != nil {
 		return bot.ConversationRef{}, false, fmt.Errorf("reading conversation reference %q: %w", key, err)
 	}
+	return decodeRef(key, ref)
+}
+
+// decodeRef reads a stored conversation reference (JSON text in both engines).
+func decodeRef(key, text string) (bot.ConversationRef, bool, error) {
 	var r bot.ConversationRef
-	if err := json.Unmarshal([]byte(ref), &r); err != nil {
+	if err := json.Unmarshal([]byte(text), &r); err != nil {
 		return bot.ConversationRef{}, false, fmt.Errorf("conversation reference %q is damaged in the store: %w", key, err)
 	}
 	return r, true, nil
