@@ -378,17 +378,10 @@ func (s *Service) decide(ctx context.Context, in Incoming, me User, cmd Command)
 		if cmd.Reason != "" {
 			ch.Outcome += ": " + cmd.Reason
 		}
-		ok, err := s.store.Transition(ctx, req.ID, StatePending, StateDenied, ch, s.now())
-		if err != nil {
-			return s.unavailable(ctx, in, err)
+		req, err := s.deny(ctx, in, req, me, ch, cmd.Reason, refuse)
+		if req == nil {
+			return err
 		}
-		if !ok {
-			return s.refuseStale(ctx, in, req.ID, refuse)
-		}
-		s.audit(ctx, &AuditRecord{RequestID: req.ID, Event: EventApproval, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
-			ActorUPN: me.UPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "denied", Detail: cmd.Reason})
-		req = s.reload(ctx, req)
-		s.updateCard(ctx, req)
 		s.tellRequester(ctx, req, Message{Title: fmt.Sprintf("⛔ %s denied your request %s to reset %s.", me.Name(), req.ID, req.TargetName),
 			Text: cmd.Reason})
 		return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("Denied %s. %s has been told.", req.ID, req.RequesterName)})
@@ -396,18 +389,10 @@ func (s *Service) decide(ctx context.Context, in Incoming, me User, cmd Command)
 	// The requester's own entitlement is checked again too: roles can change while a card waits.
 	if d := s.cfg.Policy.Decide(requester, target); d.Verdict == Deny {
 		ch.Outcome = "no longer allowed: " + d.Reason
-		ok, err := s.store.Transition(ctx, req.ID, StatePending, StateDenied, ch, s.now())
-		if err != nil {
-			return s.unavailable(ctx, in, err)
-		}
-		if !ok {
-			return s.refuseStale(ctx, in, req.ID, refuse)
-		}
 		// One record: the click ended the request, denied because the requester lost the right.
-		s.audit(ctx, &AuditRecord{RequestID: req.ID, Event: EventApproval, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
-			ActorUPN: me.UPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "denied",
-			Detail: "the requester may no longer reset the target: " + d.Reason})
-		s.updateCard(ctx, s.reload(ctx, req))
+		if denied, err := s.deny(ctx, in, req, me, ch, "the requester may no longer reset the target: "+d.Reason, refuse); denied == nil {
+			return err
+		}
 		return in.Reply.Reply(ctx, Message{Title: "⛔ This reset is no longer allowed: " + d.Reason, Text: "The request is now denied."})
 	}
 	ok, err := s.store.Transition(ctx, req.ID, StatePending, StateApproved, ch, s.now())
@@ -780,6 +765,24 @@ func (s *Service) whoami(me User) Message {
 	}
 	return Message{Title: fmt.Sprintf("You are %s (%s): %s.", me.Name(), me.UPN, held), Text: s.cfg.Policy.ResettableSummary(me),
 		Footer: "Targets with admin roles need a second person's approval. You can never reset yourself: use https://aka.ms/sspr."}
+}
+
+// deny moves a pending request to denied on a click, records it, and updates the card. When it
+// cannot (the store failed, or someone moved the request first) it answers the clicker itself and
+// returns a nil request with that answer's error.
+func (s *Service) deny(ctx context.Context, in Incoming, req *Request, me User, ch Change, detail string, refuse func(string) error) (*Request, error) {
+	ok, err := s.store.Transition(ctx, req.ID, StatePending, StateDenied, ch, s.now())
+	if err != nil {
+		return nil, s.unavailable(ctx, in, err)
+	}
+	if !ok {
+		return nil, s.refuseStale(ctx, in, req.ID, refuse)
+	}
+	s.audit(ctx, &AuditRecord{RequestID: req.ID, Event: EventApproval, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
+		ActorUPN: me.UPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "denied", Detail: detail})
+	req = s.reload(ctx, req)
+	s.updateCard(ctx, req)
+	return req, nil
 }
 
 // directoryTrouble tells the person Graph failed, with the classified remedy.
