@@ -13,43 +13,30 @@ import (
 // Mount serves Slack's HTTP mode on mux: the slash command, interactions (buttons) and the Events API.
 // The paths are the ones the manifest gives Slack.
 func (a *Adapter) Mount(mux *http.ServeMux) {
-	mux.HandleFunc("POST /slack/commands", a.serveCommands)
-	mux.HandleFunc("POST /slack/interactions", a.serveInteractions)
+	mux.HandleFunc("POST /slack/commands", serveVerified(a, "slash command", parseSlashCommand, a.onSlashCommand))
+	mux.HandleFunc("POST /slack/interactions", serveVerified(a, "interaction", parseInteraction, a.onInteraction))
 	mux.HandleFunc("POST /slack/events", a.serveEvents)
 }
 
-func (a *Adapter) serveCommands(w http.ResponseWriter, r *http.Request) {
-	received := time.Now()
-	a.gate.enter()
-	defer a.gate.leave()
-	body, ok := a.verified(w, r)
-	if !ok {
-		return
+// serveVerified is a Slack endpoint: verify the signature before the body is used, parse it, then
+// acknowledge and do the work after.
+func serveVerified[T any](a *Adapter, what string, parse func([]byte) (T, error), on func(T) delivery) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		received := time.Now()
+		a.gate.enter()
+		defer a.gate.leave()
+		body, ok := a.verified(w, r)
+		if !ok {
+			return
+		}
+		v, err := parse(body)
+		if err != nil {
+			a.log.Warn("unreadable "+what+" payload", "err", err)
+			http.Error(w, "bad "+what+" payload", http.StatusBadRequest)
+			return
+		}
+		a.acknowledge(w, received, on(v))
 	}
-	cmd, err := parseSlashCommand(body)
-	if err != nil {
-		a.log.Warn("unreadable slash command", "err", err)
-		http.Error(w, "bad slash command payload", http.StatusBadRequest)
-		return
-	}
-	a.acknowledge(w, received, a.onSlashCommand(cmd))
-}
-
-func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
-	received := time.Now()
-	a.gate.enter()
-	defer a.gate.leave()
-	body, ok := a.verified(w, r)
-	if !ok {
-		return
-	}
-	ic, err := parseInteraction(body)
-	if err != nil {
-		a.log.Warn("unreadable interaction payload", "err", err)
-		http.Error(w, "bad interaction payload", http.StatusBadRequest)
-		return
-	}
-	a.acknowledge(w, received, a.onInteraction(ic))
 }
 
 func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
