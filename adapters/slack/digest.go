@@ -63,5 +63,5 @@ func (a *Adapter) upload(ctx context.Context, channel, thread string, csv *bot.A
 		Reader: body, FileSize: int(csv.Size), Filename: csv.Name, Title: csv.Title,
 		Channel: channel, ThreadTimestamp: thread,
 	})
-	return err
+	return withoutURL(err)
 }

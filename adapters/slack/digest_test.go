@@ -1,10 +1,12 @@
 package slack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -115,6 +117,8 @@ type digestSlack struct {
 	form  map[string]url.Values
 	file  string
 	noUp  bool // files.getUploadURLExternal answers missing_scope
+	// uploadURL replaces the upload URL files.getUploadURLExternal hands out (a pre-signed one).
+	uploadURL string
 }
 
 func newDigestSlack(t *testing.T) *digestSlack {
@@ -126,8 +130,11 @@ func newDigestSlack(t *testing.T) *digestSlack {
 		f.mu.Lock()
 		f.calls = append(f.calls, m)
 		f.form[m] = r.PostForm
-		noUp := f.noUp
+		noUp, uploadURL := f.noUp, f.uploadURL
 		f.mu.Unlock()
+		if uploadURL == "" {
+			uploadURL = f.srv.URL + "/upload/F1"
+		}
 		w.Header().Set("Content-Type", "application/json")
 		switch m {
 		case "chat.postMessage":
@@ -137,7 +144,7 @@ func newDigestSlack(t *testing.T) *digestSlack {
 				fmt.Fprint(w, `{"ok":false,"error":"missing_scope"}`)
 				return
 			}
-			fmt.Fprintf(w, `{"ok":true,"upload_url":%q,"file_id":"F1"}`, f.srv.URL+"/upload/F1")
+			fmt.Fprintf(w, `{"ok":true,"upload_url":%q,"file_id":"F1"}`, uploadURL)
 		case "files.completeUploadExternal":
 			fmt.Fprint(w, `{"ok":true,"files":[{"id":"F1","title":"detail"}]}`)
 		default:
@@ -210,5 +217,32 @@ func TestPostDigestWithoutFilesWrite(t *testing.T) {
 	if note.Get("thread_ts") != "1790000000.000100" || !strings.Contains(note.Get("text"), "files:write") ||
 		!strings.Contains(note.Get("text"), "resetbot digest csv --since X --until Y") {
 		t.Errorf("note: %v", note)
+	}
+}
+
+// Slack's upload URL is pre-signed: when the upload fails, it is in neither the log nor the note in
+// the thread.
+func TestFailedUploadKeepsTheUploadURLSecret(t *testing.T) {
+	f := newDigestSlack(t)
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close() // nothing listens there any more: the upload fails in transport
+	f.uploadURL = dead.URL + "/upload/v1/ABC-presigned-4f1c9e"
+	var logs bytes.Buffer
+	a, err := New(Config{BotToken: fakeBotToken, SigningSecret: fakeSecret, APIURL: f.srv.URL + "/api/",
+		ApprovalsChannel: fakeApprovals, AuditChannel: "C_AUDIT", Log: slog.New(slog.NewTextHandler(&logs, nil))}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, att := bigDigest(t, 8)
+	if err := a.PostDigest(context.Background(), m, att); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "uploading the digest's CSV failed") {
+		t.Fatalf("the failed upload was not logged:\n%s", logs.String())
+	}
+	for where, text := range map[string]string{"log": logs.String(), "thread note": f.form["chat.postMessage"].Encode()} {
+		if strings.Contains(text, "ABC-presigned-4f1c9e") {
+			t.Errorf("the pre-signed upload URL is in the %s: %s", where, text)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	slackgo "github.com/slack-go/slack"
@@ -60,12 +61,7 @@ func (a *Adapter) respond(ctx context.Context, responseURL string, m bot.Message
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := a.hooks.Do(req)
 	if err != nil {
-		// The URL is a credential for 30 minutes: keep it out of the error, and so out of the log.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("posting to response_url: %w", err)
+		return fmt.Errorf("posting to response_url: %w", withoutURL(err))
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
@@ -87,6 +83,30 @@ func (a *Adapter) mayRespondTo(raw string) bool {
 	}
 	return u.Scheme == a.apiURL.Scheme && strings.EqualFold(u.Host, a.apiURL.Host)
 }
+
+// withoutURL keeps URLs out of an error, which reaches the log: a response_url is a credential for
+// 30 minutes and Slack's upload URLs are pre-signed. A transport error loses its URL; any other URL
+// in the text (slack-go quotes the upload URL it refuses) is cut to its host. Slack's own error
+// answers, which carry no URL, pass unchanged so their code can still be read.
+func withoutURL(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var se slackgo.SlackErrorResponse
+	if errors.As(err, &se) {
+		return err
+	}
+	if text := urlInText.ReplaceAllStringFunc(err.Error(), func(raw string) string { return hostOf(raw) }); text != err.Error() {
+		return errors.New(text)
+	}
+	return err
+}
+
+var urlInText = regexp.MustCompile(`https?://[^\s"']+`)
 
 func hostOf(raw string) string {
 	if u, err := url.Parse(raw); err == nil {
