@@ -34,8 +34,9 @@ type AgentDirectory interface {
 // AgentSignIn signs agents in and out and keeps their tokens. bot/signin implements it.
 type AgentSignIn interface {
 	// Begin starts a sign-in for actor, who is the Entra user me. The message says what to do (open
-	// a link, or enter a code) and must reach the actor privately.
-	Begin(ctx context.Context, actor Actor, me User) (Message, error)
+	// a link, or enter a code) and must reach the actor privately. signedIn is true when the sign-in
+	// already finished (a sandbox that approves at once); the message then says so.
+	Begin(ctx context.Context, actor Actor, me User) (m Message, signedIn bool, err error)
 	// SignOut forgets the actor's tokens; false when there were none.
 	SignOut(ctx context.Context, actor Actor) (bool, error)
 	// Session returns a token source acting as the actor, who must be the Entra user objectID, or an
@@ -117,8 +118,7 @@ func (s *Service) login(ctx context.Context, in Incoming, me User) error {
 		return in.Reply.Reply(ctx, Message{Title: "resetbot resets with its own permission here, so there is nothing to sign in to.",
 			Text: "Agent sign-in is needed only for users synchronised from on-premises AD (with password writeback) or in delegated-only mode; an admin turns it on."})
 	}
-	_, before := s.signIn.Session(ctx, in.Actor, me.ID)
-	m, err := s.signIn.Begin(ctx, in.Actor, me)
+	m, signedIn, err := s.signIn.Begin(ctx, in.Actor, me)
 	if err != nil {
 		s.log.Error("starting an agent sign-in failed", "actor", in.Actor.Key(), "err", err)
 		return in.Reply.Reply(ctx, Message{Title: "⚠️ I could not start your sign-in. Try again in a minute; if it repeats, ask an admin to check the logs."})
@@ -128,8 +128,7 @@ func (s *Service) login(ctx context.Context, in Incoming, me User) error {
 		return in.Reply.Reply(ctx, Message{Title: "⚠️ I could not DM you the sign-in link, and I only send it privately. Open a direct message with me and try again."})
 	}
 	s.AuditSignIn(ctx, in.Actor, me.UPN, "started", "")
-	if _, after := s.signIn.Session(ctx, in.Actor, me.ID); before != nil && after == nil {
-		// The sign-in finished while Begin waited (the demo's sandbox approves at once).
+	if signedIn { // the demo's sandbox approves at once
 		return in.Reply.Reply(ctx, Message{Title: "✅ You are signed in as " + me.UPN + "; the details are in your DM."})
 	}
 	return in.Reply.Reply(ctx, Message{Title: "🔑 I sent you how to sign in by DM.",

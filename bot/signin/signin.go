@@ -146,12 +146,18 @@ type pending struct {
 }
 
 // Begin implements bot.AgentSignIn.
-func (m *Manager) Begin(ctx context.Context, actor bot.Actor, me bot.User) (bot.Message, error) {
+func (m *Manager) Begin(ctx context.Context, actor bot.Actor, me bot.User) (bot.Message, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
 	defer cancel()
 	if !m.public {
 		return m.beginDevice(ctx, actor, me)
 	}
+	msg, err := m.beginLink(ctx, actor, me)
+	return msg, false, err
+}
+
+// beginLink makes a sign-in link: the authorization code flow with PKCE, back to the callback.
+func (m *Manager) beginLink(ctx context.Context, actor bot.Actor, me bot.User) (bot.Message, error) {
 	state, verifier := randomToken(32), randomToken(64)
 	p := pending{Verifier: verifier, Redirect: m.RedirectURI(), Actor: actor, UPN: me.UPN}
 	plain, _ := json.Marshal(p)
@@ -192,15 +198,16 @@ func (m *Manager) Begin(ctx context.Context, actor bot.Actor, me bot.User) (bot.
 }
 
 // beginDevice starts a device code sign-in and waits for it in the background.
-func (m *Manager) beginDevice(ctx context.Context, actor bot.Actor, me bot.User) (bot.Message, error) {
+// signedIn is true when the sign-in finished while Begin waited (DeviceWait).
+func (m *Manager) beginDevice(ctx context.Context, actor bot.Actor, me bot.User) (_ bot.Message, signedIn bool, _ error) {
 	rc := &rowCache{}
 	client, err := m.client(rc)
 	if err != nil {
-		return bot.Message{}, err
+		return bot.Message{}, false, err
 	}
 	dc, err := client.AcquireTokenByDeviceCode(ctx, m.cfg.Scopes)
 	if err != nil {
-		return bot.Message{}, fmt.Errorf("starting a device code sign-in: %s", entraSummary(err))
+		return bot.Message{}, false, fmt.Errorf("starting a device code sign-in: %s", entraSummary(err))
 	}
 	expires := dc.Result.ExpiresOn
 	if limit := time.Now().Add(m.cfg.LinkTTL); limit.Before(expires) {
@@ -209,7 +216,11 @@ func (m *Manager) beginDevice(ctx context.Context, actor bot.Actor, me bot.User)
 	// handoff: while Begin still waits (DeviceWait, the demo's sandbox approving at once), the
 	// finished sign-in is handed to it, so the agent reads one message in order rather than "signed
 	// in" before "how to sign in".
-	handoff := make(chan bot.Message)
+	type ended struct {
+		dm bot.Message
+		ok bool
+	}
+	handoff := make(chan ended)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -221,26 +232,26 @@ func (m *Manager) beginDevice(ctx context.Context, actor bot.Actor, me bot.User)
 		}
 		ctx, cancel2 := context.WithTimeout(context.WithoutCancel(m.base), m.cfg.Timeout)
 		defer cancel2()
-		var dm bot.Message
+		var e ended
 		if err != nil {
 			m.cfg.Log.Warn("device code sign-in did not complete", "actor", actor.Key(), "why", entraSummary(err))
-			dm = bot.Message{Title: "⌛ Your resetbot sign-in was not completed in time. Run /resetpw login again."}
+			e.dm = bot.Message{Title: "⌛ Your resetbot sign-in was not completed in time. Run /resetpw login again."}
 		} else {
-			_, _, dm = m.finish(ctx, actor, me.ID, me.UPN, res, rc)
+			e.ok, _, e.dm = m.finish(ctx, actor, me.ID, me.UPN, res, rc)
 		}
 		select {
-		case handoff <- dm:
+		case handoff <- e:
 		default:
-			m.tell(ctx, actor, dm)
+			m.tell(ctx, actor, e.dm)
 		}
 	}()
 	if m.cfg.DeviceWait > 0 {
 		t := time.NewTimer(m.cfg.DeviceWait)
 		defer t.Stop()
 		select {
-		case dm := <-handoff:
-			dm.Footer = "Code " + dc.Result.UserCode + " was approved at " + dc.Result.VerificationURL + " at once."
-			return dm, nil
+		case e := <-handoff:
+			e.dm.Footer = "Code " + dc.Result.UserCode + " was approved at " + dc.Result.VerificationURL + " at once."
+			return e.dm, e.ok, nil
 		case <-t.C:
 		case <-ctx.Done():
 		}
@@ -250,7 +261,7 @@ func (m *Manager) beginDevice(ctx context.Context, actor bot.Actor, me bot.User)
 		Text: "Open " + dc.Result.VerificationURL + " and enter the code " + dc.Result.UserCode +
 			", then sign in with your own Entra account. The code works until " + m.clock(expires) + "; another account is refused.",
 		Footer: fmt.Sprintf("You stay signed in for up to %s; /resetpw logout ends it sooner.", hours(m.cfg.SessionTTL)),
-	}, nil
+	}, false, nil
 }
 
 // finish keeps a completed sign-in if it is the expected person. It returns the words for the
