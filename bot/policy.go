@@ -667,11 +667,7 @@ func roleReach(a RoleAssignment) string {
 }
 
 // ResettableSummary says, for `whoami`, in plain words what the person may reset through the bot in
-// entra mode, and why, with password writeback off.
-func ResettableSummary(actor User) string { return Policy{}.ResettableSummary(actor) }
-
-// ResettableSummary is the summary for this policy: with writeback on, synced users are resettable
-// with the agent's own sign-in.
+// entra mode, and why; with writeback on, synced users are reset with the agent's own sign-in.
 func (p Policy) ResettableSummary(actor User) string {
 	var lines []string
 	resetters := resettingAssignments(actor.Roles)

@@ -828,7 +828,7 @@ func TestResettableSummary(t *testing.T) {
 	// For each limited column, the sentence lists exactly the named rows the table ticks.
 	for _, col := range []string{"Password Admin", "Helpdesk Admin", "Auth Admin", "User Admin"} {
 		actor := User{ID: "a", DisplayName: "A", Roles: []RoleAssignment{{TemplateID: tableColumns[col], Scope: "/"}}}
-		s := ResettableSummary(actor)
+		s := Policy{}.ResettableSummary(actor)
 		first := strings.SplitN(s, "\n", 2)[0]
 		prefix := "As " + display[col] + " you may reset users without admin roles and: "
 		if !strings.HasPrefix(first, prefix) {
@@ -859,7 +859,7 @@ func TestResettableSummary(t *testing.T) {
 			[]string{"As Helpdesk Administrator", "As Authentication Administrator", "one of your roles must cover"}},
 		{"the limits", pHelen, []string{"https://aka.ms/sspr", "guests", "disabled", "synchronised", "protected"}},
 	} {
-		s := ResettableSummary(c.actor)
+		s := Policy{}.ResettableSummary(c.actor)
 		for _, want := range c.says {
 			if !strings.Contains(s, want) {
 				t.Errorf("%s: summary %q does not say %q", c.name, s, want)
@@ -943,8 +943,8 @@ func ExamplePolicy_Decide() {
 	// You can't approve this: only someone who may reset Ceo Person themselves can. You can't reset Ceo Person: they hold Global Administrator. Your role (Helpdesk Administrator) may reset users without admin roles, a few reader roles, and Helpdesk and Password Administrators — Microsoft's rule.
 }
 
-func ExampleResettableSummary() {
-	fmt.Println(ResettableSummary(pHelen))
+func ExamplePolicy_ResettableSummary() {
+	fmt.Println(Policy{}.ResettableSummary(pHelen))
 	// Output:
 	// As Helpdesk Administrator you may reset users without admin roles and: Directory Readers, Guest Inviter, Helpdesk Administrator, Message Center Reader, Password Administrator, Reports Reader, User Experience Success Manager, Usage Summary Reports Reader — only if every role they hold or are eligible for is on that list (Microsoft's rule), they are not in a role-assignable group, and none of their roles is scoped to an administrative unit.
 	// Never through resetbot: your own password (use https://aka.ms/sspr), guests, disabled accounts, accounts synchronised from on-premises AD, and protected accounts.
