@@ -20,24 +20,11 @@ import (
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/digest"
+	"github.com/resetbot/resetbot/bot/digest/digesttest"
 )
 
 // bigTrail is a day with many agents, reasons and outside resets, to push the digest to its limits.
-type bigTrail []bot.AuditRecord
-
-// AuditAfter says to read from the start: AuditSince here streams everything and the digest
-// filters by time.
-func (t bigTrail) AuditAfter(context.Context, time.Time) (int64, error) { return 0, nil }
-
-func (t bigTrail) AuditSince(_ context.Context, _ int64, fn func(bot.AuditRecord) error) error {
-	for i, r := range t {
-		r.Seq = int64(i + 1)
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+type bigTrail = digesttest.Trail
 
 type bigEntra int
 

@@ -10,23 +10,10 @@ import (
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/digest"
+	"github.com/resetbot/resetbot/bot/digest/digesttest"
 )
 
-type digestTrail []bot.AuditRecord
-
-// AuditAfter says to read from the start: AuditSince here streams everything and the digest
-// filters by time.
-func (t digestTrail) AuditAfter(context.Context, time.Time) (int64, error) { return 0, nil }
-
-func (t digestTrail) AuditSince(_ context.Context, _ int64, fn func(bot.AuditRecord) error) error {
-	for i, r := range t {
-		r.Seq = int64(i + 1)
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+type digestTrail = digesttest.Trail
 
 func manyAgentsDigest(t *testing.T, topN int) bot.Message {
 	since := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)

@@ -11,36 +11,13 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/digest/digesttest"
 )
 
 var ctx = context.Background()
 
 // trail is an in-memory audit trail.
-type trail []bot.AuditRecord
-
-func (t trail) AuditSince(_ context.Context, after int64, fn func(bot.AuditRecord) error) error {
-	for i, r := range t {
-		r.Seq = int64(i + 1)
-		if r.Seq <= after {
-			continue
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// AuditAfter is the store's contract (storetest checks the engines): one less than the lowest seq
-// at or after at, else the last seq.
-func (t trail) AuditAfter(_ context.Context, at time.Time) (int64, error) {
-	for i, r := range t {
-		if !r.At.Before(at) {
-			return int64(i), nil
-		}
-	}
-	return int64(len(t)), nil
-}
+type trail = digesttest.Trail
 
 // requests answers GetRequest with the target roles a test gives.
 type requests map[string][]string
