@@ -3,8 +3,6 @@ package storetest
 import (
 	"bytes"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,24 +22,8 @@ func leaseDelivery(t *testing.T, s bot.Store) {
 		t.Fatalf("due: %v %v", due, err)
 	}
 	id := due[0].ID
-	var won atomic.Int32
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ok, err := s.LeaseDelivery(ctx, id, t0, t0.Add(time.Minute))
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				won.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if won.Load() != 1 {
-		t.Fatalf("%d processes took the same DM, want exactly 1", won.Load())
+	if n := winners(t, 8, func(int) (bool, error) { return s.LeaseDelivery(ctx, id, t0, t0.Add(time.Minute)) }); n != 1 {
+		t.Fatalf("%d processes took the same DM, want exactly 1", n)
 	}
 	if d, _ := s.DueDeliveries(ctx, t0.Add(30*time.Second)); len(d) != 0 {
 		t.Errorf("a leased DM is still listed as due during its lease: %+v", d)
@@ -144,24 +126,11 @@ func jobRuns(t *testing.T, s bot.Store) {
 
 // racingJobClaims: replicas whose schedules fire together; one runs the slot.
 func racingJobClaims(t *testing.T, s bot.Store) {
-	var won atomic.Int32
-	var wg sync.WaitGroup
-	for i := range 10 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ok, err := s.ClaimJob(ctx, "digest", t0, fmt.Sprint("replica-", i), t0, t0.Add(time.Minute))
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				won.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if won.Load() != 1 {
-		t.Errorf("%d replicas claimed the same slot, want 1", won.Load())
+	n := winners(t, 10, func(i int) (bool, error) {
+		return s.ClaimJob(ctx, "digest", t0, fmt.Sprint("replica-", i), t0, t0.Add(time.Minute))
+	})
+	if n != 1 {
+		t.Errorf("%d replicas claimed the same slot, want 1", n)
 	}
 }
 

@@ -3,8 +3,6 @@ package storetest
 import (
 	"fmt"
 	"reflect"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,22 +20,8 @@ func claim(t *testing.T, s bot.Store) {
 		t.Fatalf("another key: %v %v, want true", ok, err)
 	}
 	// A retried delivery arriving at two replicas at once: one of them acts.
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() {
-			ok, err := s.Claim(ctx, "teams:activity-7", t0)
-			if err != nil {
-				t.Error(err)
-			}
-			if ok {
-				wins.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Errorf("%d concurrent claims won, want 1", wins.Load())
+	if n := winners(t, 20, func(int) (bool, error) { return s.Claim(ctx, "teams:activity-7", t0) }); n != 1 {
+		t.Errorf("%d concurrent claims won, want 1", n)
 	}
 }
 
