@@ -91,14 +91,23 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
-	a.learn(r.Context(), act, a.cfg.TenantID)
-
+	// What proactive messages need later is learned from every activity, after the acknowledgement
+	// where the answer does not wait for it: it reads (and sometimes writes) the store.
+	learn := func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), learnTimeout)
+		defer cancel()
+		a.learn(ctx, act, a.cfg.TenantID)
+	}
 	switch act.Type {
 	case typeMessage:
-		a.onMessage(act)
+		a.cfg.Go(func() {
+			learn() // first: the message's own work may DM someone through what it learns
+			a.onMessage(act)
+		})
 		w.WriteHeader(http.StatusOK)
 		a.cfg.Acked(time.Since(start))
 	case typeInvoke:
+		learn() // the click is handled before the answer, and may need what it learns
 		if act.Name != invokeCardAction {
 			w.WriteHeader(http.StatusOK) // other invokes (message extensions, sign-in) are not ours
 			return
@@ -107,10 +116,14 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, resp)
 		a.cfg.Acked(time.Since(start))
 	default:
-		// conversationUpdate, installationUpdate, typing, reactions…: learn() took what it needed.
+		// conversationUpdate, installationUpdate, typing, reactions…: only learned from.
+		a.cfg.Go(learn)
 		w.WriteHeader(http.StatusOK)
 	}
 }
+
+// learnTimeout bounds the store calls of learning from one activity.
+const learnTimeout = 10 * time.Second
 
 // fromLoopback reports whether a request comes straight from this machine: a loopback peer and no
 // proxy headers (a reverse proxy or tunnel on the same host would make everything look local).

@@ -302,6 +302,7 @@ func TestLearnsServiceURLs(t *testing.T) {
 	if st, _ := h.send(act); st != 200 {
 		t.Fatal(st)
 	}
+	h.wait() // learning happens after the acknowledgement
 	ref, err := h.adapter.PostApproval(ctx, bot.Message{Title: "x", Secret: "never-here"})
 	if err != nil {
 		t.Fatal(err)
