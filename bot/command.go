@@ -289,6 +289,10 @@ var (
 	slackMailto = regexp.MustCompile(`^<mailto:([^|>]+)(?:\|[^>]*)?>$`)
 )
 
+// IsGUID reports whether s is an Entra GUID (an object, tenant, app or role ID): 8-4-4-4-12 hex
+// digits.
+func IsGUID(s string) bool { return guidRe.MatchString(s) }
+
 // parseTarget checks one target: a UPN or email address, or an object ID.
 func parseTarget(w string) (string, error) {
 	if m := slackMailto.FindStringSubmatch(w); m != nil {

@@ -63,7 +63,7 @@ func (c *Client) FindUsers(ctx context.Context, refs []string) ([]bot.User, []er
 	// 1. The users by object ID or UPN.
 	var byID reads
 	for _, l := range lookups {
-		if !isGUID(l.ref) && !strings.Contains(l.ref, "@") {
+		if !bot.IsGUID(l.ref) && !strings.Contains(l.ref, "@") {
 			l.err = &bot.DirectoryError{Kind: bot.ErrNotFound,
 				Message: fmt.Sprintf("%q is not a UPN, mail address or object ID", l.ref), Remedy: RemedyNotFound}
 			continue
@@ -82,7 +82,7 @@ func (c *Client) FindUsers(ctx context.Context, refs []string) ([]bot.User, []er
 				default: // 204 or empty body: Graph never does this for a user
 					l.notFound = &bot.DirectoryError{Kind: bot.ErrNotFound, Remedy: RemedyNotFound}
 				}
-			} else if ctx.Err() != nil || res.err.Kind != bot.ErrNotFound || isGUID(l.ref) {
+			} else if ctx.Err() != nil || res.err.Kind != bot.ErrNotFound || bot.IsGUID(l.ref) {
 				l.err = fail(res.err)
 			} else {
 				l.notFound = res.err

@@ -17,6 +17,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/resetbot/resetbot/bot"
 )
 
 // Defaults for the zero values of Config.
@@ -150,7 +152,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 // here and handed straight to azidentity: they never sit in Config, where a %+v could print them.
 func credentialFromEnv(getenv func(string) string, tenantID, clientID, authorityHost string, hc *http.Client) (azcore.TokenCredential, error) {
 	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
-	if clientID != "" && !isGUID(clientID) {
+	if clientID != "" && !bot.IsGUID(clientID) {
 		return nil, fmt.Errorf("%s %q is not a GUID: use the Application (client) ID from the overview page of resetbot's app registration (or of the user-assigned managed identity)", EnvClientID, clientID)
 	}
 	opts := azcore.ClientOptions{}
@@ -259,30 +261,10 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// isGUID reports whether s looks like 8-4-4-4-12 hex digits.
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, c := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // validTenant accepts a GUID or a verified domain name (contoso.onmicrosoft.com), which azidentity
 // also takes.
 func validTenant(s string) bool {
-	if isGUID(s) {
+	if bot.IsGUID(s) {
 		return true
 	}
 	if !strings.Contains(s, ".") {

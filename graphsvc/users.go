@@ -48,7 +48,7 @@ func (c *Client) FindUser(ctx context.Context, ref string) (bot.User, error) {
 // lookupUser resolves ref to the user itself. A GUID is an object ID; anything with "@" is tried
 // as a UPN and then as a mail address (guests and users whose UPN differs from their mail).
 func (c *Client) lookupUser(ctx context.Context, ref string) (bot.User, error) {
-	if !isGUID(ref) && !strings.Contains(ref, "@") {
+	if !bot.IsGUID(ref) && !strings.Contains(ref, "@") {
 		return bot.User{}, &bot.DirectoryError{Kind: bot.ErrNotFound,
 			Message: fmt.Sprintf("%q is not a UPN, mail address or object ID", ref), Remedy: RemedyNotFound}
 	}
@@ -62,7 +62,7 @@ func (c *Client) lookupUser(ctx context.Context, ref string) (bot.User, error) {
 	if err == nil { // 204 or empty body: Graph never does this for a user
 		notFound = &bot.DirectoryError{Kind: bot.ErrNotFound, Remedy: RemedyNotFound}
 	}
-	if bot.KindOf(notFound) != bot.ErrNotFound || isGUID(ref) {
+	if bot.KindOf(notFound) != bot.ErrNotFound || bot.IsGUID(ref) {
 		return bot.User{}, notFound
 	}
 

@@ -10,6 +10,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/resetbot/resetbot/bot"
 )
 
 // The environment `resetbot serve` reads for Teams. The MICROSOFT_APP_* names are the Bot Framework
@@ -51,11 +53,11 @@ func ConfigFromEnv(getenv func(string) string) (cfg Config, enabled bool, err er
 	}
 	var errs []string
 	fail := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
-	if !guidRe.MatchString(cfg.AppID) {
+	if !bot.IsGUID(cfg.AppID) {
 		fail("%s %q is not a GUID: use the Azure Bot's Microsoft App ID", EnvAppID, truncate(cfg.AppID, 60))
 	}
 	cfg.TenantID = get(EnvAppTenantID)
-	if !guidRe.MatchString(cfg.TenantID) {
+	if !bot.IsGUID(cfg.TenantID) {
 		fail("%s must be your Entra tenant ID (a GUID): only activities from that tenant are acted on", EnvAppTenantID)
 	}
 	cfg.ApprovalsConversation = get(EnvApprovals)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	teamsapp "github.com/resetbot/resetbot/manifest/teams"
+
+	"github.com/resetbot/resetbot/bot"
 )
 
 // ManifestOptions fills in the Teams app manifest for one deployment.
@@ -27,18 +29,17 @@ type ManifestOptions struct {
 }
 
 var (
-	guidRe   = regexp.MustCompile(`^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$`)
 	semverRe = regexp.MustCompile(`^\d+\.\d+\.\d+$`)
 )
 
 // AppManifest is manifest.json for a deployment.
 func AppManifest(o ManifestOptions) ([]byte, error) {
-	if !guidRe.MatchString(o.BotAppID) {
+	if !bot.IsGUID(o.BotAppID) {
 		return nil, fmt.Errorf("--app-id %q is not a GUID: give the Azure Bot's Microsoft App ID (MICROSOFT_APP_ID)", truncate(o.BotAppID, 60))
 	}
 	if o.TeamsAppID == "" {
 		o.TeamsAppID = derivedAppID(o.BotAppID)
-	} else if !guidRe.MatchString(o.TeamsAppID) {
+	} else if !bot.IsGUID(o.TeamsAppID) {
 		return nil, fmt.Errorf("--teams-app-id %q is not a GUID", truncate(o.TeamsAppID, 60))
 	}
 	var m map[string]any

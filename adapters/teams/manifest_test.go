@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/resetbot/resetbot/bot"
 )
 
 // schemaDir is Microsoft's Teams manifest schemas, kept beside the repository (not in it):
@@ -119,7 +121,7 @@ func TestAppPackage(t *testing.T) {
 	if len(m.Bots) != 1 || m.Bots[0].BotID != testAppID || m.Version != "1.2.3" || m.Developer.Name != "Contoso IT" {
 		t.Fatalf("manifest %+v", m)
 	}
-	if m.ID != derivedAppID(testAppID) || !guidRe.MatchString(m.ID) || m.ID == testAppID {
+	if m.ID != derivedAppID(testAppID) || !bot.IsGUID(m.ID) || m.ID == testAppID {
 		t.Errorf("app ID %q", m.ID)
 	}
 	// Re-running gives the same bytes: uploading it again is an update, not a new app.

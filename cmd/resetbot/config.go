@@ -49,7 +49,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	if v := getenv("RESETBOT_BOT_ROLE"); v != "" {
 		if id, ok := bot.RoleByName(v); ok {
 			svc.Policy.BotRole = id
-		} else if isGUID(v) {
+		} else if bot.IsGUID(v) {
 			svc.Policy.BotRole = strings.ToLower(v)
 		} else {
 			e.fail("RESETBOT_BOT_ROLE", v, "the role on the bot's service principal, by name (Password Administrator) or template ID")
@@ -60,7 +60,7 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	for _, v := range e.list("RESETBOT_AUDIT_READERS") {
 		if id, ok := bot.RoleByName(v); ok {
 			svc.Policy.AuditReaders = append(svc.Policy.AuditReaders, id)
-		} else if isGUID(v) {
+		} else if bot.IsGUID(v) {
 			svc.Policy.AuditReaders = append(svc.Policy.AuditReaders, strings.ToLower(v))
 		} else {
 			e.fail("RESETBOT_AUDIT_READERS", v, "Entra role names (Security Reader) or template IDs, or group object IDs, separated by commas")
@@ -216,23 +216,4 @@ func (e *envReader) duration(name string, into *time.Duration, lo, hi time.Durat
 		}
 		*into = d
 	}
-}
-
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i, r := range s {
-		switch i {
-		case 8, 13, 18, 23:
-			if r != '-' {
-				return false
-			}
-		default:
-			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
-				return false
-			}
-		}
-	}
-	return true
 }
