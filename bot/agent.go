@@ -3,6 +3,8 @@ package bot
 import (
 	"context"
 	"errors"
+
+	"github.com/resetbot/resetbot/chat"
 )
 
 // Resets as the agent. Graph's resetPassword (the only reset that writes back to on-premises AD)
@@ -36,12 +38,12 @@ type AgentSignIn interface {
 	// Begin starts a sign-in for actor, who is the Entra user me. The message says what to do (open
 	// a link, or enter a code) and must reach the actor privately. signedIn is true when the sign-in
 	// already finished (a sandbox that approves at once); the message then says so.
-	Begin(ctx context.Context, actor Actor, me User) (m Message, signedIn bool, err error)
+	Begin(ctx context.Context, actor chat.Actor, me User) (m chat.Message, signedIn bool, err error)
 	// SignOut forgets the actor's tokens; false when there were none.
-	SignOut(ctx context.Context, actor Actor) (bool, error)
+	SignOut(ctx context.Context, actor chat.Actor) (bool, error)
 	// Session returns a token source acting as the actor, who must be the Entra user objectID, or an
 	// error wrapping ErrNotSignedIn.
-	Session(ctx context.Context, actor Actor, objectID string) (TokenSource, error)
+	Session(ctx context.Context, actor chat.Actor, objectID string) (TokenSource, error)
 }
 
 // ResetsAsAgent reports whether resetting target runs as the signed-in agent: every reset in
@@ -59,23 +61,23 @@ func (s *Service) EnableAgentSignIn(signIn AgentSignIn, agentDir AgentDirectory)
 
 // TellActor sends a person a private message (a DM): the sign-in package uses it to say a device
 // code sign-in has finished.
-func (s *Service) TellActor(ctx context.Context, to Actor, m Message) error {
-	chat, err := s.chat(to.Platform)
+func (s *Service) TellActor(ctx context.Context, to chat.Actor, m chat.Message) error {
+	pc, err := s.chat(to.Platform)
 	if err != nil {
 		return err
 	}
-	_, err = chat.DM(ctx, to, m)
+	_, err = pc.DM(ctx, to, m)
 	return err
 }
 
 // AuditSignIn appends a sign-in event to the trail. detail must hold no secret.
-func (s *Service) AuditSignIn(ctx context.Context, actor Actor, upn, outcome, detail string) {
+func (s *Service) AuditSignIn(ctx context.Context, actor chat.Actor, upn, outcome, detail string) {
 	s.audit(ctx, &AuditRecord{Event: EventSignIn, Platform: actor.Platform, ActorKey: actor.Key(), ActorUPN: upn,
 		Outcome: outcome, Detail: detail})
 }
 
 // agentSession is the requester's sign-in, or a DirectoryError of kind ErrSignInNeeded.
-func (s *Service) agentSession(ctx context.Context, actor Actor, objectID string) (TokenSource, error) {
+func (s *Service) agentSession(ctx context.Context, actor chat.Actor, objectID string) (TokenSource, error) {
 	if s.signIn == nil || s.agentDir == nil {
 		return nil, &DirectoryError{Kind: ErrSignInNeeded, Message: "agent sign-in is not set up for resetbot",
 			Remedy: "Ask the admin who runs resetbot to set up agent sign-in (RESETBOT_ENCRYPTION_KEY and the redirect URI or device code flow)."}
@@ -95,10 +97,10 @@ func (s *Service) agentSession(ctx context.Context, actor Actor, objectID string
 
 // needsSignIn checks, before a reset that runs as the agent is accepted, that the agent can act.
 // ok is false with the message to show when not.
-func (s *Service) needsSignIn(ctx context.Context, actor Actor, me, target User) (Message, bool) {
+func (s *Service) needsSignIn(ctx context.Context, actor chat.Actor, me, target User) (chat.Message, bool) {
 	_, err := s.agentSession(ctx, actor, me.ID)
 	if err == nil {
-		return Message{}, true
+		return chat.Message{}, true
 	}
 	de := asDirectoryError(err)
 	why := "Resets in resetbot run with your own sign-in"
@@ -106,49 +108,49 @@ func (s *Service) needsSignIn(ctx context.Context, actor Actor, me, target User)
 		why = target.Name() + " is synchronised from on-premises Active Directory, so the reset must run with your own sign-in (it writes the password back to AD)"
 	}
 	if de.Kind != ErrSignInNeeded {
-		return Message{Title: "⚠️ " + why + ", and " + de.Message + ".", Text: de.Remedy}, false
+		return chat.Message{Title: "⚠️ " + why + ", and " + de.Message + ".", Text: de.Remedy}, false
 	}
-	return Message{Title: "🔑 " + why + ", and you are not signed in.",
+	return chat.Message{Title: "🔑 " + why + ", and you are not signed in.",
 		Text: "Sign in with /resetpw login (the link comes by DM), then ask again. Nothing was reset."}, false
 }
 
 // login starts an agent's sign-in; the link or code goes to them by DM, never to a channel.
-func (s *Service) login(ctx context.Context, in Incoming, me User) error {
+func (s *Service) login(ctx context.Context, in chat.Incoming, me User) error {
 	if s.signIn == nil {
-		return in.Reply.Reply(ctx, Message{Title: "resetbot resets with its own permission here, so there is nothing to sign in to.",
+		return in.Reply.Reply(ctx, chat.Message{Title: "resetbot resets with its own permission here, so there is nothing to sign in to.",
 			Text: "Agent sign-in is needed only for users synchronised from on-premises AD (with password writeback) or in delegated-only mode; an admin turns it on."})
 	}
 	m, signedIn, err := s.signIn.Begin(ctx, in.Actor, me)
 	if err != nil {
 		s.log.Error("starting an agent sign-in failed", "actor", in.Actor.Key(), "err", err)
-		return in.Reply.Reply(ctx, Message{Title: "⚠️ I could not start your sign-in. Try again in a minute; if it repeats, ask an admin to check the logs."})
+		return in.Reply.Reply(ctx, chat.Message{Title: "⚠️ I could not start your sign-in. Try again in a minute; if it repeats, ask an admin to check the logs."})
 	}
 	if err := s.TellActor(ctx, in.Actor, m); err != nil {
 		s.log.Error("sending the sign-in message failed", "actor", in.Actor.Key(), "err", err)
-		return in.Reply.Reply(ctx, Message{Title: "⚠️ I could not DM you the sign-in link, and I only send it privately. Open a direct message with me and try again."})
+		return in.Reply.Reply(ctx, chat.Message{Title: "⚠️ I could not DM you the sign-in link, and I only send it privately. Open a direct message with me and try again."})
 	}
 	s.AuditSignIn(ctx, in.Actor, me.UPN, "started", "")
 	if signedIn { // the demo's sandbox approves at once
-		return in.Reply.Reply(ctx, Message{Title: "✅ You are signed in as " + me.UPN + "; the details are in your DM."})
+		return in.Reply.Reply(ctx, chat.Message{Title: "✅ You are signed in as " + me.UPN + "; the details are in your DM."})
 	}
-	return in.Reply.Reply(ctx, Message{Title: "🔑 I sent you how to sign in by DM.",
+	return in.Reply.Reply(ctx, chat.Message{Title: "🔑 I sent you how to sign in by DM.",
 		Text: "Sign in as " + me.UPN + "; it works once and only for you."})
 }
 
 // logout forgets the agent's tokens.
-func (s *Service) logout(ctx context.Context, in Incoming, me User) error {
+func (s *Service) logout(ctx context.Context, in chat.Incoming, me User) error {
 	if s.signIn == nil {
-		return in.Reply.Reply(ctx, Message{Title: "You are not signed in: agent sign-in is not turned on for resetbot."})
+		return in.Reply.Reply(ctx, chat.Message{Title: "You are not signed in: agent sign-in is not turned on for resetbot."})
 	}
 	had, err := s.signIn.SignOut(ctx, in.Actor)
 	if err != nil {
 		return s.unavailable(ctx, in, err)
 	}
 	if !had {
-		return in.Reply.Reply(ctx, Message{Title: "You were not signed in; nothing to forget."})
+		return in.Reply.Reply(ctx, chat.Message{Title: "You were not signed in; nothing to forget."})
 	}
 	s.AuditSignIn(ctx, in.Actor, me.UPN, "signed_out", "")
-	return in.Reply.Reply(ctx, Message{Title: "👋 Signed out. resetbot no longer holds a token for you.",
+	return in.Reply.Reply(ctx, chat.Message{Title: "👋 Signed out. resetbot no longer holds a token for you.",
 		Text: "Resets that need your own sign-in will ask you to /resetpw login again."})
 }
 

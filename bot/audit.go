@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/resetbot/resetbot/chat"
 )
 
 // ChainHash is the hash that links a record to the one before it: SHA-256 over the previous hash and
@@ -25,20 +27,20 @@ func (r AuditRecord) ChainHash(prevHash string) string {
 // auditFields is a record as hashed and exported: AuditFields as JSON keys in their order, the time
 // in RFC 3339 UTC with the nanoseconds. Changing it changes every hash: add fields at the end only.
 type auditFields struct {
-	Seq            int64      `json:"seq"`
-	At             string     `json:"at"`
-	RequestID      string     `json:"request_id"`
-	Event          AuditEvent `json:"event"`
-	Platform       Platform   `json:"platform"`
-	ActorKey       string     `json:"actor_key"`
-	ActorUPN       string     `json:"actor_upn"`
-	TargetID       string     `json:"target_id"`
-	TargetUPN      string     `json:"target_upn"`
-	Outcome        string     `json:"outcome"`
-	Detail         string     `json:"detail"`
-	GraphRequestID string     `json:"graph_request_id"`
-	DurationMS     int64      `json:"duration_ms"`
-	PrevHash       string     `json:"prev_hash"`
+	Seq            int64         `json:"seq"`
+	At             string        `json:"at"`
+	RequestID      string        `json:"request_id"`
+	Event          AuditEvent    `json:"event"`
+	Platform       chat.Platform `json:"platform"`
+	ActorKey       string        `json:"actor_key"`
+	ActorUPN       string        `json:"actor_upn"`
+	TargetID       string        `json:"target_id"`
+	TargetUPN      string        `json:"target_upn"`
+	Outcome        string        `json:"outcome"`
+	Detail         string        `json:"detail"`
+	GraphRequestID string        `json:"graph_request_id"`
+	DurationMS     int64         `json:"duration_ms"`
+	PrevHash       string        `json:"prev_hash"`
 }
 
 func (r AuditRecord) fields(prevHash string) auditFields {

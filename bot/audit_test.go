@@ -14,6 +14,7 @@ import (
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/chat"
 )
 
 func trail(t *testing.T, st bot.Store) []bot.AuditRecord {
@@ -44,7 +45,7 @@ func TestAuditTrailOfADay(t *testing.T) {
 	// Exactly one record per step, per request.
 	steps := map[string]int{}
 	for _, r := range recs {
-		if r.Platform != bot.PlatformShell || r.Event == "" || r.At.IsZero() {
+		if r.Platform != chat.PlatformShell || r.Event == "" || r.At.IsZero() {
 			t.Errorf("record %d lacks platform, event or time: %+v", r.Seq, r)
 		}
 		if r.ActorKey == "" {
@@ -223,7 +224,7 @@ func chain(n int) []bot.AuditRecord {
 	prev := ""
 	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	for i := 1; i <= n; i++ {
-		r := bot.AuditRecord{Seq: int64(i), At: at.Add(time.Duration(i) * time.Second), Event: bot.EventReset, Platform: bot.PlatformSlack,
+		r := bot.AuditRecord{Seq: int64(i), At: at.Add(time.Duration(i) * time.Second), Event: bot.EventReset, Platform: chat.PlatformSlack,
 			ActorKey: "slack:T1:U1", ActorUPN: "helpdesk@contoso.com", TargetUPN: "adele@contoso.com", Outcome: "done", PrevHash: prev}
 		r.Hash = r.ChainHash(prev)
 		prev = r.Hash

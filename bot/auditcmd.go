@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/resetbot/resetbot/chat"
 )
 
 // EventAuditRead records that someone read the trail in chat (/resetpw audit): who looks at whose
@@ -65,7 +67,7 @@ func ParseSince(s string, now time.Time) (time.Time, error) {
 // auditSummary handles /resetpw audit: counts by outcome and the latest entries of the trail over a
 // window, for approvers and security only, answered to the caller alone. It streams the trail, so
 // it holds the counts and the last few entries whatever the trail's length.
-func (s *Service) auditSummary(ctx context.Context, in Incoming, me User, cmd Command) error {
+func (s *Service) auditSummary(ctx context.Context, in chat.Incoming, me User, cmd Command) error {
 	filter := ""
 	if len(cmd.Targets) > 0 {
 		filter = strings.ToLower(cmd.Targets[0]) // UPNs are case-insensitive
@@ -73,7 +75,7 @@ func (s *Service) auditSummary(ctx context.Context, in Incoming, me User, cmd Co
 	if d := s.cfg.Policy.MayReadAudit(me); d.Verdict != Allow {
 		s.audit(ctx, &AuditRecord{Event: EventRefused, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(), ActorUPN: me.UPN,
 			TargetUPN: filter, Outcome: "not_permitted", Detail: "audit: " + d.Reason})
-		return in.Reply.Reply(ctx, Message{Title: "⛔ " + d.Reason, Text: d.Remedy})
+		return in.Reply.Reply(ctx, chat.Message{Title: "⛔ " + d.Reason, Text: d.Remedy})
 	}
 	window := cmd.Since
 	if window <= 0 {
@@ -200,12 +202,12 @@ func refusalWords(outcome string) string {
 	return strings.ReplaceAll(outcome, "_", " ")
 }
 
-func (s *Service) renderTrailSummary(sum *trailSummary, window time.Duration, from, now time.Time) Message {
+func (s *Service) renderTrailSummary(sum *trailSummary, window time.Duration, from, now time.Time) chat.Message {
 	title := "📜 Audit trail, last " + windowWords(window)
 	if sum.filter != "" {
 		title += " · " + sum.filter
 	}
-	m := Message{Title: title,
+	m := chat.Message{Title: title,
 		Footer: fmt.Sprintf("%s from %s to %s · only you can see this · everything: resetbot audit export --since %s",
 			plural(sum.total, "record"), s.when(from), s.when(now), exportSince(window))}
 	if sum.total == 0 {
@@ -265,7 +267,7 @@ func (s *Service) renderTrailSummary(sum *trailSummary, window time.Duration, fr
 		if r.RequestID != "" {
 			line += " · " + r.RequestID
 		}
-		m.Fields = append(m.Fields, Field{s.when(r.At), line})
+		m.Fields = append(m.Fields, chat.Field{Label: s.when(r.At), Value: line})
 	}
 	if len(m.Fields) > 0 {
 		m.Text += "\nLatest, newest first:"

@@ -7,6 +7,7 @@ import (
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
 )
 
@@ -26,7 +27,7 @@ func TestAuditVerbPermission(t *testing.T) {
 	})
 	scenariotest.AuditDay(t, env)
 	in := &scenariotest.Inbox{}
-	env.Service.Attach(bot.PlatformShell, in)
+	env.Service.Attach(chat.PlatformShell, in)
 
 	for _, who := range []string{
 		"helpdesk@contoso.com", // Helpdesk Administrator tenant-wide: an approver
@@ -68,7 +69,7 @@ func TestAuditVerbPermission(t *testing.T) {
 	// Without a configured audience, the default security roles apply: not Reports Reader.
 	env2 := scenariotest.NewEnv(t, nil)
 	in2 := &scenariotest.Inbox{}
-	env2.Service.Attach(bot.PlatformShell, in2)
+	env2.Service.Attach(chat.PlatformShell, in2)
 	if text := onlyReplies(t, in2.Say(t, env2.Service, "megan@contoso.com", "audit")); !strings.Contains(text, "Nothing in the trail in the last 7 days") {
 		t.Errorf("Global Administrator on an empty trail: %q", text)
 	}
@@ -82,7 +83,7 @@ func TestAuditVerbFilters(t *testing.T) {
 	env := scenariotest.NewEnv(t, nil)
 	scenariotest.AuditDay(t, env)
 	in := &scenariotest.Inbox{}
-	env.Service.Attach(bot.PlatformShell, in)
+	env.Service.Attach(chat.PlatformShell, in)
 	say := func(text string) string { return onlyReplies(t, in.Say(t, env.Service, "sam@contoso.com", text)) }
 
 	all := say("audit")

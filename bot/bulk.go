@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/resetbot/resetbot/chat"
 )
 
 // A list of users (a CSV sent to the bot) is checked in full first and shown as a preview: how many
@@ -31,7 +33,7 @@ const resultsPerDM = 100
 
 type bulkPreview struct {
 	id        string
-	requester Actor
+	requester chat.Actor
 	filename  string
 	allowed   []bulkTarget
 	expires   time.Time
@@ -79,7 +81,7 @@ type rowVerdict struct {
 
 // HandleBulk checks a list of users and shows the requester a preview with a button to go ahead.
 // problems are rows the parser already refused; they are reported with the rest.
-func (s *Service) HandleBulk(ctx context.Context, in Incoming, filename string, rows []UserRow, problems []RowProblem) error {
+func (s *Service) HandleBulk(ctx context.Context, in chat.Incoming, filename string, rows []UserRow, problems []RowProblem) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
 	s.obs.Command(in.Actor.Platform)
@@ -147,7 +149,7 @@ func (s *Service) HandleBulk(ctx context.Context, in Incoming, filename string, 
 		ActorUPN: me.UPN, Outcome: "bulk_preview",
 		Detail: fmt.Sprintf("%s: %d rows, %d allowed, %d need approval, %d refused", filename, len(rows)+len(problems), len(p.allowed), len(approval), len(refused))})
 
-	m := Message{
+	m := chat.Message{
 		Title: fmt.Sprintf("📋 %s: %d rows → %d can be reset, %d need approval, %d refused", filename,
 			len(rows)+len(problems), len(p.allowed), len(approval), len(refused)),
 		Footer: fmt.Sprintf("List %s · the offer stands until %s", p.id, s.clock(p.expires)),
@@ -162,13 +164,13 @@ func (s *Service) HandleBulk(ctx context.Context, in Incoming, filename string, 
 	m.Text = strings.Join(body, "\n")
 	if len(p.allowed) > 0 {
 		s.bulk.put(p, s.now())
-		run := Button{Label: fmt.Sprintf("Reset the %d", len(p.allowed)), Action: ActionRun, RequestID: p.id, Primary: true,
+		run := chat.Button{Label: fmt.Sprintf("Reset the %d", len(p.allowed)), Action: chat.ActionRun, RequestID: p.id, Primary: true,
 			Confirm: fmt.Sprintf("Reset %d passwords now? The temporary passwords come to you by DM.", len(p.allowed))}
 		if s.listNeedsApproval(p) {
 			run.Label, run.Confirm = fmt.Sprintf("Ask approval for the %d", len(p.allowed)), ""
 			m.Text = strings.TrimSpace(m.Text + fmt.Sprintf("\nA list of more than %d users needs a second person's approval.", s.cfg.ListApprovalAbove))
 		}
-		m.Buttons = []Button{run, {Label: "Cancel", Action: ActionCancel, RequestID: p.id}}
+		m.Buttons = []chat.Button{run, {Label: "Cancel", Action: chat.ActionCancel, RequestID: p.id}}
 	}
 	return in.Reply.Reply(ctx, m)
 }
@@ -182,22 +184,22 @@ func listSome(lines []string) string {
 }
 
 // runBulk starts or cancels a previewed list for the person who sent it.
-func (s *Service) runBulk(ctx context.Context, in Incoming, me User, cmd Command) error {
+func (s *Service) runBulk(ctx context.Context, in chat.Incoming, me User, cmd Command) error {
 	p := s.bulk.take(cmd.RequestID)
 	if p != nil && p.requester.Key() != in.Actor.Key() {
 		s.bulk.put(p, s.now()) // not theirs: put it back untouched
-		return in.Reply.Reply(ctx, Message{Title: "⛔ Only the person who sent the list can start or cancel it."})
+		return in.Reply.Reply(ctx, chat.Message{Title: "⛔ Only the person who sent the list can start or cancel it."})
 	}
 	if p == nil || s.now().After(p.expires) {
-		return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("List %s is no longer waiting (already run, cancelled or expired). Send the file again.", cmd.RequestID)})
+		return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("List %s is no longer waiting (already run, cancelled or expired). Send the file again.", cmd.RequestID)})
 	}
 	if cmd.Kind == CmdBulkCancel {
 		s.audit(ctx, &AuditRecord{RequestID: p.id, Event: EventRefused, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
 			ActorUPN: me.UPN, Outcome: "bulk_cancelled"})
-		return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("Cancelled list %s; nothing was reset.", p.id)})
+		return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("Cancelled list %s; nothing was reset.", p.id)})
 	}
 	if !s.listNeedsApproval(p) {
-		_ = in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("⏳ Resetting %d users from %s; progress and results come by DM.", len(p.allowed), p.filename)})
+		_ = in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⏳ Resetting %d users from %s; progress and results come by DM.", len(p.allowed), p.filename)})
 	}
 	if s.listNeedsApproval(p) {
 		return s.askListApproval(ctx, in, me, p)

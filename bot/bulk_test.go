@@ -11,6 +11,7 @@ import (
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
 )
 
@@ -28,10 +29,10 @@ func bulkFile(t *testing.T, lines ...string) ([]bot.UserRow, []bot.RowProblem) {
 func TestBulkPreviewThenRun(t *testing.T) {
 	env := scenariotest.NewEnv(t, nil)
 	rec := &recorder{}
-	env.Service.Attach(bot.PlatformShell, rec)
+	env.Service.Attach(chat.PlatformShell, rec)
 	rows, problems := bulkFile(t, "adele@contoso.com", "lynne@contoso.com", "megan@contoso.com", "ceo@contoso.com", "nobody@contoso.com", "bad", "ADELE@contoso.com")
 	helpdesk := actor("helpdesk@contoso.com")
-	if err := env.Service.HandleBulk(context.Background(), bot.Incoming{Actor: helpdesk, Reply: rec}, "users.csv", rows, problems); err != nil {
+	if err := env.Service.HandleBulk(context.Background(), chat.Incoming{Actor: helpdesk, Reply: rec}, "users.csv", rows, problems); err != nil {
 		t.Fatal(err)
 	}
 	preview := rec.msgs[len(rec.msgs)-1]
@@ -46,13 +47,13 @@ func TestBulkPreviewThenRun(t *testing.T) {
 	id := strings.Fields(preview[strings.Index(preview, "List B-")+5:])[0]
 
 	// Someone else cannot start it.
-	_ = env.Service.Handle(context.Background(), bot.Click(actor("pat@contoso.com"), bot.ActionRun, id, "", rec))
+	_ = env.Service.Handle(context.Background(), chat.Click(actor("pat@contoso.com"), chat.ActionRun, id, "", rec))
 	if !strings.Contains(rec.msgs[len(rec.msgs)-1], "Only the person who sent the list") {
 		t.Fatalf("another person started the list: %q", rec.msgs[len(rec.msgs)-1])
 	}
 	// Two clicks: one run.
 	for range 2 {
-		_ = env.Service.Handle(context.Background(), bot.Click(helpdesk, bot.ActionRun, id, "", rec))
+		_ = env.Service.Handle(context.Background(), chat.Click(helpdesk, chat.ActionRun, id, "", rec))
 	}
 	for _, upn := range []string{"adele@contoso.com", "lynne@contoso.com"} {
 		if n := len(env.Graph.Resets(upn)); n != 1 {
@@ -99,13 +100,13 @@ func TestBulkPreviewThenRun(t *testing.T) {
 func TestBulkCancel(t *testing.T) {
 	env := scenariotest.NewEnv(t, nil)
 	rec := &recorder{}
-	env.Service.Attach(bot.PlatformShell, rec)
+	env.Service.Attach(chat.PlatformShell, rec)
 	rows, problems := bulkFile(t, "adele@contoso.com")
 	helpdesk := actor("helpdesk@contoso.com")
-	_ = env.Service.HandleBulk(context.Background(), bot.Incoming{Actor: helpdesk, Reply: rec}, "u.csv", rows, problems)
+	_ = env.Service.HandleBulk(context.Background(), chat.Incoming{Actor: helpdesk, Reply: rec}, "u.csv", rows, problems)
 	id := scenariotestListID(t, rec.msgs[len(rec.msgs)-1])
-	_ = env.Service.Handle(context.Background(), bot.Click(helpdesk, bot.ActionCancel, id, "", rec))
-	_ = env.Service.Handle(context.Background(), bot.Click(helpdesk, bot.ActionRun, id, "", rec))
+	_ = env.Service.Handle(context.Background(), chat.Click(helpdesk, chat.ActionCancel, id, "", rec))
+	_ = env.Service.Handle(context.Background(), chat.Click(helpdesk, chat.ActionRun, id, "", rec))
 	if n := len(env.Graph.Resets("adele@contoso.com")); n != 0 {
 		t.Fatalf("a cancelled list reset %d users", n)
 	}
@@ -178,15 +179,15 @@ func TestBulkResumesAfterStop(t *testing.T) {
 	first := bot.NewService(&stopping{BatchDirectory: bd, n: 10, cancel: kill}, env.Store, bot.Defaults(), nil)
 	first.SetClock(env.Clock.Now)
 	rec := &recorder{}
-	first.Attach(bot.PlatformShell, rec)
-	_ = first.HandleBulk(context.Background(), bot.Incoming{Actor: helpdesk, Reply: rec}, "big.csv", rows, problems)
+	first.Attach(chat.PlatformShell, rec)
+	_ = first.HandleBulk(context.Background(), chat.Incoming{Actor: helpdesk, Reply: rec}, "big.csv", rows, problems)
 	id := scenariotestListID(t, rec.msgs[len(rec.msgs)-1])
-	_ = first.Handle(runCtx, bot.Click(helpdesk, bot.ActionRun, id, "", rec))
+	_ = first.Handle(runCtx, chat.Click(helpdesk, chat.ActionRun, id, "", rec))
 
 	// The next process starts and resumes.
 	second := bot.NewService(env.Directory, env.Store, bot.Defaults(), nil)
 	second.SetClock(env.Clock.Now)
-	second.Attach(bot.PlatformShell, rec)
+	second.Attach(chat.PlatformShell, rec)
 	second.ResumeBatches(context.Background())
 
 	passwords := map[string]string{}
@@ -256,15 +257,15 @@ func (o oneByOne) ResetPasswords(ctx context.Context, resets []bot.PasswordReset
 func TestBulkListApproval(t *testing.T) {
 	env := scenariotest.NewEnv(t, func(c *bot.Config) { c.ListApprovalAbove = 2 })
 	rec := &recorder{}
-	env.Service.Attach(bot.PlatformShell, rec)
+	env.Service.Attach(chat.PlatformShell, rec)
 	rows, problems := bulkFile(t, "adele@contoso.com", "lynne@contoso.com", "nestor@contoso.com")
 	helpdesk := actor("helpdesk@contoso.com")
-	_ = env.Service.HandleBulk(context.Background(), bot.Incoming{Actor: helpdesk, Reply: rec}, "u.csv", rows, problems)
+	_ = env.Service.HandleBulk(context.Background(), chat.Incoming{Actor: helpdesk, Reply: rec}, "u.csv", rows, problems)
 	if !strings.Contains(rec.msgs[len(rec.msgs)-1], "needs a second person") {
 		t.Fatalf("preview = %q", rec.msgs[len(rec.msgs)-1])
 	}
 	id := scenariotestListID(t, rec.msgs[len(rec.msgs)-1])
-	_ = env.Service.Handle(context.Background(), bot.Click(helpdesk, bot.ActionRun, id, "", rec))
+	_ = env.Service.Handle(context.Background(), chat.Click(helpdesk, chat.ActionRun, id, "", rec))
 	var card string
 	for _, m := range rec.msgs {
 		if strings.HasPrefix(m, "approvals:") {
@@ -274,18 +275,18 @@ func TestBulkListApproval(t *testing.T) {
 	if !strings.Contains(card, id) {
 		t.Fatalf("no list approval card: %q", rec.msgs)
 	}
-	_ = env.Service.Handle(context.Background(), bot.Click(helpdesk, bot.ActionApprove, id, "", rec))
+	_ = env.Service.Handle(context.Background(), chat.Click(helpdesk, chat.ActionApprove, id, "", rec))
 	if !strings.Contains(rec.msgs[len(rec.msgs)-1], "can't approve your own request") {
 		t.Errorf("self-approval answered %q", rec.msgs[len(rec.msgs)-1])
 	}
-	_ = env.Service.Handle(context.Background(), bot.Click(actor("reader@contoso.com"), bot.ActionApprove, id, "", rec))
+	_ = env.Service.Handle(context.Background(), chat.Click(actor("reader@contoso.com"), chat.ActionApprove, id, "", rec))
 	for _, upn := range []string{"adele@contoso.com", "lynne@contoso.com", "nestor@contoso.com"} {
 		if n := len(env.Graph.Resets(upn)); n != 0 {
 			t.Fatalf("%s was reset before an entitled approval", upn)
 		}
 	}
-	_ = env.Service.Handle(context.Background(), bot.Click(actor("pwadmin@contoso.com"), bot.ActionApprove, id, "", rec))
-	_ = env.Service.Handle(context.Background(), bot.Click(actor("sam@contoso.com"), bot.ActionApprove, id, "", rec))
+	_ = env.Service.Handle(context.Background(), chat.Click(actor("pwadmin@contoso.com"), chat.ActionApprove, id, "", rec))
+	_ = env.Service.Handle(context.Background(), chat.Click(actor("sam@contoso.com"), chat.ActionApprove, id, "", rec))
 	for _, upn := range []string{"adele@contoso.com", "lynne@contoso.com", "nestor@contoso.com"} {
 		if n := len(env.Graph.Resets(upn)); n != 1 {
 			t.Errorf("%s reset %d times, want 1", upn, n)
@@ -299,12 +300,12 @@ func TestBulkListApproval(t *testing.T) {
 func TestBulkListApprovalExpires(t *testing.T) {
 	env := scenariotest.NewEnv(t, func(c *bot.Config) { c.ListApprovalAbove = 1 })
 	rec := &recorder{}
-	env.Service.Attach(bot.PlatformShell, rec)
+	env.Service.Attach(chat.PlatformShell, rec)
 	rows, problems := bulkFile(t, "adele@contoso.com", "lynne@contoso.com")
 	helpdesk := actor("helpdesk@contoso.com")
-	_ = env.Service.HandleBulk(context.Background(), bot.Incoming{Actor: helpdesk, Reply: rec}, "u.csv", rows, problems)
+	_ = env.Service.HandleBulk(context.Background(), chat.Incoming{Actor: helpdesk, Reply: rec}, "u.csv", rows, problems)
 	id := scenariotestListID(t, rec.msgs[len(rec.msgs)-1])
-	_ = env.Service.Handle(context.Background(), bot.Click(helpdesk, bot.ActionRun, id, "", rec))
+	_ = env.Service.Handle(context.Background(), chat.Click(helpdesk, chat.ActionRun, id, "", rec))
 	env.Clock.Advance(31 * time.Minute)
 	env.Service.Tick(context.Background())
 	expired := 0
@@ -316,7 +317,7 @@ func TestBulkListApprovalExpires(t *testing.T) {
 	if expired != 1 {
 		t.Errorf("the requester was told %d times that the list expired, want once", expired)
 	}
-	_ = env.Service.Handle(context.Background(), bot.Click(actor("sam@contoso.com"), bot.ActionApprove, id, "", rec))
+	_ = env.Service.Handle(context.Background(), chat.Click(actor("sam@contoso.com"), chat.ActionApprove, id, "", rec))
 	if n := len(env.Graph.Resets("adele@contoso.com")); n != 0 {
 		t.Errorf("an expired list was reset")
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/resetbot/resetbot/chat"
 )
 
 // A list with more users than Config.ListApprovalAbove needs a second person, as one decision for
@@ -13,7 +15,7 @@ import (
 // runs the list. The approver must be entitled to reset every user on it.
 
 // askListApproval persists the list as pending requests and posts one approval card for it.
-func (s *Service) askListApproval(ctx context.Context, in Incoming, me User, p *bulkPreview) error {
+func (s *Service) askListApproval(ctx context.Context, in chat.Incoming, me User, p *bulkPreview) error {
 	now := s.now()
 	expires := now.Add(s.cfg.ApprovalTTL)
 	var reqs []*Request
@@ -32,18 +34,18 @@ func (s *Service) askListApproval(ctx context.Context, in Incoming, me User, p *
 		reqs = append(reqs, req)
 	}
 	if len(reqs) == 0 {
-		return in.Reply.Reply(ctx, Message{Title: "Nothing left to reset on list " + p.id + "."})
+		return in.Reply.Reply(ctx, chat.Message{Title: "Nothing left to reset on list " + p.id + "."})
 	}
-	chat, err := s.chat(in.Actor.Platform)
-	var ref MessageRef
+	pc, err := s.chat(in.Actor.Platform)
+	var ref chat.MessageRef
 	if err == nil {
-		ref, err = chat.PostApproval(ctx, s.listCard(p.id, p.filename, reqs))
+		ref, err = pc.PostApproval(ctx, s.listCard(p.id, p.filename, reqs))
 	}
 	if err != nil {
 		for _, r := range reqs {
 			_, _ = s.store.Transition(ctx, r.ID, StatePending, StateFailed, Change{Outcome: "the approval card could not be posted"}, s.now())
 		}
-		return in.Reply.Reply(ctx, Message{Title: "⚠️ I could not post the approval request, so nothing was reset.",
+		return in.Reply.Reply(ctx, chat.Message{Title: "⚠️ I could not post the approval request, so nothing was reset.",
 			Text: "Check that the bot is in the approvals channel, then send the list again."})
 	}
 	for _, r := range reqs {
@@ -51,7 +53,7 @@ func (s *Service) askListApproval(ctx context.Context, in Incoming, me User, p *
 	}
 	s.audit(ctx, &AuditRecord{RequestID: p.id, Event: EventApproval, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
 		ActorUPN: me.UPN, Outcome: "asked", Detail: fmt.Sprintf("%s: %d users", p.filename, len(reqs))})
-	return in.Reply.Reply(ctx, Message{
+	return in.Reply.Reply(ctx, chat.Message{
 		Title: fmt.Sprintf("🕐 A list of %d users needs a second person. I asked %s (list %s, expires %s).",
 			len(reqs), s.cfg.ApprovalsChannel, p.id, s.clock(expires)),
 		Text: "You'll get the progress and the results by DM once it is approved.",
@@ -59,7 +61,7 @@ func (s *Service) askListApproval(ctx context.Context, in Incoming, me User, p *
 }
 
 // listCard is a list's approval card in each state of its life.
-func (s *Service) listCard(id, filename string, reqs []*Request) Message {
+func (s *Service) listCard(id, filename string, reqs []*Request) chat.Message {
 	first := reqs[0]
 	requester := first.RequesterName
 	if len(first.RequesterRoles) > 0 {
@@ -73,22 +75,22 @@ func (s *Service) listCard(id, filename string, reqs []*Request) Message {
 		}
 		names = append(names, r.TargetUPN)
 	}
-	m := Message{
+	m := chat.Message{
 		Title: fmt.Sprintf("📋 Password reset list needs approval — %s", id),
-		Fields: []Field{
-			{"Requested by", requester},
-			{"List", fmt.Sprintf("%s · %d users without admin roles", strings.TrimPrefix(filename, "the list "), len(reqs))},
-			{"Users", strings.Join(names, ", ")},
-			{"Why approval", first.ApprovalReason},
-			{"Expires", s.clock(first.ExpiresAt)},
+		Fields: []chat.Field{
+			{Label: "Requested by", Value: requester},
+			{Label: "List", Value: fmt.Sprintf("%s · %d users without admin roles", strings.TrimPrefix(filename, "the list "), len(reqs))},
+			{Label: "Users", Value: strings.Join(names, ", ")},
+			{Label: "Why approval", Value: first.ApprovalReason},
+			{Label: "Expires", Value: s.clock(first.ExpiresAt)},
 		},
 	}
 	switch first.State {
 	case StatePending:
-		m.Buttons = []Button{
-			{Label: "Approve", Action: ActionApprove, RequestID: id, Primary: true,
+		m.Buttons = []chat.Button{
+			{Label: "Approve", Action: chat.ActionApprove, RequestID: id, Primary: true,
 				Confirm: fmt.Sprintf("Reset %d passwords now? The temporary passwords go to %s by DM.", len(reqs), first.RequesterName)},
-			{Label: "Deny", Action: ActionDeny, RequestID: id, Danger: true},
+			{Label: "Deny", Action: chat.ActionDeny, RequestID: id, Danger: true},
 		}
 		m.Footer = "Approvers must be entitled to reset every user on the list, and may not be the requester."
 	case StateExpired:
@@ -102,7 +104,7 @@ func (s *Service) listCard(id, filename string, reqs []*Request) Message {
 }
 
 // decideList approves or denies a whole list.
-func (s *Service) decideList(ctx context.Context, in Incoming, me User, cmd Command) error {
+func (s *Service) decideList(ctx context.Context, in chat.Incoming, me User, cmd Command) error {
 	reqs, err := s.store.BatchRequests(ctx, cmd.RequestID)
 	if err != nil {
 		return s.unavailable(ctx, in, err)
@@ -114,24 +116,24 @@ func (s *Service) decideList(ctx context.Context, in Incoming, me User, cmd Comm
 		}
 	}
 	if len(reqs) == 0 {
-		return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("🔎 There is no list %s.", cmd.RequestID)})
+		return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("🔎 There is no list %s.", cmd.RequestID)})
 	}
 	first := reqs[0]
 	if len(pending) == 0 {
-		return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("⛔ List %s was already decided: %s.", cmd.RequestID, stateWords(first.State))})
+		return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⛔ List %s was already decided: %s.", cmd.RequestID, stateWords(first.State))})
 	}
 	if !s.now().Before(first.ExpiresAt) {
 		s.expireList(ctx, cmd.RequestID, pending)
-		return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("⛔ List %s expired at %s; ask for a new one.", cmd.RequestID, s.clock(first.ExpiresAt))})
+		return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⛔ List %s expired at %s; ask for a new one.", cmd.RequestID, s.clock(first.ExpiresAt))})
 	}
 	if me.ID == first.RequesterID {
-		return in.Reply.Reply(ctx, Message{Title: "⛔ You can't approve your own request.", Text: "Someone else who may reset these users must approve it."})
+		return in.Reply.Reply(ctx, chat.Message{Title: "⛔ You can't approve your own request.", Text: "Someone else who may reset these users must approve it."})
 	}
 	if cmd.Kind == CmdApprove {
 		if why := s.mayApproveAll(ctx, me, first.RequesterID, pending); why != "" {
 			s.audit(ctx, &AuditRecord{RequestID: cmd.RequestID, Event: EventApproval, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
 				ActorUPN: me.UPN, Outcome: "refused", Detail: why})
-			return in.Reply.Reply(ctx, Message{Title: "⛔ " + why})
+			return in.Reply.Reply(ctx, chat.Message{Title: "⛔ " + why})
 		}
 	}
 	to, outcome := StateApproved, "approved by "+me.Name()
@@ -149,16 +151,16 @@ func (s *Service) decideList(ctx context.Context, in Incoming, me User, cmd Comm
 		}
 	}
 	if len(moved) == 0 {
-		return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("⛔ List %s was already decided.", cmd.RequestID)})
+		return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⛔ List %s was already decided.", cmd.RequestID)})
 	}
 	s.audit(ctx, &AuditRecord{RequestID: cmd.RequestID, Event: EventApproval, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
 		ActorUPN: me.UPN, Outcome: string(to), Detail: fmt.Sprintf("%d users", len(moved))})
 	s.updateListCard(ctx, cmd.RequestID)
 	if to == StateDenied {
-		s.tellRequester(ctx, first, Message{Title: fmt.Sprintf("⛔ %s denied your list %s; nothing was reset.", me.Name(), cmd.RequestID), Text: cmd.Reason})
-		return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("Denied list %s. %s has been told.", cmd.RequestID, first.RequesterName)})
+		s.tellRequester(ctx, first, chat.Message{Title: fmt.Sprintf("⛔ %s denied your list %s; nothing was reset.", me.Name(), cmd.RequestID), Text: cmd.Reason})
+		return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("Denied list %s. %s has been told.", cmd.RequestID, first.RequesterName)})
 	}
-	_ = in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("👍 Approved list %s; resetting %d users now.", cmd.RequestID, len(moved))})
+	_ = in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("👍 Approved list %s; resetting %d users now.", cmd.RequestID, len(moved))})
 	s.runBatch(ctx, first.Requester, cmd.RequestID, "list "+cmd.RequestID, moved, nil)
 	return nil
 }
@@ -205,11 +207,11 @@ func (s *Service) updateListCard(ctx context.Context, id string) {
 	if err != nil || len(reqs) == 0 || reqs[0].Card.IsZero() {
 		return
 	}
-	chat, err := s.chat(reqs[0].Card.Platform)
+	pc, err := s.chat(reqs[0].Card.Platform)
 	if err != nil {
 		return
 	}
-	if err := chat.Update(ctx, reqs[0].Card, s.listCard(id, "list "+id, reqs)); err != nil {
+	if err := pc.Update(ctx, reqs[0].Card, s.listCard(id, "list "+id, reqs)); err != nil {
 		s.log.Error("updating the list's approval card failed", "list", id, "err", err)
 	}
 }
@@ -229,6 +231,6 @@ func (s *Service) expireList(ctx context.Context, id string, pending []*Request)
 	s.audit(ctx, &AuditRecord{RequestID: id, Event: EventExpired, Platform: first.Requester.Platform, ActorKey: first.Requester.Key(),
 		ActorUPN: first.RequesterUPN, Outcome: "expired", Detail: fmt.Sprintf("%d users", n)})
 	s.updateListCard(ctx, id)
-	s.tellRequester(ctx, first, Message{Title: fmt.Sprintf("⌛ Nobody approved list %s in time, so nothing was reset.", id),
+	s.tellRequester(ctx, first, chat.Message{Title: fmt.Sprintf("⌛ Nobody approved list %s in time, so nothing was reset.", id),
 		Text: "Send the list again if it is still needed."})
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/resetbot/resetbot/chat"
 )
 
 // A list run is durable: every user is a persisted request of the list (BatchID) before any reset is
@@ -28,7 +30,7 @@ type batchItem struct {
 }
 
 // startBatch persists the run's requests and resets them.
-func (s *Service) startBatch(ctx context.Context, in Incoming, me User, p *bulkPreview) error {
+func (s *Service) startBatch(ctx context.Context, in chat.Incoming, me User, p *bulkPreview) error {
 	now := s.now()
 	var items []*batchItem
 	for _, t := range p.allowed {
@@ -129,8 +131,8 @@ func (s *Service) resetHappened(ctx context.Context, r *Request) (bool, error) {
 
 // runBatch resets the items (all approved), reporting progress and delivering the results as they
 // come, in chunks, so a stop loses at most the passwords of one chunk.
-func (s *Service) runBatch(ctx context.Context, requester Actor, id, filename string, items []*batchItem, lost []string) {
-	chat, err := s.chat(requester.Platform)
+func (s *Service) runBatch(ctx context.Context, requester chat.Actor, id, filename string, items []*batchItem, lost []string) {
+	pc, err := s.chat(requester.Platform)
 	if err != nil {
 		s.log.Error("no chat for the requester of a list; leaving it for a process that has one", "list", id)
 		return
@@ -143,10 +145,10 @@ func (s *Service) runBatch(ctx context.Context, requester Actor, id, filename st
 		delivered int
 		pending   []*batchItem // done, password not yet delivered
 	)
-	progress := Message{Title: fmt.Sprintf("⏳ Resetting %s … 0 / %d done", filename, total)}
-	progressRef, perr := chat.DM(ctx, requester, progress)
-	report := func() Message {
-		return Message{Title: fmt.Sprintf("⏳ Resetting %s … %d / %d done, %d failed", filename, done+len(lost), total, len(failed))}
+	progress := chat.Message{Title: fmt.Sprintf("⏳ Resetting %s … 0 / %d done", filename, total)}
+	progressRef, perr := pc.DM(ctx, requester, progress)
+	report := func() chat.Message {
+		return chat.Message{Title: fmt.Sprintf("⏳ Resetting %s … %d / %d done, %d failed", filename, done+len(lost), total, len(failed))}
 	}
 	flush := func(final bool) {
 		mu.Lock()
@@ -160,7 +162,7 @@ func (s *Service) runBatch(ctx context.Context, requester Actor, id, filename st
 		if len(chunk) == 0 {
 			return
 		}
-		if s.deliverResults(ctx, chat, requester, id, filename, chunk) {
+		if s.deliverResults(ctx, pc, requester, id, filename, chunk) {
 			mu.Lock()
 			delivered += len(chunk)
 			mu.Unlock()
@@ -185,7 +187,7 @@ func (s *Service) runBatch(ctx context.Context, requester Actor, id, filename st
 					mu.Lock()
 					m := report()
 					mu.Unlock()
-					_ = chat.Update(ctx, progressRef, m)
+					_ = pc.Update(ctx, progressRef, m)
 				}
 			}
 		}()
@@ -271,7 +273,7 @@ func (s *Service) runBatch(ctx context.Context, requester Actor, id, filename st
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	final := Message{Title: fmt.Sprintf("✅ %s: %d reset, %d failed.", filename, done, len(failed))}
+	final := chat.Message{Title: fmt.Sprintf("✅ %s: %d reset, %d failed.", filename, done, len(failed))}
 	if done > 0 {
 		final.Text = fmt.Sprintf("The temporary passwords are in the results messages, which delete themselves after %s.", humanDuration(s.cfg.DMTTL))
 	}
@@ -284,7 +286,7 @@ func (s *Service) runBatch(ctx context.Context, requester Actor, id, filename st
 	}
 	final.Footer = "List " + id
 	if perr == nil {
-		_ = chat.Update(ctx, progressRef, final)
+		_ = pc.Update(ctx, progressRef, final)
 	} else {
 		s.tellRequester(ctx, &Request{Requester: requester}, final)
 	}
@@ -292,7 +294,7 @@ func (s *Service) runBatch(ctx context.Context, requester Actor, id, filename st
 
 // deliverResults DMs one chunk of results (UPN, outcome, temporary password) and schedules its
 // withdrawal; it marks each request delivered so a later resume knows the password reached someone.
-func (s *Service) deliverResults(ctx context.Context, chat Chat, requester Actor, id, filename string, chunk []*batchItem) bool {
+func (s *Service) deliverResults(ctx context.Context, pc chat.Chat, requester chat.Actor, id, filename string, chunk []*batchItem) bool {
 	var b strings.Builder
 	w := csv.NewWriter(&b)
 	_ = w.Write([]string{"UserPrincipalName", "Outcome", "TemporaryPassword"})
@@ -301,10 +303,10 @@ func (s *Service) deliverResults(ctx context.Context, chat Chat, requester Actor
 	}
 	w.Flush()
 	deleteAt := s.now().Add(s.cfg.DMTTL)
-	ref, err := chat.DM(ctx, requester, Message{
+	ref, err := pc.DM(ctx, requester, chat.Message{
 		Title:  fmt.Sprintf("🔐 Results for %s: %d temporary passwords", filename, len(chunk)),
 		Text:   "Give each person their temporary password over a channel you have verified. They must change it at next sign-in.",
-		Secret: b.String(),
+		Secret: chat.NewSecret(b.String()),
 		Footer: fmt.Sprintf("This message deletes itself at %s · list %s", s.clock(deleteAt), id),
 	})
 	rec := &AuditRecord{RequestID: id, Event: EventDelivery, Platform: requester.Platform, ActorKey: requester.Key(),

@@ -2,11 +2,13 @@ package bot
 
 import (
 	"fmt"
+
+	"github.com/resetbot/resetbot/chat"
 )
 
 // approvalCard is the approval request as approvers see it, in every state of its life: with
 // Approve/Deny buttons while pending, and with the decision and outcome afterwards.
-func (s *Service) approvalCard(req *Request) Message {
+func (s *Service) approvalCard(req *Request) chat.Message {
 	requester := req.RequesterName
 	if len(req.RequesterRoles) > 0 {
 		requester += " (" + roleList(req.RequesterRoles) + ")"
@@ -19,23 +21,23 @@ func (s *Service) approvalCard(req *Request) Message {
 	if reason == "" {
 		reason = "(none given)"
 	}
-	m := Message{
+	m := chat.Message{
 		Title: "🔐 Password reset needs approval — " + req.ID,
-		Fields: []Field{
-			{"Requested by", requester},
-			{"Target", target},
-			{"Why approval", req.ApprovalReason},
-			{"Reason", reason},
-			{"Expires", s.clock(req.ExpiresAt)},
+		Fields: []chat.Field{
+			{Label: "Requested by", Value: requester},
+			{Label: "Target", Value: target},
+			{Label: "Why approval", Value: req.ApprovalReason},
+			{Label: "Reason", Value: reason},
+			{Label: "Expires", Value: s.clock(req.ExpiresAt)},
 		},
 	}
 	switch req.State {
 	case StatePending:
-		m.Buttons = []Button{
-			{Label: "Approve", Action: ActionApprove, RequestID: req.ID, Primary: true,
+		m.Buttons = []chat.Button{
+			{Label: "Approve", Action: chat.ActionApprove, RequestID: req.ID, Primary: true,
 				Confirm: fmt.Sprintf("Reset the password of %s (%s) now? The temporary password goes to %s by DM.",
 					req.TargetName, req.TargetUPN, req.RequesterName)},
-			{Label: "Deny", Action: ActionDeny, RequestID: req.ID, Danger: true},
+			{Label: "Deny", Action: chat.ActionDeny, RequestID: req.ID, Danger: true},
 		}
 		m.Footer = "Approvers must be entitled to reset the target themselves, and may not be the requester or the target."
 	case StateApproved, StateResetting:
@@ -55,17 +57,17 @@ func (s *Service) approvalCard(req *Request) Message {
 	return m
 }
 
-func helpMessage() Message {
-	return Message{
+func helpMessage() chat.Message {
+	return chat.Message{
 		Title: "resetbot resets Entra ID passwords for the helpdesk",
-		Fields: []Field{
-			{"/resetpw user@contoso.com [more…] [--reason TEXT]", "Reset one or more users (up to 20). They must choose a new password at next sign-in; the temporary password comes to you by DM."},
-			{"/resetpw whoami", "Who you are in Entra, and whom you may reset."},
-			{"/resetpw status R-7F3K9Q", "Where a request stands."},
-			{"/resetpw approve R-7F3K9Q · deny R-7F3K9Q [--reason TEXT]", "Decide an approval by typing, where buttons are not available."},
-			{"/resetpw audit [user@contoso.com] [--since 7d]", "For approvers and security: what the audit trail holds (counts and the latest entries), for everyone or one person as agent or target, over up to 90 days. Only you see the answer."},
-			{"resetpw bulk (with a CSV file, in a DM to the bot)", "Reset a list: a UserPrincipalName column, one user per line (a Reason column is used). You see a preview first."},
-			{"/resetpw login · logout", "Sign in with your own Entra account (needed for users synchronised from on-premises AD, where enabled), or forget that sign-in."},
+		Fields: []chat.Field{
+			{Label: "/resetpw user@contoso.com [more…] [--reason TEXT]", Value: "Reset one or more users (up to 20). They must choose a new password at next sign-in; the temporary password comes to you by DM."},
+			{Label: "/resetpw whoami", Value: "Who you are in Entra, and whom you may reset."},
+			{Label: "/resetpw status R-7F3K9Q", Value: "Where a request stands."},
+			{Label: "/resetpw approve R-7F3K9Q · deny R-7F3K9Q [--reason TEXT]", Value: "Decide an approval by typing, where buttons are not available."},
+			{Label: "/resetpw audit [user@contoso.com] [--since 7d]", Value: "For approvers and security: what the audit trail holds (counts and the latest entries), for everyone or one person as agent or target, over up to 90 days. Only you see the answer."},
+			{Label: "resetpw bulk (with a CSV file, in a DM to the bot)", Value: "Reset a list: a UserPrincipalName column, one user per line (a Reason column is used). You see a preview first."},
+			{Label: "/resetpw login · logout", Value: "Sign in with your own Entra account (needed for users synchronised from on-premises AD, where enabled), or forget that sign-in."},
 		},
 		Footer: "Admin targets need a second person. Your own password: https://aka.ms/sspr",
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/resetbot/resetbot/bot/jobs"
 	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/bot/store/pgtest"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // Several replicas behind a load balancer on one database must behave as one: whichever replica a
@@ -27,25 +28,25 @@ type countingChat struct {
 	withdrawn int
 }
 
-func (c *countingChat) add(where string, m bot.Message) {
+func (c *countingChat) add(where string, m chat.Message) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.shown = append(c.shown, where+": "+m.Title+" "+m.Text+" "+m.Secret)
+	c.shown = append(c.shown, where+": "+m.Title+" "+m.Text+" "+m.Secret.Reveal())
 }
-func (c *countingChat) Reply(_ context.Context, m bot.Message) error { c.add("reply", m); return nil }
-func (c *countingChat) DM(_ context.Context, to bot.Actor, m bot.Message) (bot.MessageRef, error) {
+func (c *countingChat) Reply(_ context.Context, m chat.Message) error { c.add("reply", m); return nil }
+func (c *countingChat) DM(_ context.Context, to chat.Actor, m chat.Message) (chat.MessageRef, error) {
 	c.add("dm:"+to.UserID, m)
-	return bot.MessageRef{Platform: to.Platform, Channel: "D-" + to.UserID, ID: "1"}, nil
+	return chat.MessageRef{Platform: to.Platform, Channel: "D-" + to.UserID, ID: "1"}, nil
 }
-func (c *countingChat) PostApproval(_ context.Context, m bot.Message) (bot.MessageRef, error) {
+func (c *countingChat) PostApproval(_ context.Context, m chat.Message) (chat.MessageRef, error) {
 	c.add("approvals", m)
-	return bot.MessageRef{Platform: bot.PlatformShell, Channel: "C", ID: "2"}, nil
+	return chat.MessageRef{Platform: chat.PlatformShell, Channel: "C", ID: "2"}, nil
 }
-func (c *countingChat) Update(_ context.Context, _ bot.MessageRef, m bot.Message) error {
+func (c *countingChat) Update(_ context.Context, _ chat.MessageRef, m chat.Message) error {
 	c.add("card", m)
 	return nil
 }
-func (c *countingChat) Withdraw(context.Context, bot.MessageRef) error {
+func (c *countingChat) Withdraw(context.Context, chat.MessageRef) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.withdrawn++
@@ -98,7 +99,7 @@ func startReplicas(t *testing.T, dsn string, n int) *replicas {
 		r.stores = append(r.stores, st)
 	}
 	for _, s := range r.svcs {
-		s.Attach(bot.PlatformShell, r.chat)
+		s.Attach(chat.PlatformShell, r.chat)
 	}
 	return r
 }
@@ -135,7 +136,7 @@ func TestReplicas(t *testing.T) {
 			t.Run("ApprovalOnOneClickedOnAnotherResetsOnce", func(t *testing.T) {
 				r := startReplicas(t, engine.dsn(t), 3)
 				ctx := context.Background()
-				if err := r.svcs[0].Handle(ctx, bot.Incoming{Actor: actor("pat@contoso.com"), Text: "/resetpw ceo@contoso.com --reason INC7", Reply: r.chat}); err != nil {
+				if err := r.svcs[0].Handle(ctx, chat.Incoming{Actor: actor("pat@contoso.com"), Text: "/resetpw ceo@contoso.com --reason INC7", Reply: r.chat}); err != nil {
 					t.Fatal(err)
 				}
 				id := r.chat.requestID(t)
@@ -144,7 +145,7 @@ func TestReplicas(t *testing.T) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						_ = r.svcs[(i+1)%3].Handle(ctx, bot.Click(actor(who), bot.ActionApprove, id, "", r.chat))
+						_ = r.svcs[(i+1)%3].Handle(ctx, chat.Click(actor(who), chat.ActionApprove, id, "", r.chat))
 					}()
 				}
 				wg.Wait()
@@ -161,7 +162,7 @@ func TestReplicas(t *testing.T) {
 			t.Run("DMWithdrawnOnce", func(t *testing.T) {
 				r := startReplicas(t, engine.dsn(t), 2)
 				ctx := context.Background()
-				if err := r.svcs[1].Handle(ctx, bot.Incoming{Actor: actor("helpdesk@contoso.com"), Text: "/resetpw adele@contoso.com", Reply: r.chat}); err != nil {
+				if err := r.svcs[1].Handle(ctx, chat.Incoming{Actor: actor("helpdesk@contoso.com"), Text: "/resetpw adele@contoso.com", Reply: r.chat}); err != nil {
 					t.Fatal(err)
 				}
 				r.env.Clock.Advance(14 * time.Minute)
@@ -183,7 +184,7 @@ func TestReplicas(t *testing.T) {
 			t.Run("ExpiryToldOnce", func(t *testing.T) {
 				r := startReplicas(t, engine.dsn(t), 2)
 				ctx := context.Background()
-				if err := r.svcs[0].Handle(ctx, bot.Incoming{Actor: actor("pat@contoso.com"), Text: "/resetpw ceo@contoso.com", Reply: r.chat}); err != nil {
+				if err := r.svcs[0].Handle(ctx, chat.Incoming{Actor: actor("pat@contoso.com"), Text: "/resetpw ceo@contoso.com", Reply: r.chat}); err != nil {
 					t.Fatal(err)
 				}
 				r.env.Clock.Advance(31 * time.Minute)

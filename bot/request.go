@@ -4,40 +4,9 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/resetbot/resetbot/chat"
 )
-
-// Platform is where a person talks to the bot.
-type Platform string
-
-const (
-	PlatformShell Platform = "shell"
-	PlatformSlack Platform = "slack"
-	PlatformTeams Platform = "teams"
-)
-
-// Actor is a person as a chat platform knows them, keyed by immutable IDs, never by display names.
-type Actor struct {
-	Platform Platform
-	Tenant   string // Slack team_id, Teams tenant ID, "demo" in the terminal
-	UserID   string // Slack user_id, Teams aadObjectId, the persona's UPN in the terminal
-	// ObjectID is the Entra object ID when the platform vouches for it (Teams signs aadObjectId).
-	ObjectID string
-	// Email is the profile email when the platform gives one (Slack users:read.email); it maps the
-	// person to Entra when no object ID is known.
-	Email string
-	Name  string // for messages only; never used to decide anything
-}
-
-// Key is the actor's stable identity key.
-func (a Actor) Key() string { return string(a.Platform) + ":" + a.Tenant + ":" + a.UserID }
-
-// DirectoryRef is what the directory is asked for to find this person in Entra.
-func (a Actor) DirectoryRef() string {
-	if a.ObjectID != "" {
-		return a.ObjectID
-	}
-	return a.Email
-}
 
 // State is where a request is in its life. Transitions are compare-and-swap in the store:
 //
@@ -74,7 +43,7 @@ type Request struct {
 	// BatchID is the list (bulk run) the request belongs to, e.g. B-7F3K9Q; empty for single resets.
 	BatchID string
 
-	Requester      Actor
+	Requester      chat.Actor
 	RequesterID    string // Entra object ID
 	RequesterUPN   string
 	RequesterName  string
@@ -98,7 +67,7 @@ type Request struct {
 	UpdatedAt time.Time
 	ExpiresAt time.Time // approval deadline; zero when no approval is needed
 
-	Card MessageRef // the approval card, so it can be updated in place
+	Card chat.MessageRef // the approval card, so it can be updated in place
 }
 
 // Change is what a compare-and-swap transition writes besides the new state.
@@ -107,7 +76,7 @@ type Change struct {
 	ApproverUPN  string
 	ApproverName string
 	Outcome      string
-	Card         *MessageRef
+	Card         *chat.MessageRef
 }
 
 // ErrNoSuchRequest is returned for an unknown request ID.
@@ -135,7 +104,7 @@ type AuditRecord struct {
 	At             time.Time
 	RequestID      string
 	Event          AuditEvent
-	Platform       Platform
+	Platform       chat.Platform
 	ActorKey       string
 	ActorUPN       string
 	TargetID       string
@@ -153,7 +122,7 @@ type AuditRecord struct {
 type Delivery struct {
 	ID        int64
 	RequestID string
-	Ref       MessageRef
+	Ref       chat.MessageRef
 	DueAt     time.Time
 }
 

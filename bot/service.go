@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/resetbot/resetbot/chat"
 )
 
 // Config is how the service behaves; Defaults gives what a new install gets.
@@ -63,7 +65,7 @@ type Service struct {
 	obs   Observer
 
 	mu    sync.RWMutex
-	chats map[Platform]Chat
+	chats map[chat.Platform]chat.Chat
 	bulk  bulkPreviews
 
 	// signIn and agentDir are set by EnableAgentSignIn: resets of synced users (writeback) and, in
@@ -86,7 +88,7 @@ func NewService(dir Directory, store Store, cfg Config, log *slog.Logger) *Servi
 	if cfg.MaxListRows == 0 {
 		cfg.MaxListRows = MaxBulkRows
 	}
-	return &Service{dir: dir, store: store, cfg: cfg, log: log, now: time.Now, obs: noObserver{}, chats: map[Platform]Chat{}}
+	return &Service{dir: dir, store: store, cfg: cfg, log: log, now: time.Now, obs: noObserver{}, chats: map[chat.Platform]chat.Chat{}}
 }
 
 // SetObserver sends counts of what the service does to o (metrics).
@@ -96,13 +98,13 @@ func (s *Service) SetObserver(o Observer) { s.obs = o }
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 // Attach registers the chat platform an adapter serves.
-func (s *Service) Attach(p Platform, c Chat) {
+func (s *Service) Attach(p chat.Platform, c chat.Chat) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.chats[p] = c
 }
 
-func (s *Service) chat(p Platform) (Chat, error) {
+func (s *Service) chat(p chat.Platform) (chat.Chat, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	c, ok := s.chats[p]
@@ -112,24 +114,9 @@ func (s *Service) chat(p Platform) (Chat, error) {
 	return c, nil
 }
 
-// Incoming is one thing a person said or clicked.
-type Incoming struct {
-	Actor Actor
-	Text  string // the command text; a button click arrives as "approve R-…" or "deny R-…"
-	// IdempotencyKey identifies the delivery (Slack trigger or envelope, Teams activity ID): a
-	// second delivery with the same key does nothing. Empty for sources that never repeat.
-	IdempotencyKey string
-	Reply          Replier
-}
-
-// Click turns a button press into the same Incoming a typed command would be.
-func Click(actor Actor, action Action, requestID, idempotencyKey string, reply Replier) Incoming {
-	return Incoming{Actor: actor, Text: string(action) + " " + requestID, IdempotencyKey: idempotencyKey, Reply: reply}
-}
-
 // Handle runs one command to its end. It answers the person through in.Reply and never returns
 // their mistakes as errors; the error is for failures the adapter should log.
-func (s *Service) Handle(ctx context.Context, in Incoming) error {
+func (s *Service) Handle(ctx context.Context, in chat.Incoming) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
 	s.obs.Command(in.Actor.Platform)
@@ -150,7 +137,7 @@ func (s *Service) Handle(ctx context.Context, in Incoming) error {
 			// The text is not kept: a password pasted by mistake must not reach the trail.
 			s.audit(ctx, &AuditRecord{Event: EventRefused, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
 				Outcome: "bad_input", Detail: "the command was not understood; nothing was done"})
-			return in.Reply.Reply(ctx, Message{Title: "🤔 " + ue.Msg, Footer: "Type /resetpw help for the commands."})
+			return in.Reply.Reply(ctx, chat.Message{Title: "🤔 " + ue.Msg, Footer: "Type /resetpw help for the commands."})
 		}
 		return err
 	}
@@ -188,7 +175,7 @@ func (s *Service) Handle(ctx context.Context, in Incoming) error {
 
 // resolveActor maps the chat identity to an Entra user. A nil user with a nil error means the person
 // was told why not.
-func (s *Service) resolveActor(ctx context.Context, in Incoming) (*User, error) {
+func (s *Service) resolveActor(ctx context.Context, in chat.Incoming) (*User, error) {
 	ref := in.Actor.DirectoryRef()
 	refused := func(outcome string, graphRequestID string) {
 		s.audit(ctx, &AuditRecord{Event: EventRefused, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(), ActorUPN: ref,
@@ -196,13 +183,13 @@ func (s *Service) resolveActor(ctx context.Context, in Incoming) (*User, error) 
 	}
 	if ref == "" {
 		refused("unknown_actor", "")
-		return nil, in.Reply.Reply(ctx, Message{Title: "⛔ I can't tell who you are in Entra.",
+		return nil, in.Reply.Reply(ctx, chat.Message{Title: "⛔ I can't tell who you are in Entra.",
 			Text: "Your chat profile has no email address I can match to a directory user. Ask your chat admin to show email addresses to apps, or use Teams."})
 	}
 	u, err := s.dir.FindUser(ctx, ref)
 	if KindOf(err) == ErrNotFound {
 		refused("unknown_actor", asDirectoryError(err).RequestID)
-		return nil, in.Reply.Reply(ctx, Message{Title: "⛔ I can't find you in Entra.",
+		return nil, in.Reply.Reply(ctx, chat.Message{Title: "⛔ I can't find you in Entra.",
 			Text: fmt.Sprintf("No directory user matches %s, the address your chat profile gives. Ask an admin to make your chat email match your UPN.", ref)})
 	}
 	if err != nil {
@@ -211,13 +198,13 @@ func (s *Service) resolveActor(ctx context.Context, in Incoming) (*User, error) 
 	}
 	if !u.Enabled {
 		refused("actor_disabled", "")
-		return nil, in.Reply.Reply(ctx, Message{Title: "⛔ Your own account is disabled in Entra, so I won't act for it."})
+		return nil, in.Reply.Reply(ctx, chat.Message{Title: "⛔ Your own account is disabled in Entra, so I won't act for it."})
 	}
 	return &u, nil
 }
 
 // resetOne takes one target from lookup to either a reset, an approval card or a refusal.
-func (s *Service) resetOne(ctx context.Context, in Incoming, me User, ref, reason string) error {
+func (s *Service) resetOne(ctx context.Context, in chat.Incoming, me User, ref, reason string) error {
 	// The request's ID is chosen now, so every record of this request carries it, from the ask to
 	// the outcome, also when nothing is persisted because the answer is no.
 	id := newID("R-")
@@ -228,7 +215,7 @@ func (s *Service) resetOne(ctx context.Context, in Incoming, me User, ref, reaso
 		s.audit(ctx, &AuditRecord{RequestID: id, Event: EventRefused, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
 			ActorUPN: me.UPN, TargetUPN: ref, Outcome: "not_found", Detail: "no such user in Entra",
 			GraphRequestID: asDirectoryError(err).RequestID})
-		return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("🔎 There is no user %s in Entra.", ref),
+		return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("🔎 There is no user %s in Entra.", ref),
 			Text: "Check the spelling of the UPN (it may differ from the email address). Guests are named like name_domain#EXT#@…; their passwords are reset in their home organisation."})
 	}
 	if err != nil {
@@ -251,7 +238,7 @@ func (s *Service) resetOne(ctx context.Context, in Incoming, me User, ref, reaso
 	s.audit(ctx, &AuditRecord{RequestID: id, Event: EventDecision, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
 		ActorUPN: me.UPN, TargetID: target.ID, TargetUPN: target.UPN, Outcome: d.Verdict.String(), Detail: d.Reason})
 	if d.Verdict == Deny {
-		return in.Reply.Reply(ctx, Message{Title: "⛔ " + d.Reason, Text: d.Remedy})
+		return in.Reply.Reply(ctx, chat.Message{Title: "⛔ " + d.Reason, Text: d.Remedy})
 	}
 	if s.cfg.Policy.ResetsAsAgent(target) {
 		// Checked before anything is persisted or asked of approvers: without the agent's sign-in
@@ -278,7 +265,7 @@ func (s *Service) resetOne(ctx context.Context, in Incoming, me User, ref, reaso
 		return s.unavailable(ctx, in, err)
 	}
 	if req.State == StateApproved {
-		_ = in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("⏳ Resetting %s (%s) … request %s", req.TargetName, req.TargetUPN, req.ID)})
+		_ = in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⏳ Resetting %s (%s) … request %s", req.TargetName, req.TargetUPN, req.ID)})
 		return s.execute(ctx, req, target, in.Reply)
 	}
 	return s.askApproval(ctx, in, req)
@@ -301,11 +288,11 @@ func (s *Service) createRequest(ctx context.Context, req *Request) error {
 }
 
 // askApproval posts the approval card and tells the requester where it went.
-func (s *Service) askApproval(ctx context.Context, in Incoming, req *Request) error {
-	chat, err := s.chat(in.Actor.Platform)
+func (s *Service) askApproval(ctx context.Context, in chat.Incoming, req *Request) error {
+	pc, err := s.chat(in.Actor.Platform)
 	if err == nil {
-		var ref MessageRef
-		ref, err = chat.PostApproval(ctx, s.approvalCard(req))
+		var ref chat.MessageRef
+		ref, err = pc.PostApproval(ctx, s.approvalCard(req))
 		if err == nil {
 			if _, err2 := s.store.Transition(ctx, req.ID, StatePending, StatePending, Change{Card: &ref}, s.now()); err2 != nil {
 				s.log.Error("remembering the approval card failed", "request", req.ID, "err", err2)
@@ -318,12 +305,12 @@ func (s *Service) askApproval(ctx context.Context, in Incoming, req *Request) er
 		s.audit(ctx, &AuditRecord{RequestID: req.ID, Event: EventApproval, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
 			ActorUPN: req.RequesterUPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "failed",
 			Detail: "the approval card could not be posted; nothing was reset"})
-		return in.Reply.Reply(ctx, Message{Title: "⚠️ I could not post the approval request, so nothing was reset.",
+		return in.Reply.Reply(ctx, chat.Message{Title: "⚠️ I could not post the approval request, so nothing was reset.",
 			Text: "Check that the bot is in the approvals channel, then try again."})
 	}
 	s.audit(ctx, &AuditRecord{RequestID: req.ID, Event: EventApproval, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
 		ActorUPN: req.RequesterUPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "asked", Detail: req.ApprovalReason})
-	return in.Reply.Reply(ctx, Message{
+	return in.Reply.Reply(ctx, chat.Message{
 		Title: "🕐 " + req.ApprovalReason,
 		Text: fmt.Sprintf("I asked %s (request %s, expires %s). You'll get a DM when it is decided.",
 			s.cfg.ApprovalsChannel, req.ID, s.clock(req.ExpiresAt)),
@@ -332,7 +319,7 @@ func (s *Service) askApproval(ctx context.Context, in Incoming, req *Request) er
 
 // decide handles an approve or deny, typed or clicked: the clicker is re-resolved and re-authorised
 // from scratch, and the state change is a compare-and-swap so two clicks or two replicas act once.
-func (s *Service) decide(ctx context.Context, in Incoming, me User, cmd Command) error {
+func (s *Service) decide(ctx context.Context, in chat.Incoming, me User, cmd Command) error {
 	if strings.HasPrefix(cmd.RequestID, "B-") {
 		return s.decideList(ctx, in, me, cmd)
 	}
@@ -340,7 +327,7 @@ func (s *Service) decide(ctx context.Context, in Incoming, me User, cmd Command)
 	if errors.Is(err, ErrNoSuchRequest) {
 		s.audit(ctx, &AuditRecord{RequestID: cmd.RequestID, Event: EventRefused, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
 			ActorUPN: me.UPN, Outcome: "no_such_request", Detail: cmdVerb(cmd.Kind) + " of an unknown request"})
-		return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("🔎 There is no request %s.", cmd.RequestID)})
+		return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("🔎 There is no request %s.", cmd.RequestID)})
 	}
 	if err != nil {
 		return s.unavailable(ctx, in, err)
@@ -348,7 +335,7 @@ func (s *Service) decide(ctx context.Context, in Incoming, me User, cmd Command)
 	refuse := func(why string) error {
 		s.audit(ctx, &AuditRecord{RequestID: req.ID, Event: EventApproval, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(),
 			ActorUPN: me.UPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "refused", Detail: why})
-		return in.Reply.Reply(ctx, Message{Title: "⛔ " + why})
+		return in.Reply.Reply(ctx, chat.Message{Title: "⛔ " + why})
 	}
 	if req.State == StatePending && !req.ExpiresAt.IsZero() && !s.now().Before(req.ExpiresAt) {
 		s.expire(ctx, req)
@@ -382,9 +369,9 @@ func (s *Service) decide(ctx context.Context, in Incoming, me User, cmd Command)
 		if req == nil {
 			return err
 		}
-		s.tellRequester(ctx, req, Message{Title: fmt.Sprintf("⛔ %s denied your request %s to reset %s.", me.Name(), req.ID, req.TargetName),
+		s.tellRequester(ctx, req, chat.Message{Title: fmt.Sprintf("⛔ %s denied your request %s to reset %s.", me.Name(), req.ID, req.TargetName),
 			Text: cmd.Reason})
-		return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("Denied %s. %s has been told.", req.ID, req.RequesterName)})
+		return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("Denied %s. %s has been told.", req.ID, req.RequesterName)})
 	}
 	// The requester's own entitlement is checked again too: roles can change while a card waits.
 	if d := s.cfg.Policy.Decide(requester, target); d.Verdict == Deny {
@@ -393,7 +380,7 @@ func (s *Service) decide(ctx context.Context, in Incoming, me User, cmd Command)
 		if denied, err := s.deny(ctx, in, req, me, ch, "the requester may no longer reset the target: "+d.Reason, refuse); denied == nil {
 			return err
 		}
-		return in.Reply.Reply(ctx, Message{Title: "⛔ This reset is no longer allowed: " + d.Reason, Text: "The request is now denied."})
+		return in.Reply.Reply(ctx, chat.Message{Title: "⛔ This reset is no longer allowed: " + d.Reason, Text: "The request is now denied."})
 	}
 	ok, err := s.store.Transition(ctx, req.ID, StatePending, StateApproved, ch, s.now())
 	if err != nil {
@@ -409,12 +396,12 @@ func (s *Service) decide(ctx context.Context, in Incoming, me User, cmd Command)
 		return s.unavailable(ctx, in, err)
 	}
 	s.updateCard(ctx, req)
-	_ = in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("👍 Approved %s; resetting %s now.", req.ID, req.TargetName)})
+	_ = in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("👍 Approved %s; resetting %s now.", req.ID, req.TargetName)})
 	// The outcome goes to the requester by DM: they asked, and the password is theirs to pass on.
 	return s.execute(ctx, req, target, nil)
 }
 
-func (s *Service) refuseStale(ctx context.Context, in Incoming, id string, refuse func(string) error) error {
+func (s *Service) refuseStale(ctx context.Context, in chat.Incoming, id string, refuse func(string) error) error {
 	req, err := s.store.GetRequest(ctx, id)
 	if err != nil {
 		return s.unavailable(ctx, in, err)
@@ -437,8 +424,8 @@ func (s *Service) alreadyDecided(req *Request) string {
 
 // execute resets an approved request and tells the requester. reply is their live reply channel, or
 // nil to tell them by DM.
-func (s *Service) execute(ctx context.Context, req *Request, target User, reply Replier) error {
-	tell := func(m Message) {
+func (s *Service) execute(ctx context.Context, req *Request, target User, reply chat.Replier) error {
+	tell := func(m chat.Message) {
 		if reply != nil {
 			if err := reply.Reply(ctx, m); err == nil {
 				return
@@ -449,13 +436,13 @@ func (s *Service) execute(ctx context.Context, req *Request, target User, reply 
 	pw, revoked, de, err := s.performReset(ctx, req, target)
 	if err != nil || (de == nil && pw.IsZero()) {
 		if err != nil {
-			tell(Message{Title: "⚠️ Nothing was reset: I could not generate a password. Ask an admin to check the logs."})
+			tell(chat.Message{Title: "⚠️ Nothing was reset: I could not generate a password. Ask an admin to check the logs."})
 		}
 		return err // or another replica or click is already on it
 	}
 	s.updateCard(ctx, s.reload(ctx, req))
 	if de != nil {
-		tell(Message{Title: fmt.Sprintf("⚠️ I could not reset %s: %s", req.TargetName, resetFailureWords(de)), Text: de.Remedy,
+		tell(chat.Message{Title: fmt.Sprintf("⚠️ I could not reset %s: %s", req.TargetName, resetFailureWords(de)), Text: de.Remedy,
 			Footer: "Request " + req.ID})
 		return nil
 	}
@@ -468,7 +455,7 @@ func (s *Service) execute(ctx context.Context, req *Request, target User, reply 
 	if target.Synced {
 		sessions = "The new password was written back to on-premises AD. " + sessions
 	}
-	msg := Message{
+	msg := chat.Message{
 		Title: fmt.Sprintf("✅ Reset %s (%s).", req.TargetName, req.TargetUPN),
 		Text: fmt.Sprintf("They must choose a new password at next sign-in. %s The temporary password is in your DMs and disappears at %s.",
 			sessions, s.clock(deleteAt)),
@@ -571,14 +558,14 @@ func (s *Service) deliver(ctx context.Context, req *Request, pw TempPassword, de
 	rec := &AuditRecord{RequestID: req.ID, Event: EventDelivery, Platform: req.Requester.Platform, ActorKey: req.Requester.Key(),
 		ActorUPN: req.RequesterUPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "sent"}
 	defer s.audit(ctx, rec)
-	chat, err := s.chat(req.Requester.Platform)
+	pc, err := s.chat(req.Requester.Platform)
 	if err != nil {
 		rec.Outcome, rec.Detail = "failed", err.Error()
 		return false
 	}
-	ref, err := chat.DM(ctx, req.Requester, Message{
+	ref, err := pc.DM(ctx, req.Requester, chat.Message{
 		Title:  "🔐 Temporary password for " + req.TargetUPN,
-		Secret: pw.Reveal(),
+		Secret: chat.NewSecret(pw.Reveal()),
 		Text: fmt.Sprintf("Copy it and give it to %s over a channel you have verified. They must change it at next sign-in.",
 			req.TargetName),
 		Footer: fmt.Sprintf("This message deletes itself at %s · request %s", s.clock(deleteAt), req.ID),
@@ -632,7 +619,7 @@ func (s *Service) Tick(ctx context.Context) {
 		return
 	}
 	for _, d := range due {
-		chat, err := s.chat(d.Ref.Platform)
+		pc, err := s.chat(d.Ref.Platform)
 		if err != nil {
 			continue // that platform is not served by this process
 		}
@@ -641,7 +628,7 @@ func (s *Service) Tick(ctx context.Context) {
 		if ok, err := s.store.LeaseDelivery(ctx, d.ID, now, now.Add(deliveryLease)); err != nil || !ok {
 			continue
 		}
-		if err := chat.Withdraw(ctx, d.Ref); err != nil {
+		if err := pc.Withdraw(ctx, d.Ref); err != nil {
 			s.log.Error("withdrawing a password DM failed; will retry", "request", d.RequestID, "err", err)
 			continue
 		}
@@ -681,7 +668,7 @@ func (s *Service) expire(ctx context.Context, req *Request) {
 		ActorUPN: req.RequesterUPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "expired"})
 	req = s.reload(ctx, req)
 	s.updateCard(ctx, req)
-	s.tellRequester(ctx, req, Message{Title: fmt.Sprintf("⌛ Nobody approved request %s (reset %s) in time, so nothing was reset.", req.ID, req.TargetName),
+	s.tellRequester(ctx, req, chat.Message{Title: fmt.Sprintf("⌛ Nobody approved request %s (reset %s) in time, so nothing was reset.", req.ID, req.TargetName),
 		Text: "Ask again if it is still needed."})
 }
 
@@ -697,30 +684,30 @@ func (s *Service) updateCard(ctx context.Context, req *Request) {
 	if req == nil || req.Card.IsZero() {
 		return
 	}
-	chat, err := s.chat(req.Card.Platform)
+	pc, err := s.chat(req.Card.Platform)
 	if err != nil {
 		return
 	}
-	if err := chat.Update(ctx, req.Card, s.approvalCard(req)); err != nil {
+	if err := pc.Update(ctx, req.Card, s.approvalCard(req)); err != nil {
 		s.log.Error("updating the approval card failed", "request", req.ID, "err", err)
 	}
 }
 
-func (s *Service) tellRequester(ctx context.Context, req *Request, m Message) {
-	chat, err := s.chat(req.Requester.Platform)
+func (s *Service) tellRequester(ctx context.Context, req *Request, m chat.Message) {
+	pc, err := s.chat(req.Requester.Platform)
 	if err != nil {
 		return
 	}
-	if _, err := chat.DM(ctx, req.Requester, m); err != nil {
+	if _, err := pc.DM(ctx, req.Requester, m); err != nil {
 		s.log.Error("telling the requester failed", "request", req.ID, "err", err)
 	}
 }
 
 // status shows a request to its requester or to someone entitled to reset its target.
-func (s *Service) status(ctx context.Context, in Incoming, me User, id string) error {
+func (s *Service) status(ctx context.Context, in chat.Incoming, me User, id string) error {
 	req, err := s.store.GetRequest(ctx, id)
 	if errors.Is(err, ErrNoSuchRequest) {
-		return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("🔎 There is no request %s.", id)})
+		return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("🔎 There is no request %s.", id)})
 	}
 	if err != nil {
 		return s.unavailable(ctx, in, err)
@@ -731,26 +718,26 @@ func (s *Service) status(ctx context.Context, in Incoming, me User, id string) e
 			return s.directoryTrouble(ctx, in, "look up "+req.TargetUPN, err)
 		}
 		if ok, _ := CanReset(me, target); !ok {
-			return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("⛔ Request %s is not yours, and you may not reset its target.", id)})
+			return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⛔ Request %s is not yours, and you may not reset its target.", id)})
 		}
 	}
-	m := Message{Title: fmt.Sprintf("Request %s: %s", req.ID, stateWords(req.State)), Fields: []Field{
-		{"Target", req.TargetName + " · " + req.TargetUPN},
-		{"Requested by", req.RequesterName + " at " + s.clock(req.CreatedAt)},
+	m := chat.Message{Title: fmt.Sprintf("Request %s: %s", req.ID, stateWords(req.State)), Fields: []chat.Field{
+		{Label: "Target", Value: req.TargetName + " · " + req.TargetUPN},
+		{Label: "Requested by", Value: req.RequesterName + " at " + s.clock(req.CreatedAt)},
 	}}
 	if req.ApprovalReason != "" {
-		m.Fields = append(m.Fields, Field{"Why approval", req.ApprovalReason})
+		m.Fields = append(m.Fields, chat.Field{Label: "Why approval", Value: req.ApprovalReason})
 	}
 	if req.ApproverName != "" {
-		m.Fields = append(m.Fields, Field{"Decided by", req.ApproverName})
+		m.Fields = append(m.Fields, chat.Field{Label: "Decided by", Value: req.ApproverName})
 	}
 	if req.Outcome != "" {
-		m.Fields = append(m.Fields, Field{"Outcome", req.Outcome})
+		m.Fields = append(m.Fields, chat.Field{Label: "Outcome", Value: req.Outcome})
 	}
 	return in.Reply.Reply(ctx, m)
 }
 
-func (s *Service) whoami(me User) Message {
+func (s *Service) whoami(me User) chat.Message {
 	var roles []string
 	for _, r := range me.Roles {
 		name := RoleName(r.TemplateID)
@@ -763,14 +750,14 @@ func (s *Service) whoami(me User) Message {
 	if len(roles) > 0 {
 		held = strings.Join(roles, ", ")
 	}
-	return Message{Title: fmt.Sprintf("You are %s (%s): %s.", me.Name(), me.UPN, held), Text: s.cfg.Policy.ResettableSummary(me),
+	return chat.Message{Title: fmt.Sprintf("You are %s (%s): %s.", me.Name(), me.UPN, held), Text: s.cfg.Policy.ResettableSummary(me),
 		Footer: "Targets with admin roles need a second person's approval. You can never reset yourself: use https://aka.ms/sspr."}
 }
 
 // deny moves a pending request to denied on a click, records it, and updates the card. When it
 // cannot (the store failed, or someone moved the request first) it answers the clicker itself and
 // returns a nil request with that answer's error.
-func (s *Service) deny(ctx context.Context, in Incoming, req *Request, me User, ch Change, detail string, refuse func(string) error) (*Request, error) {
+func (s *Service) deny(ctx context.Context, in chat.Incoming, req *Request, me User, ch Change, detail string, refuse func(string) error) (*Request, error) {
 	ok, err := s.store.Transition(ctx, req.ID, StatePending, StateDenied, ch, s.now())
 	if err != nil {
 		return nil, s.unavailable(ctx, in, err)
@@ -786,25 +773,25 @@ func (s *Service) deny(ctx context.Context, in Incoming, req *Request, me User, 
 }
 
 // directoryTrouble tells the person Graph failed, with the classified remedy.
-func (s *Service) directoryTrouble(ctx context.Context, in Incoming, doing string, err error) error {
+func (s *Service) directoryTrouble(ctx context.Context, in chat.Incoming, doing string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
 	de := asDirectoryError(err)
 	s.log.Error("directory call failed", "doing", doing, "kind", de.Kind, "code", de.Code, "graph_request_id", de.RequestID)
-	return in.Reply.Reply(ctx, Message{Title: fmt.Sprintf("⚠️ I could not %s: %s", doing, resetFailureWords(de)), Text: de.Remedy})
+	return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⚠️ I could not %s: %s", doing, resetFailureWords(de)), Text: de.Remedy})
 }
 
 // unavailable answers when the store fails: nothing half-done, try again later.
-func (s *Service) unavailable(ctx context.Context, in Incoming, err error) error {
+func (s *Service) unavailable(ctx context.Context, in chat.Incoming, err error) error {
 	s.log.Error("store unavailable", "err", err)
-	_ = in.Reply.Reply(ctx, Message{Title: "⚠️ resetbot is temporarily unavailable; nothing was changed. Try again in a minute."})
+	_ = in.Reply.Reply(ctx, chat.Message{Title: "⚠️ resetbot is temporarily unavailable; nothing was changed. Try again in a minute."})
 	return err
 }
 
 // lookupFailed records a directory lookup that failed (Graph down, throttled, refused): the
 // command stops there, and the trail says so with Graph's request-id.
-func (s *Service) lookupFailed(ctx context.Context, in Incoming, rec AuditRecord, doing string, err error) {
+func (s *Service) lookupFailed(ctx context.Context, in chat.Incoming, rec AuditRecord, doing string, err error) {
 	if errors.Is(err, context.Canceled) {
 		return
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // recorder is a chat platform that remembers what it was asked to show.
@@ -18,42 +19,42 @@ type recorder struct {
 	msgs []string
 }
 
-func (r *recorder) add(where string, m bot.Message) {
+func (r *recorder) add(where string, m chat.Message) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.msgs = append(r.msgs, where+": "+m.Title+" "+m.Text+" "+m.Secret+" "+m.Footer)
+	r.msgs = append(r.msgs, where+": "+m.Title+" "+m.Text+" "+m.Secret.Reveal()+" "+m.Footer)
 }
 
-func (r *recorder) Reply(_ context.Context, m bot.Message) error { r.add("reply", m); return nil }
-func (r *recorder) DM(_ context.Context, to bot.Actor, m bot.Message) (bot.MessageRef, error) {
+func (r *recorder) Reply(_ context.Context, m chat.Message) error { r.add("reply", m); return nil }
+func (r *recorder) DM(_ context.Context, to chat.Actor, m chat.Message) (chat.MessageRef, error) {
 	r.add("dm:"+to.UserID, m)
-	return bot.MessageRef{Platform: to.Platform, Channel: "D", ID: "1"}, nil
+	return chat.MessageRef{Platform: to.Platform, Channel: "D", ID: "1"}, nil
 }
-func (r *recorder) PostApproval(_ context.Context, m bot.Message) (bot.MessageRef, error) {
+func (r *recorder) PostApproval(_ context.Context, m chat.Message) (chat.MessageRef, error) {
 	r.add("approvals", m)
-	return bot.MessageRef{Platform: bot.PlatformShell, Channel: "C", ID: "2"}, nil
+	return chat.MessageRef{Platform: chat.PlatformShell, Channel: "C", ID: "2"}, nil
 }
-func (r *recorder) Update(_ context.Context, _ bot.MessageRef, m bot.Message) error {
+func (r *recorder) Update(_ context.Context, _ chat.MessageRef, m chat.Message) error {
 	r.add("card", m)
 	return nil
 }
-func (r *recorder) Withdraw(context.Context, bot.MessageRef) error { return nil }
+func (r *recorder) Withdraw(context.Context, chat.MessageRef) error { return nil }
 
-func actor(upn string) bot.Actor {
-	return bot.Actor{Platform: bot.PlatformShell, Tenant: "demo", UserID: upn, Email: upn}
+func actor(upn string) chat.Actor {
+	return chat.Actor{Platform: chat.PlatformShell, Tenant: "demo", UserID: upn, Email: upn}
 }
 
 // A delivery repeated with the same key (a Slack retry, a double click, two replicas) resets once.
 func TestDuplicateDeliveryResetsOnce(t *testing.T) {
 	env := scenariotest.NewEnv(t, nil)
 	rec := &recorder{}
-	env.Service.Attach(bot.PlatformShell, rec)
+	env.Service.Attach(chat.PlatformShell, rec)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			in := bot.Incoming{Actor: actor("helpdesk@contoso.com"), Text: "/resetpw adele@contoso.com", IdempotencyKey: "slack:trigger-1", Reply: rec}
+			in := chat.Incoming{Actor: actor("helpdesk@contoso.com"), Text: "/resetpw adele@contoso.com", IdempotencyKey: "slack:trigger-1", Reply: rec}
 			if err := env.Service.Handle(context.Background(), in); err != nil {
 				t.Error(err)
 			}
@@ -69,8 +70,8 @@ func TestDuplicateDeliveryResetsOnce(t *testing.T) {
 func TestConcurrentApprovalsResetOnce(t *testing.T) {
 	env := scenariotest.NewEnv(t, nil)
 	rec := &recorder{}
-	env.Service.Attach(bot.PlatformShell, rec)
-	if err := env.Service.Handle(context.Background(), bot.Incoming{Actor: actor("pat@contoso.com"), Text: "/resetpw ceo@contoso.com", Reply: rec}); err != nil {
+	env.Service.Attach(chat.PlatformShell, rec)
+	if err := env.Service.Handle(context.Background(), chat.Incoming{Actor: actor("pat@contoso.com"), Text: "/resetpw ceo@contoso.com", Reply: rec}); err != nil {
 		t.Fatal(err)
 	}
 	var id string
@@ -84,7 +85,7 @@ func TestConcurrentApprovalsResetOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = env.Service.Handle(context.Background(), bot.Click(actor(who), bot.ActionApprove, id, "", rec))
+			_ = env.Service.Handle(context.Background(), chat.Click(actor(who), chat.ActionApprove, id, "", rec))
 		}()
 	}
 	wg.Wait()
@@ -97,8 +98,8 @@ func TestConcurrentApprovalsResetOnce(t *testing.T) {
 func TestAuditTrailRecordsEachStep(t *testing.T) {
 	env := scenariotest.NewEnv(t, nil)
 	rec := &recorder{}
-	env.Service.Attach(bot.PlatformShell, rec)
-	_ = env.Service.Handle(context.Background(), bot.Incoming{Actor: actor("helpdesk@contoso.com"), Text: "/resetpw adele@contoso.com --reason INC1", Reply: rec})
+	env.Service.Attach(chat.PlatformShell, rec)
+	_ = env.Service.Handle(context.Background(), chat.Incoming{Actor: actor("helpdesk@contoso.com"), Text: "/resetpw adele@contoso.com --reason INC1", Reply: rec})
 	var events []string
 	prev := ""
 	err := env.Store.AuditSince(context.Background(), 0, func(r bot.AuditRecord) error {
@@ -122,9 +123,9 @@ func TestAuditTrailRecordsEachStep(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	env := scenariotest.NewEnv(t, func(c *bot.Config) { c.RateLimit = 2 })
 	rec := &recorder{}
-	env.Service.Attach(bot.PlatformShell, rec)
+	env.Service.Attach(chat.PlatformShell, rec)
 	for _, target := range []string{"adele@contoso.com", "lynne@contoso.com", "nestor@contoso.com"} {
-		if err := env.Service.Handle(context.Background(), bot.Incoming{Actor: actor("helpdesk@contoso.com"), Text: "/resetpw " + target, Reply: rec}); err != nil {
+		if err := env.Service.Handle(context.Background(), chat.Incoming{Actor: actor("helpdesk@contoso.com"), Text: "/resetpw " + target, Reply: rec}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -155,9 +156,9 @@ func TestStoreDownResetsNothing(t *testing.T) {
 	env := scenariotest.NewEnv(t, nil)
 	svc := bot.NewService(env.Directory, failingStore{env.Store}, bot.Defaults(), nil)
 	rec := &recorder{}
-	svc.Attach(bot.PlatformShell, rec)
+	svc.Attach(chat.PlatformShell, rec)
 	for _, key := range []string{"", "k1"} {
-		_ = svc.Handle(context.Background(), bot.Incoming{Actor: actor("helpdesk@contoso.com"), Text: "/resetpw adele@contoso.com", IdempotencyKey: key, Reply: rec})
+		_ = svc.Handle(context.Background(), chat.Incoming{Actor: actor("helpdesk@contoso.com"), Text: "/resetpw adele@contoso.com", IdempotencyKey: key, Reply: rec})
 	}
 	if n := len(env.Graph.Resets("adele@contoso.com")); n != 0 {
 		t.Fatalf("a reset went through without a store (%d)", n)

@@ -6,19 +6,18 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // DigestCSVLines is how many lines of a digest's CSV the terminal prints.
 const DigestCSVLines = 12
 
-var _ bot.AuditPoster = (*Adapter)(nil)
+var _ chat.AuditPoster = (*Adapter)(nil)
 
-// PostDigest implements bot.AuditPoster: the digest is printed as the audit channel would show it,
+// PostDigest implements chat.AuditPoster: the digest is printed as the audit channel would show it,
 // followed by the start of its CSV.
-func (a *Adapter) PostDigest(_ context.Context, m bot.Message, csv *bot.Attachment) error {
-	m.Secret = ""
-	out := Render("#it-audit", m)
+func (a *Adapter) PostDigest(_ context.Context, m chat.Message, csv *chat.Attachment) error {
+	out := Render("#it-audit", chat.ViewOn(m, chat.SurfaceChannel))
 	if csv != nil {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s  📎 %s (%d bytes)\n", strings.Repeat(" ", len("#it-audit")), csv.Name, csv.Size)

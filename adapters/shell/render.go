@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
-// Render lays a message out as plain text under a label such as "(only you)" or "#approvals".
+// Render lays a view of a message out as plain text under a label such as "(only you)" or "#approvals".
 // Buttons become the command that does the same thing, since a terminal has nothing to click.
-func Render(label string, m bot.Message) string {
+func Render(label string, m chat.View) string {
 	var b strings.Builder
 	pad := strings.Repeat(" ", len([]rune(label))+2)
 	first := true
@@ -42,8 +42,8 @@ func Render(label string, m bot.Message) string {
 	for _, f := range m.Fields {
 		line(fmt.Sprintf("%-*s  %s", width, f.Label, f.Value))
 	}
-	if m.Secret != "" {
-		line("    " + m.Secret)
+	if secret := m.SecretText(); secret != "" {
+		line("    " + secret)
 	}
 	if len(m.Buttons) > 0 {
 		var labels, cmds []string

@@ -13,17 +13,18 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // Handler is the part of the bot the terminal talks to.
 type Handler interface {
-	Handle(ctx context.Context, in bot.Incoming) error
-	HandleBulk(ctx context.Context, in bot.Incoming, filename string, rows []bot.UserRow, problems []bot.RowProblem) error
+	Handle(ctx context.Context, in chat.Incoming) error
+	HandleBulk(ctx context.Context, in chat.Incoming, filename string, rows []bot.UserRow, problems []bot.RowProblem) error
 	MaxListRows() int
 	Tick(ctx context.Context)
 }
 
-// Adapter is the terminal chat. It is also a bot.Chat: DMs, the approvals channel and card updates
+// Adapter is the terminal chat. It is also a chat.Chat: DMs, the approvals channel and card updates
 // are printed with a label saying where they would appear.
 type Adapter struct {
 	mu      sync.Mutex
@@ -43,14 +44,14 @@ func New(out io.Writer, persona string) *Adapter {
 }
 
 // Actor is the persona at the keyboard as the bot sees them.
-func (a *Adapter) Actor() bot.Actor {
+func (a *Adapter) Actor() chat.Actor {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.actorFor(a.persona)
 }
 
-func (a *Adapter) actorFor(upn string) bot.Actor {
-	return bot.Actor{Platform: bot.PlatformShell, Tenant: a.tenant, UserID: upn, Email: upn, Name: upn}
+func (a *Adapter) actorFor(upn string) chat.Actor {
+	return chat.Actor{Platform: chat.PlatformShell, Tenant: a.tenant, UserID: upn, Email: upn, Name: upn}
 }
 
 func (a *Adapter) print(s string) {
@@ -129,7 +130,7 @@ func (a *Adapter) meta(ctx context.Context, h Handler, line string) (quit bool) 
 			break
 		}
 		if err := a.Digest(ctx); err != nil {
-			a.print(Render("(error)", bot.Message{Title: err.Error()}))
+			a.print(Render("(error)", chat.ViewOn(chat.Message{Title: err.Error()}, chat.SurfaceReply)))
 		}
 	case "/whoami":
 		a.print("(you are " + a.Actor().UserID + ")\n")
@@ -165,69 +166,69 @@ func parseWait(fields []string) (time.Duration, error) {
 // Say sends one line to the bot as the current persona and runs the timed jobs after it.
 func (a *Adapter) Say(ctx context.Context, h Handler, text string) {
 	actor := a.Actor()
-	reply := bot.ReplierFunc(func(ctx context.Context, m bot.Message) error {
-		a.print(Render("(only you)", m))
+	reply := chat.ReplierFunc(func(ctx context.Context, m chat.Message) error {
+		a.print(Render("(only you)", chat.ViewOn(m, chat.SurfaceReply)))
 		return nil
 	})
-	if err := h.Handle(ctx, bot.Incoming{Actor: actor, Text: text, Reply: reply}); err != nil {
-		a.print(Render("(error)", bot.Message{Title: err.Error()}))
+	if err := h.Handle(ctx, chat.Incoming{Actor: actor, Text: text, Reply: reply}); err != nil {
+		a.print(Render("(error)", chat.ViewOn(chat.Message{Title: err.Error()}, chat.SurfaceReply)))
 	}
 	h.Tick(ctx)
 }
 
 // SendList sends a CSV file to the bot as the current persona, as a chat upload would.
 func (a *Adapter) SendList(ctx context.Context, h Handler, path string) {
-	reply := bot.ReplierFunc(func(ctx context.Context, m bot.Message) error {
-		a.print(Render("(only you)", m))
+	reply := chat.ReplierFunc(func(ctx context.Context, m chat.Message) error {
+		a.print(Render("(only you)", chat.ViewOn(m, chat.SurfaceReply)))
 		return nil
 	})
 	f, err := os.Open(path)
 	if err != nil {
-		a.print(Render("(only you)", bot.Message{Title: "⚠️ I can't read that file: " + err.Error()}))
+		a.print(Render("(only you)", chat.ViewOn(chat.Message{Title: "⚠️ I can't read that file: " + err.Error()}, chat.SurfaceReply)))
 		return
 	}
 	defer f.Close()
 	rows, problems, err := bot.ParseUserCSV(f, h.MaxListRows())
 	if err != nil {
-		_ = reply.Reply(ctx, bot.Message{Title: "⚠️ " + filepath.Base(path) + ": " + err.Error(), Text: "Nothing was reset."})
+		_ = reply.Reply(ctx, chat.Message{Title: "⚠️ " + filepath.Base(path) + ": " + err.Error(), Text: "Nothing was reset."})
 		return
 	}
-	in := bot.Incoming{Actor: a.Actor(), Text: "resetpw bulk", Reply: reply}
+	in := chat.Incoming{Actor: a.Actor(), Text: "resetpw bulk", Reply: reply}
 	if err := h.HandleBulk(ctx, in, filepath.Base(path), rows, problems); err != nil {
-		a.print(Render("(error)", bot.Message{Title: err.Error()}))
+		a.print(Render("(error)", chat.ViewOn(chat.Message{Title: err.Error()}, chat.SurfaceReply)))
 	}
 	h.Tick(ctx)
 }
 
-// DM implements bot.Chat.
-func (a *Adapter) DM(_ context.Context, to bot.Actor, m bot.Message) (bot.MessageRef, error) {
+// DM implements chat.Chat.
+func (a *Adapter) DM(_ context.Context, to chat.Actor, m chat.Message) (chat.MessageRef, error) {
 	ref := a.ref("D-" + to.UserID)
-	a.print(Render("DM to "+to.UserID, m))
+	a.print(Render("DM to "+to.UserID, chat.ViewOn(m, chat.SurfaceDM)))
 	return ref, nil
 }
 
-// PostApproval implements bot.Chat.
-func (a *Adapter) PostApproval(_ context.Context, m bot.Message) (bot.MessageRef, error) {
+// PostApproval implements chat.Chat.
+func (a *Adapter) PostApproval(_ context.Context, m chat.Message) (chat.MessageRef, error) {
 	ref := a.ref("#approvals")
-	a.print(Render("#approvals", m))
+	a.print(Render("#approvals", chat.ViewOn(m, chat.SurfaceChannel)))
 	return ref, nil
 }
 
-// Update implements bot.Chat.
-func (a *Adapter) Update(_ context.Context, ref bot.MessageRef, m bot.Message) error {
-	a.print(Render(ref.Channel+" (card updated)", m))
+// Update implements chat.Chat.
+func (a *Adapter) Update(_ context.Context, ref chat.MessageRef, m chat.Message) error {
+	a.print(Render(ref.Channel+" (card updated)", chat.ViewOn(m, chat.SurfaceChannel)))
 	return nil
 }
 
-// Withdraw implements bot.Chat.
-func (a *Adapter) Withdraw(_ context.Context, ref bot.MessageRef) error {
-	a.print(Render("DM to "+strings.TrimPrefix(ref.Channel, "D-"), bot.Message{Title: "🗑  (the temporary password message was deleted)"}))
+// Withdraw implements chat.Chat.
+func (a *Adapter) Withdraw(_ context.Context, ref chat.MessageRef) error {
+	a.print(Render("DM to "+strings.TrimPrefix(ref.Channel, "D-"), chat.ViewOn(chat.Message{Title: "🗑  (the temporary password message was deleted)"}, chat.SurfaceReply)))
 	return nil
 }
 
-func (a *Adapter) ref(channel string) bot.MessageRef {
+func (a *Adapter) ref(channel string) chat.MessageRef {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.seq++
-	return bot.MessageRef{Platform: bot.PlatformShell, Channel: channel, ID: strconv.Itoa(a.seq)}
+	return chat.MessageRef{Platform: chat.PlatformShell, Channel: channel, ID: strconv.Itoa(a.seq)}
 }

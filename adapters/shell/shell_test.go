@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // driver runs the scenario suite through the terminal: it types lines and reads back the labelled
@@ -21,7 +21,7 @@ type driver struct {
 func newDriver(t *testing.T, env *scenariotest.Env) scenariotest.Driver {
 	out := &bytes.Buffer{}
 	term := New(out, "helpdesk@contoso.com")
-	env.Service.Attach(bot.PlatformShell, term)
+	env.Service.Attach(chat.PlatformShell, term)
 	return &driver{env: env, out: out, term: term}
 }
 
@@ -34,7 +34,7 @@ func (d *driver) Say(t *testing.T, as, text string) []scenariotest.Seen {
 	return parse(d.out.String())
 }
 
-func (d *driver) Click(t *testing.T, as string, action bot.Action, requestID string) []scenariotest.Seen {
+func (d *driver) Click(t *testing.T, as string, action chat.Action, requestID string) []scenariotest.Seen {
 	// A terminal has no buttons: the card tells the person to type the action, which is what a
 	// button press turns into on every platform.
 	return d.Say(t, as, string(action)+" "+requestID)
@@ -81,10 +81,10 @@ func TestScenarios(t *testing.T) {
 }
 
 func TestRenderCard(t *testing.T) {
-	m := bot.Message{
+	m := chat.Message{
 		Title:   "🔐 Password reset needs approval — R-Q2M8AB",
-		Fields:  []bot.Field{{Label: "Requested by", Value: "Pat Admin"}, {Label: "Target", Value: "Ceo Person"}},
-		Buttons: []bot.Button{{Label: "Approve", Action: bot.ActionApprove, RequestID: "R-Q2M8AB"}, {Label: "Deny", Action: bot.ActionDeny, RequestID: "R-Q2M8AB"}},
+		Fields:  []chat.Field{{Label: "Requested by", Value: "Pat Admin"}, {Label: "Target", Value: "Ceo Person"}},
+		Buttons: []chat.Button{{Label: "Approve", Action: chat.ActionApprove, RequestID: "R-Q2M8AB"}, {Label: "Deny", Action: chat.ActionDeny, RequestID: "R-Q2M8AB"}},
 		Footer:  "Expires 11:02",
 	}
 	want := "#approvals  🔐 Password reset needs approval — R-Q2M8AB\n" +
@@ -92,7 +92,7 @@ func TestRenderCard(t *testing.T) {
 		"            Target        Ceo Person\n" +
 		"            [Approve]  [Deny]   (type: approve R-Q2M8AB | deny R-Q2M8AB)\n" +
 		"            Expires 11:02\n"
-	if got := Render("#approvals", m); got != want {
+	if got := Render("#approvals", chat.ViewOn(m, chat.SurfaceChannel)); got != want {
 		t.Errorf("Render =\n%s\nwant\n%s", got, want)
 	}
 }

@@ -22,12 +22,13 @@ import (
 	slackgo "github.com/slack-go/slack"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // Handler is the part of the bot the adapter hands commands to; *bot.Service is one.
 type Handler interface {
-	Handle(ctx context.Context, in bot.Incoming) error
-	HandleBulk(ctx context.Context, in bot.Incoming, filename string, rows []bot.UserRow, problems []bot.RowProblem) error
+	Handle(ctx context.Context, in chat.Incoming) error
+	HandleBulk(ctx context.Context, in chat.Incoming, filename string, rows []bot.UserRow, problems []bot.RowProblem) error
 	MaxListRows() int // the most users one list may name
 }
 
@@ -44,7 +45,7 @@ const (
 	maxWorkDelay      = 100 * time.Millisecond // the longest work waits for acknowledgements to go out
 )
 
-// Adapter is resetbot on Slack. It serves Slack's requests (Mount, RunSocketMode) and is the bot.Chat
+// Adapter is resetbot on Slack. It serves Slack's requests (Mount, RunSocketMode) and is the chat.Chat
 // the service uses to DM people and post and update approval cards.
 type Adapter struct {
 	cfg    Config

@@ -9,13 +9,14 @@ import (
 	"strings"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // receiveList takes a CSV list sent to the bot in a DM with "resetpw bulk": it checks the file, downloads
 // it with the bot token, parses it and hands it to the service, which answers with a preview.
-func (a *Adapter) receiveList(ctx context.Context, actor bot.Actor, key string, fileIDs []string, reply bot.Replier) {
+func (a *Adapter) receiveList(ctx context.Context, actor chat.Actor, key string, fileIDs []string, reply chat.Replier) {
 	refuse := func(title string) {
-		_ = reply.Reply(ctx, bot.Message{Title: title, Text: "Nothing was reset.",
+		_ = reply.Reply(ctx, chat.Message{Title: title, Text: "Nothing was reset.",
 			Footer: "A list is a CSV file with a UserPrincipalName header and one user per line, sent to me in this DM with the text: resetpw bulk"})
 	}
 	switch len(fileIDs) {
@@ -67,7 +68,7 @@ func (a *Adapter) receiveList(ctx context.Context, actor bot.Actor, key string, 
 		refuse(fmt.Sprintf("⚠️ %s: %s", clip(name, 80), err.Error()))
 		return
 	}
-	in := bot.Incoming{Actor: actor, Text: "resetpw bulk", IdempotencyKey: key, Reply: reply}
+	in := chat.Incoming{Actor: actor, Text: "resetpw bulk", IdempotencyKey: key, Reply: reply}
 	if err := a.svc.HandleBulk(ctx, in, name, rows, problems); err != nil {
 		a.log.Error("handling a list failed", "err", err)
 	}

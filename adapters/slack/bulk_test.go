@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // sendList uploads a file to the fake and delivers the message.im event of it being sent to the bot's DM
@@ -54,7 +54,7 @@ func TestListByDM(t *testing.T) {
 	id := strings.Fields(preview.Text[strings.Index(preview.Text, "List B-")+5:])[0]
 
 	mark := h.slack.mark()
-	resp, _ := h.post(t, "/slack/interactions", h.clickForm("U_HELPDESK", bot.ActionRun, id, blockList, "D_U_HELPDESK"), nil)
+	resp, _ := h.post(t, "/slack/interactions", h.clickForm("U_HELPDESK", chat.ActionRun, id, blockList, "D_U_HELPDESK"), nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("click answered %d", resp.StatusCode)
 	}
@@ -82,7 +82,7 @@ func TestListByDM(t *testing.T) {
 		t.Error("a list reset an admin without approval")
 	}
 	// Pressing it again does nothing.
-	h.post(t, "/slack/interactions", h.clickForm("U_HELPDESK", bot.ActionRun, id, blockList, "D_U_HELPDESK"), nil)
+	h.post(t, "/slack/interactions", h.clickForm("U_HELPDESK", chat.ActionRun, id, blockList, "D_U_HELPDESK"), nil)
 	h.adapter.Wait()
 	if n := len(h.env.Graph.Resets("adele@contoso.com")); n != 1 {
 		t.Errorf("a second press reset adele again (%d)", n)

@@ -7,33 +7,33 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
-// DM implements bot.Chat: conversations.open, then chat.postMessage into the DM. This is the only call
+// DM implements chat.Chat: conversations.open, then chat.postMessage into the DM. This is the only call
 // that carries a temporary password.
-func (a *Adapter) DM(ctx context.Context, to bot.Actor, m bot.Message) (bot.MessageRef, error) {
-	if to.Platform != bot.PlatformSlack || to.UserID == "" {
-		return bot.MessageRef{}, fmt.Errorf("slack: cannot DM a %s user", to.Platform)
+func (a *Adapter) DM(ctx context.Context, to chat.Actor, m chat.Message) (chat.MessageRef, error) {
+	if to.Platform != chat.PlatformSlack || to.UserID == "" {
+		return chat.MessageRef{}, fmt.Errorf("slack: cannot DM a %s user", to.Platform)
 	}
 	channel, err := a.openDM(ctx, to.UserID)
 	if err != nil {
-		return bot.MessageRef{}, err
+		return chat.MessageRef{}, err
 	}
-	return a.post(ctx, channel, m, DirectMessage)
+	return a.post(ctx, channel, chat.ViewOn(m, chat.SurfaceDM))
 }
 
-// PostApproval implements bot.Chat: the card goes to the configured approvals channel.
-func (a *Adapter) PostApproval(ctx context.Context, m bot.Message) (bot.MessageRef, error) {
-	return a.post(ctx, a.cfg.ApprovalsChannel, m, Elsewhere)
+// PostApproval implements chat.Chat: the card goes to the configured approvals channel.
+func (a *Adapter) PostApproval(ctx context.Context, m chat.Message) (chat.MessageRef, error) {
+	return a.post(ctx, a.cfg.ApprovalsChannel, chat.ViewOn(m, chat.SurfaceChannel))
 }
 
-// Update implements bot.Chat with chat.update: the card changes in place, and its buttons go once it is
+// Update implements chat.Chat with chat.update: the card changes in place, and its buttons go once it is
 // decided.
-func (a *Adapter) Update(ctx context.Context, ref bot.MessageRef, m bot.Message) error {
+func (a *Adapter) Update(ctx context.Context, ref chat.MessageRef, m chat.Message) error {
 	ctx, cancel := context.WithTimeout(ctx, webAPITimeout)
 	defer cancel()
-	r := Render(m, Elsewhere)
+	r := Render(chat.ViewOn(m, chat.SurfaceChannel))
 	_, _, _, err := a.api.UpdateMessageContext(ctx, ref.Channel, ref.ID,
 		slackgo.MsgOptionText(r.Text, false), slackgo.MsgOptionBlocks(r.Blocks...))
 	if err != nil {
@@ -42,9 +42,9 @@ func (a *Adapter) Update(ctx context.Context, ref bot.MessageRef, m bot.Message)
 	return nil
 }
 
-// Withdraw implements bot.Chat with chat.delete. A message already gone (deleted by hand, or the DM
+// Withdraw implements chat.Chat with chat.delete. A message already gone (deleted by hand, or the DM
 // closed) counts as withdrawn, or the service would try again forever.
-func (a *Adapter) Withdraw(ctx context.Context, ref bot.MessageRef) error {
+func (a *Adapter) Withdraw(ctx context.Context, ref chat.MessageRef) error {
 	ctx, cancel := context.WithTimeout(ctx, webAPITimeout)
 	defer cancel()
 	_, _, err := a.api.DeleteMessageContext(ctx, ref.Channel, ref.ID)
@@ -68,21 +68,17 @@ func (a *Adapter) openDM(ctx context.Context, userID string) (string, error) {
 }
 
 // post sends a message to a channel or DM and says where it landed, for later updates and deletion.
-func (a *Adapter) post(ctx context.Context, channel string, m bot.Message, where Surface) (bot.MessageRef, error) {
-	if m.Secret != "" && where != DirectMessage {
-		// The service never does this; if it ever did, the secret is dropped, not posted.
-		a.log.Error("a secret was addressed to a channel; it was left out")
-	}
+func (a *Adapter) post(ctx context.Context, channel string, v chat.View) (chat.MessageRef, error) {
 	ctx, cancel := context.WithTimeout(ctx, webAPITimeout)
 	defer cancel()
-	r := Render(m, where)
+	r := Render(v)
 	ch, ts, err := a.api.PostMessageContext(ctx, channel,
 		slackgo.MsgOptionText(r.Text, false), slackgo.MsgOptionBlocks(r.Blocks...),
 		slackgo.MsgOptionDisableLinkUnfurl(), slackgo.MsgOptionDisableMediaUnfurl())
 	if err != nil {
-		return bot.MessageRef{}, fmt.Errorf("slack chat.postMessage: %w", err)
+		return chat.MessageRef{}, fmt.Errorf("slack chat.postMessage: %w", err)
 	}
-	return bot.MessageRef{Platform: bot.PlatformSlack, Channel: ch, ID: ts}, nil
+	return chat.MessageRef{Platform: chat.PlatformSlack, Channel: ch, ID: ts}, nil
 }
 
 // slackError is the error code Slack answered with ("message_not_found"), or "".

@@ -21,6 +21,7 @@ import (
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/digest"
 	"github.com/resetbot/resetbot/bot/digest/digesttest"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // bigTrail is a day with many agents, reasons and outside resets, to push the digest to its limits.
@@ -40,7 +41,7 @@ func (n bigEntra) PasswordResets(_ context.Context, since, _ time.Time, fn func(
 	return nil
 }
 
-func bigDigest(t testing.TB, topN int) (bot.Message, *bot.Attachment) {
+func bigDigest(t testing.TB, topN int) (chat.Message, *chat.Attachment) {
 	since := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
 	var tr bigTrail
 	for i := range 500 {
@@ -59,7 +60,7 @@ func bigDigest(t testing.TB, topN int) (bot.Message, *bot.Attachment) {
 	}
 	path := filepath.Join(t.TempDir(), "d.csv")
 	os.WriteFile(path, []byte("time,source\n2026-11-26T08:00:00Z,bot\n"), 0o600)
-	att := &bot.Attachment{Name: "resetbot-digest-20261127-0800.csv", Title: "detail", Size: 40,
+	att := &chat.Attachment{Name: "resetbot-digest-20261127-0800.csv", Title: "detail", Size: 40,
 		Open: func() (io.ReadCloser, error) { return os.Open(path) }, Again: "resetbot digest csv --since X --until Y"}
 	return d.Message(att.Name), att
 }
@@ -68,7 +69,7 @@ func bigDigest(t testing.TB, topN int) (bot.Message, *bot.Attachment) {
 func TestDigestWithinBlockKitLimits(t *testing.T) {
 	for _, topN := range []int{8, 60} {
 		m, _ := bigDigest(t, topN)
-		r := Render(m, Elsewhere)
+		r := Render(chat.ViewOn(m, chat.SurfaceChannel))
 		if len(r.Blocks) > maxBlocks {
 			t.Errorf("top %d: %d blocks", topN, len(r.Blocks))
 		}
@@ -170,7 +171,7 @@ func digestAdapter(t *testing.T, f *digestSlack) *Adapter {
 func TestPostDigestUploadsTheCSV(t *testing.T) {
 	f := newDigestSlack(t)
 	m, att := bigDigest(t, 8)
-	m.Secret = "must-not-appear"
+	m.Secret = chat.NewSecret("must-not-appear")
 	if err := digestAdapter(t, f).PostDigest(context.Background(), m, att); err != nil {
 		t.Fatal(err)
 	}

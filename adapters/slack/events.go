@@ -9,7 +9,7 @@ import (
 
 	"github.com/slack-go/slack/slackevents"
 
-	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // event is an Events API delivery: the envelope, and the inner event when it is one we act on.
@@ -101,10 +101,10 @@ func (a *Adapter) onEvent(ev event) delivery {
 			return
 		}
 		if len(files) > 0 {
-			_ = reply.Reply(ctx, bot.Message{Title: "🤔 I only read files sent with the text `resetpw bulk`.", Text: "Nothing was done."})
+			_ = reply.Reply(ctx, chat.Message{Title: "🤔 I only read files sent with the text `resetpw bulk`.", Text: "Nothing was done."})
 			return
 		}
-		in := bot.Incoming{Actor: actor, Text: text, IdempotencyKey: key, Reply: reply}
+		in := chat.Incoming{Actor: actor, Text: text, IdempotencyKey: key, Reply: reply}
 		if err := a.svc.Handle(ctx, in); err != nil {
 			a.log.Error("handling a typed command failed", "err", err)
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // FuzzVerifyBody: whatever the headers and body, the verifier never panics, never reads past its limit,
@@ -106,8 +107,8 @@ func FuzzSignedPayloads(f *testing.F) {
 
 type nopHandler struct{}
 
-func (nopHandler) Handle(context.Context, bot.Incoming) error { return nil }
-func (nopHandler) HandleBulk(context.Context, bot.Incoming, string, []bot.UserRow, []bot.RowProblem) error {
+func (nopHandler) Handle(context.Context, chat.Incoming) error { return nil }
+func (nopHandler) HandleBulk(context.Context, chat.Incoming, string, []bot.UserRow, []bot.RowProblem) error {
 	return nil
 }
 func (nopHandler) MaxListRows() int { return bot.MaxBulkRows }

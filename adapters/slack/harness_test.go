@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // harness is a whole resetbot on Slack, on loopback: the scenario Env (Graph simulator, SQLite, the
@@ -70,7 +70,7 @@ func newHarness(t testing.TB, env *scenariotest.Env, change func(*Config)) *harn
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.Service.Attach(bot.PlatformSlack, a)
+	env.Service.Attach(chat.PlatformSlack, a)
 	mux := http.NewServeMux()
 	a.Mount(mux)
 	srv := httptest.NewServer(mux)
@@ -134,7 +134,7 @@ func (h *harness) slashForm(user, text string) url.Values {
 }
 
 // clickForm is the interaction Slack posts when user presses one of our buttons.
-func (h *harness) clickForm(user string, action bot.Action, id, blockID, channel string) url.Values {
+func (h *harness) clickForm(user string, action chat.Action, id, blockID, channel string) url.Values {
 	payload := map[string]any{
 		"type": "block_actions", "api_app_id": "A_RESETBOT", "token": "legacy",
 		"team":       map[string]any{"id": fakeTeam, "domain": "contoso"},
@@ -163,7 +163,7 @@ func (h *harness) say(t testing.TB, user, text string) []slackCall {
 	return h.slack.since(mark)
 }
 
-func (h *harness) click(t testing.TB, user string, action bot.Action, id string) []slackCall {
+func (h *harness) click(t testing.TB, user string, action chat.Action, id string) []slackCall {
 	t.Helper()
 	mark := h.slack.mark()
 	resp, body := h.post(t, "/slack/interactions", h.clickForm(user, action, id, blockApproval, fakeApprovals), nil)
@@ -224,7 +224,7 @@ func (d driver) Say(t *testing.T, as, text string) []scenariotest.Seen {
 	return d.h.seen(d.h.say(t, personaID(as), text))
 }
 
-func (d driver) Click(t *testing.T, as string, action bot.Action, requestID string) []scenariotest.Seen {
+func (d driver) Click(t *testing.T, as string, action chat.Action, requestID string) []scenariotest.Seen {
 	return d.h.seen(d.h.click(t, personaID(as), action, requestID))
 }
 

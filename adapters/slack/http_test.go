@@ -14,6 +14,7 @@ import (
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/chat"
 )
 
 func mustSee(t *testing.T, seen []scenariotest.Seen, where, contains string) scenariotest.Seen {
@@ -40,7 +41,7 @@ func TestRefusesWhatSlackDidNotSign(t *testing.T) {
 	h := newHarness(t, nil, nil)
 	bodies := map[string][]byte{
 		"/slack/commands":     []byte(h.slashForm("U_HELPDESK", "adele@contoso.com").Encode()),
-		"/slack/interactions": []byte(h.clickForm("U_SAM", bot.ActionApprove, "R-AAAAAA", blockApproval, fakeApprovals).Encode()),
+		"/slack/interactions": []byte(h.clickForm("U_SAM", chat.ActionApprove, "R-AAAAAA", blockApproval, fakeApprovals).Encode()),
 		"/slack/events":       []byte(`{"type":"url_verification","challenge":"c"}`),
 	}
 	now := time.Now()
@@ -114,7 +115,7 @@ func TestBadPayloads(t *testing.T) {
 		{path: "/slack/events", raw: `{"type":"event_callback","event":{"type":"app_mention","text":"hi"}}`, want: 200},
 		{path: "/slack/interactions", form: form("payload", `{"type":"view_submission","team":{"id":"T_CONTOSO"},"user":{"id":"U_SAM"}}`), want: 200},
 		{path: "/slack/interactions", form: h.clickForm("U_SAM", "delete_everything", "R-AAAAAA", blockApproval, fakeApprovals), want: 200},
-		{path: "/slack/interactions", form: h.clickForm("U_SAM", bot.ActionApprove, "R-AAAAAA", "someone_elses_block", fakeApprovals), want: 200},
+		{path: "/slack/interactions", form: h.clickForm("U_SAM", chat.ActionApprove, "R-AAAAAA", "someone_elses_block", fakeApprovals), want: 200},
 	} {
 		body := []byte(c.raw)
 		if c.form != nil {
@@ -181,9 +182,9 @@ func TestDoubleClickResetsOnce(t *testing.T) {
 	h := newHarness(t, nil, nil)
 	card := mustSee(t, h.seen(h.say(t, "U_PAT", `ceo@contoso.com --reason "lost phone"`)), "approvals", "Approve")
 	id := scenariotest.RequestID(t, card.Text)
-	same := h.clickForm("U_SAM", bot.ActionApprove, id, blockApproval, fakeApprovals)
-	forms := []url.Values{same, same, h.clickForm("U_SAM", bot.ActionApprove, id, blockApproval, fakeApprovals),
-		h.clickForm("U_SAM", bot.ActionApprove, id, blockApproval, fakeApprovals)}
+	same := h.clickForm("U_SAM", chat.ActionApprove, id, blockApproval, fakeApprovals)
+	forms := []url.Values{same, same, h.clickForm("U_SAM", chat.ActionApprove, id, blockApproval, fakeApprovals),
+		h.clickForm("U_SAM", chat.ActionApprove, id, blockApproval, fakeApprovals)}
 	var wg sync.WaitGroup
 	for _, f := range forms {
 		wg.Go(func() {
@@ -271,7 +272,7 @@ func TestPasswordDMDeletedOnSchedule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.Attach(bot.PlatformSlack, a2)
+	svc.Attach(chat.PlatformSlack, a2)
 	h.env.Clock.Advance(2 * time.Minute)
 	mark := h.slack.mark()
 	svc.Tick(context.Background())
@@ -323,7 +324,7 @@ func TestPeopleSlackCannotVouchFor(t *testing.T) {
 		}
 	}
 	// Clicks are held to the same rule.
-	mustSee(t, h.seen(h.click(t, "U_GUEST", bot.ActionApprove, "R-AAAAAA")), "reply", "guests")
+	mustSee(t, h.seen(h.click(t, "U_GUEST", chat.ActionApprove, "R-AAAAAA")), "reply", "guests")
 	noGraphCalls(t, h)
 
 	// An email Entra does not know is the service's to explain.

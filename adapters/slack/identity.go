@@ -9,7 +9,7 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // sender is who Slack says sent something: immutable IDs, never a display name.
@@ -22,35 +22,35 @@ type sender struct {
 // whoIs turns a Slack sender into the person the bot acts for: their workspace must be allowed, and
 // Slack must vouch for a work email (users.info with users:read.email), which is how they are found in
 // Entra. When it cannot, the person is told why and ok is false: nothing else happens.
-func (a *Adapter) whoIs(ctx context.Context, s sender, reply bot.Replier) (actor bot.Actor, ok bool) {
+func (a *Adapter) whoIs(ctx context.Context, s sender, reply chat.Replier) (actor chat.Actor, ok bool) {
 	allowed, err := a.workspaceAllowed(ctx, s)
 	if err != nil {
 		a.log.Error("auth.test failed: cannot tell which workspace is ours", "err", err)
-		_ = reply.Reply(ctx, bot.Message{Title: "⚠️ I can't reach Slack to check who you are just now; nothing was changed. Try again in a minute."})
-		return bot.Actor{}, false
+		_ = reply.Reply(ctx, chat.Message{Title: "⚠️ I can't reach Slack to check who you are just now; nothing was changed. Try again in a minute."})
+		return chat.Actor{}, false
 	}
 	if !allowed {
 		a.log.Warn("refused a person from a workspace that is not allowed", "team", s.team, "enterprise", s.enterprise)
-		_ = reply.Reply(ctx, bot.Message{Title: "⛔ resetbot does not serve this Slack workspace.",
+		_ = reply.Reply(ctx, chat.Message{Title: "⛔ resetbot does not serve this Slack workspace.",
 			Text: "It resets passwords only for the organisation that installed it. Ask your IT team how to reset a password here."})
-		return bot.Actor{}, false
+		return chat.Actor{}, false
 	}
 	p, err := a.lookUp(ctx, s)
 	if err != nil {
 		a.log.Error("users.info failed", "user", s.user, "err", err)
-		_ = reply.Reply(ctx, bot.Message{Title: "⚠️ I can't look you up in Slack just now; nothing was changed. Try again in a minute."})
-		return bot.Actor{}, false
+		_ = reply.Reply(ctx, chat.Message{Title: "⚠️ I can't look you up in Slack just now; nothing was changed. Try again in a minute."})
+		return chat.Actor{}, false
 	}
 	if p.refusal != "" {
-		_ = reply.Reply(ctx, bot.Message{Title: "⛔ " + p.refusal, Text: "Nothing was changed."})
-		return bot.Actor{}, false
+		_ = reply.Reply(ctx, chat.Message{Title: "⛔ " + p.refusal, Text: "Nothing was changed."})
+		return chat.Actor{}, false
 	}
 	return p.actor, true
 }
 
 // person is what users.info said about someone, reduced to what the bot uses.
 type person struct {
-	actor   bot.Actor
+	actor   chat.Actor
 	refusal string // why this Slack account may not use the bot; empty when it may
 	at      time.Time
 }
@@ -58,7 +58,7 @@ type person struct {
 // personFrom applies the rules on who may use the bot from Slack at all. Guests are refused: a single- or
 // multi-channel guest is someone from outside, whatever email their profile shows.
 func personFrom(s sender, u *slackgo.User) person {
-	p := person{actor: bot.Actor{Platform: bot.PlatformSlack, Tenant: s.team, UserID: s.user}}
+	p := person{actor: chat.Actor{Platform: chat.PlatformSlack, Tenant: s.team, UserID: s.user}}
 	switch {
 	case u.Deleted:
 		p.refusal = "Your Slack account is deactivated."

@@ -6,7 +6,7 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // What Slack sends, once verified and parsed, whichever way it came (HTTP or Socket Mode), becomes a
@@ -51,7 +51,7 @@ func (a *Adapter) onSlashCommand(cmd slackgo.SlashCommand) delivery {
 			if !ok {
 				return
 			}
-			in := bot.Incoming{Actor: actor, Text: cmd.Text, IdempotencyKey: key, Reply: reply}
+			in := chat.Incoming{Actor: actor, Text: cmd.Text, IdempotencyKey: key, Reply: reply}
 			if err := a.svc.Handle(ctx, in); err != nil {
 				a.log.Error("handling a slash command failed", "err", err)
 			}
@@ -66,11 +66,11 @@ const (
 	actionPrefix  = "resetbot_"
 )
 
-var buttonActions = map[string]bot.Action{
-	actionPrefix + string(bot.ActionApprove): bot.ActionApprove,
-	actionPrefix + string(bot.ActionDeny):    bot.ActionDeny,
-	actionPrefix + string(bot.ActionRun):     bot.ActionRun,
-	actionPrefix + string(bot.ActionCancel):  bot.ActionCancel,
+var buttonActions = map[string]chat.Action{
+	actionPrefix + string(chat.ActionApprove): chat.ActionApprove,
+	actionPrefix + string(chat.ActionDeny):    chat.ActionDeny,
+	actionPrefix + string(chat.ActionRun):     chat.ActionRun,
+	actionPrefix + string(chat.ActionCancel):  chat.ActionCancel,
 }
 
 // onInteraction takes a verified interaction payload. Only clicks on our own buttons do anything;
@@ -116,7 +116,7 @@ func (a *Adapter) onInteraction(ic slackgo.InteractionCallback) delivery {
 		if !ok {
 			return
 		}
-		if err := a.svc.Handle(ctx, bot.Click(actor, action, id, key, reply)); err != nil {
+		if err := a.svc.Handle(ctx, chat.Click(actor, action, id, key, reply)); err != nil {
 			a.log.Error("handling a button click failed", "err", err)
 		}
 	}}

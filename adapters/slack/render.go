@@ -7,7 +7,7 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // Block Kit limits (docs.slack.dev/reference/block-kit): what each piece may hold.
@@ -22,16 +22,6 @@ const (
 	maxFallbackText = 3000 // what we put in `text`; Slack allows more, notifications show far less
 )
 
-// Surface says where a message goes, which decides whether a secret may be shown.
-type Surface int
-
-const (
-	// Elsewhere is any place but a DM: a response_url reply, a channel, a card.
-	Elsewhere Surface = iota
-	// DirectMessage is a DM to the person: the only place a temporary password is shown.
-	DirectMessage
-)
-
 // Rendered is a message as Slack takes it: blocks for the eye, and text for notifications, screen
 // readers and clients that show no blocks. The text never holds the secret, so a password never appears
 // in a notification preview or on a lock screen.
@@ -40,12 +30,12 @@ type Rendered struct {
 	Blocks []slackgo.Block `json:"blocks"`
 }
 
-// Render lays a bot.Message out in Block Kit. A card (fields, buttons or a secret) gets a header; a reply
+// Render lays a view of a chat.Message out in Block Kit. A card (fields, buttons or a secret) gets a header; a reply
 // gets its title in bold. Everything the bot did not write itself (names, reasons, file names) is
 // escaped, so nobody can slip a mention or a link into a card.
-func Render(m bot.Message, where Surface) Rendered {
+func Render(m chat.View) Rendered {
 	var blocks []slackgo.Block
-	card := len(m.Fields) > 0 || len(m.Buttons) > 0 || m.Secret != ""
+	card := m.IsCard()
 	if t := strings.TrimSpace(m.Title); t != "" {
 		if card && utf8.RuneCountInString(t) <= maxHeader {
 			blocks = append(blocks, slackgo.NewHeaderBlock(plain(t)))
@@ -53,10 +43,10 @@ func Render(m bot.Message, where Surface) Rendered {
 			blocks = append(blocks, section("*"+escape(t)+"*"))
 		}
 	}
-	if m.Secret != "" && where == DirectMessage {
+	if secret := m.SecretText(); secret != "" {
 		// Right under the title, in a code block so it can be copied exactly; long secrets (a list's
 		// results) take several.
-		for _, chunk := range chunks(escape(m.Secret), maxSectionText-8) {
+		for _, chunk := range chunks(escape(secret), maxSectionText-8) {
 			blocks = append(blocks, section("```"+chunk+"```"))
 		}
 	}
@@ -94,7 +84,7 @@ func Render(m bot.Message, where Surface) Rendered {
 }
 
 // fallbackText is the title and body, never the secret.
-func fallbackText(m bot.Message) string {
+func fallbackText(m chat.View) string {
 	parts := []string{strings.TrimSpace(m.Title)}
 	if t := strings.TrimSpace(m.Text); t != "" {
 		parts = append(parts, t)
@@ -104,11 +94,11 @@ func fallbackText(m bot.Message) string {
 
 // buttons renders a message's buttons in one actions block. A button's value is only the request or
 // list ID; the action ID says what it does. Approval cards and list previews get their own block IDs.
-func buttons(bs []bot.Button) *slackgo.ActionBlock {
+func buttons(bs []chat.Button) *slackgo.ActionBlock {
 	blockID := blockApproval
 	var elems []slackgo.BlockElement
 	for _, b := range bs {
-		if b.Action == bot.ActionRun || b.Action == bot.ActionCancel {
+		if b.Action == chat.ActionRun || b.Action == chat.ActionCancel {
 			blockID = blockList
 		}
 		btn := slackgo.NewButtonBlockElement(actionPrefix+string(b.Action), b.RequestID, plain(clip(b.Label, maxButtonLabel)))

@@ -11,14 +11,14 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files (testdata/*.golden.json, manifest/slack/*.json) from the code")
 
 // cardFields are the approval card's fields as the service fills them; the reason carries markup a
 // requester might type, to show it is escaped.
-var cardFields = []bot.Field{
+var cardFields = []chat.Field{
 	{Label: "Requested by", Value: "Pat Admin (Privileged Authentication Administrator)"},
 	{Label: "Target", Value: "Ceo Person · ceo@contoso.com · Global Administrator"},
 	{Label: "Why approval", Value: "Ceo Person holds Global Administrator, so this needs a second person."},
@@ -28,44 +28,44 @@ var cardFields = []bot.Field{
 
 var goldens = []struct {
 	name  string
-	where Surface
-	m     bot.Message
+	where chat.Surface
+	m     chat.Message
 }{
-	{"approval_pending", Elsewhere, bot.Message{
+	{"approval_pending", chat.SurfaceChannel, chat.Message{
 		Title:  "🔐 Password reset needs approval — R-Q2M8AB",
 		Fields: cardFields,
-		Buttons: []bot.Button{
-			{Label: "Approve", Action: bot.ActionApprove, RequestID: "R-Q2M8AB", Primary: true,
+		Buttons: []chat.Button{
+			{Label: "Approve", Action: chat.ActionApprove, RequestID: "R-Q2M8AB", Primary: true,
 				Confirm: "Reset the password of Ceo Person (ceo@contoso.com) now? The temporary password goes to Pat Admin by DM."},
-			{Label: "Deny", Action: bot.ActionDeny, RequestID: "R-Q2M8AB", Danger: true},
+			{Label: "Deny", Action: chat.ActionDeny, RequestID: "R-Q2M8AB", Danger: true},
 		},
 		Footer: "Approvers must be entitled to reset the target themselves, and may not be the requester or the target.",
 	}},
-	{"approval_approved", Elsewhere, bot.Message{
+	{"approval_approved", chat.SurfaceChannel, chat.Message{
 		Title:  "✅ Approved by Sam Security at 10:35 UTC · reset done, sessions revoked · R-Q2M8AB",
 		Fields: cardFields,
 	}},
-	{"approval_denied", Elsewhere, bot.Message{
+	{"approval_denied", chat.SurfaceChannel, chat.Message{
 		Title:  "⛔ Denied by Sam Security at 10:35 UTC · R-Q2M8AB",
 		Fields: cardFields,
 	}},
-	{"approval_expired", Elsewhere, bot.Message{
+	{"approval_expired", chat.SurfaceChannel, chat.Message{
 		Title:  "⌛ Expired at 11:02 UTC: nobody approved it in time · R-Q2M8AB",
 		Fields: cardFields,
 	}},
-	{"password_dm", DirectMessage, bot.Message{
+	{"password_dm", chat.SurfaceDM, chat.Message{
 		Title:  "🔐 Temporary password for adele@contoso.com",
-		Secret: "Kx7#mP2q-Vt9wLr4",
+		Secret: chat.NewSecret("Kx7#mP2q-Vt9wLr4"),
 		Text:   "Copy it and give it to Adele Vance over a channel you have verified. They must change it at next sign-in.",
 		Footer: "This message deletes itself at 10:42 UTC · request R-7F3K9Q",
 	}},
-	{"refusal", Elsewhere, bot.Message{
+	{"refusal", chat.SurfaceChannel, chat.Message{
 		Title: "⛔ You can't reset Megan Bowen: she is a Global Administrator, and your roles (Helpdesk Administrator) may reset only users without admin roles and a few reader roles.",
 		Text:  "Ask a Privileged Authentication Administrator, or see /resetpw whoami.",
 	}},
-	{"help", Elsewhere, bot.Message{
+	{"help", chat.SurfaceChannel, chat.Message{
 		Title: "resetbot resets Entra ID passwords for the helpdesk",
-		Fields: []bot.Field{
+		Fields: []chat.Field{
 			{Label: "/resetpw user@contoso.com [more…] [--reason TEXT]", Value: "Reset one or more users (up to 20). They must choose a new password at next sign-in; the temporary password comes to you by DM."},
 			{Label: "/resetpw whoami", Value: "Who you are in Entra, and whom you may reset."},
 			{Label: "/resetpw status R-7F3K9Q", Value: "Where a request stands."},
@@ -84,7 +84,7 @@ func TestRenderGolden(t *testing.T) {
 			enc := json.NewEncoder(&got)
 			enc.SetEscapeHTML(false) // keep &lt; readable: it is what Slack receives
 			enc.SetIndent("", "  ")
-			if err := enc.Encode(Render(g.m, g.where)); err != nil {
+			if err := enc.Encode(Render(chat.ViewOn(g.m, g.where))); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, filepath.Join("testdata", g.name+".golden.json"), got.Bytes())
@@ -113,33 +113,33 @@ func golden(t *testing.T, path string, got []byte) {
 }
 
 func TestRenderKeepsTheSecretInDMsOnly(t *testing.T) {
-	m := bot.Message{Title: "🔐 Temporary password for adele@contoso.com", Secret: "Kx7#mP2q-Vt9wLr4", Text: "Copy it."}
-	dm := Render(m, DirectMessage)
-	if strings.Contains(dm.Text, m.Secret) {
+	m := chat.Message{Title: "🔐 Temporary password for adele@contoso.com", Secret: chat.NewSecret("Kx7#mP2q-Vt9wLr4"), Text: "Copy it."}
+	dm := Render(chat.ViewOn(m, chat.SurfaceDM))
+	if strings.Contains(dm.Text, m.Secret.Reveal()) {
 		t.Errorf("the notification text shows the password: %q", dm.Text)
 	}
 	b, _ := json.Marshal(dm.Blocks)
-	if !strings.Contains(string(b), "```"+m.Secret+"```") {
+	if !strings.Contains(string(b), "```"+m.Secret.Reveal()+"```") {
 		t.Errorf("the DM does not show the password in a code block: %s", b)
 	}
-	elsewhere := Render(m, Elsewhere)
+	elsewhere := Render(chat.ViewOn(m, chat.SurfaceChannel))
 	b, _ = json.Marshal(elsewhere)
-	if strings.Contains(string(b), m.Secret) {
+	if strings.Contains(string(b), m.Secret.Reveal()) {
 		t.Errorf("a message that is not a DM shows the password: %s", b)
 	}
 }
 
 func TestRenderEscapesAndSplits(t *testing.T) {
-	m := bot.Message{Title: "Hi <@U123> & <!here>", Text: strings.Repeat("line of text\n", 400)}
+	m := chat.Message{Title: "Hi <@U123> & <!here>", Text: strings.Repeat("line of text\n", 400)}
 	for i := range 23 {
-		m.Fields = append(m.Fields, bot.Field{Label: "L", Value: strings.Repeat("v", i)})
+		m.Fields = append(m.Fields, chat.Field{Label: "L", Value: strings.Repeat("v", i)})
 	}
 	var lines []string
 	for i := range 200 {
 		lines = append(lines, "user"+strings.Repeat("x", i%7)+"@contoso.com,reset,Ab#1&<>")
 	}
-	m.Secret = strings.Join(lines, "\n")
-	r := Render(m, DirectMessage)
+	m.Secret = chat.NewSecret(strings.Join(lines, "\n"))
+	r := Render(chat.ViewOn(m, chat.SurfaceDM))
 	b, _ := json.Marshal(r)
 	if strings.Contains(string(b), "<@U123>") || strings.Contains(string(b), "<!here>") {
 		t.Errorf("a mention got through unescaped: %s", b)
@@ -170,7 +170,7 @@ func TestRenderEscapesAndSplits(t *testing.T) {
 			secret.WriteString(strings.Trim(blk.Text.Text, "`") + "\n")
 		}
 	}
-	if got := unescape(strings.TrimSpace(secret.String())); got != m.Secret {
+	if got := unescape(strings.TrimSpace(secret.String())); got != m.Secret.Reveal() {
 		t.Errorf("the secret split across code blocks does not join back to itself")
 	}
 }
@@ -187,13 +187,13 @@ func TestChunksNeverSplitAnEscape(t *testing.T) {
 // A card longer than Slack's 50 blocks keeps its buttons and footer and says what was cut: an
 // approval card without its buttons could not be decided.
 func TestRenderTooLongKeepsButtons(t *testing.T) {
-	m := bot.Message{Title: "Password reset needs approval", Footer: "R-7F3K9Q · expires 11:02",
-		Buttons: []bot.Button{{Label: "Approve", Action: bot.ActionApprove, RequestID: "R-7F3K9Q"},
-			{Label: "Deny", Action: bot.ActionDeny, RequestID: "R-7F3K9Q"}}}
+	m := chat.Message{Title: "Password reset needs approval", Footer: "R-7F3K9Q · expires 11:02",
+		Buttons: []chat.Button{{Label: "Approve", Action: chat.ActionApprove, RequestID: "R-7F3K9Q"},
+			{Label: "Deny", Action: chat.ActionDeny, RequestID: "R-7F3K9Q"}}}
 	for range 600 { // 60 sections of 10 fields
-		m.Fields = append(m.Fields, bot.Field{Label: "Role", Value: "Global Administrator"})
+		m.Fields = append(m.Fields, chat.Field{Label: "Role", Value: "Global Administrator"})
 	}
-	r := Render(m, Elsewhere)
+	r := Render(chat.ViewOn(m, chat.SurfaceChannel))
 	if len(r.Blocks) != maxBlocks {
 		t.Fatalf("%d blocks, want exactly Slack's %d", len(r.Blocks), maxBlocks)
 	}

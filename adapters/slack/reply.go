@@ -14,15 +14,15 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // responder answers the person who sent a command or clicked, visible only to them: an ephemeral message
 // through the response_url Slack gave with the command. If that cannot be used (an unexpected host, or
 // Slack refuses it: a response_url takes 5 messages in 30 minutes), the answer goes by DM instead, so the
 // person is never left without one.
-func (a *Adapter) responder(who sender, responseURL string) bot.Replier {
-	return bot.ReplierFunc(func(ctx context.Context, m bot.Message) error {
+func (a *Adapter) responder(who sender, responseURL string) chat.Replier {
+	return chat.ReplierFunc(func(ctx context.Context, m chat.Message) error {
 		if responseURL != "" {
 			if !a.mayRespondTo(responseURL) {
 				a.log.Warn("response_url on an unexpected host ignored; answering by DM", "host", hostOf(responseURL))
@@ -32,22 +32,27 @@ func (a *Adapter) responder(who sender, responseURL string) bot.Replier {
 				return nil
 			}
 		}
-		_, err := a.DM(ctx, bot.Actor{Platform: bot.PlatformSlack, Tenant: who.team, UserID: who.user}, stripSecret(m))
+		// The fallback lands in their DM, but it is still a reply: it shows no secret.
+		channel, err := a.openDM(ctx, who.user)
+		if err != nil {
+			return err
+		}
+		_, err = a.post(ctx, channel, chat.ViewOn(m, chat.SurfaceReply))
 		return err
 	})
 }
 
 // inDM answers in the DM a message came from.
-func (a *Adapter) inDM(channel string) bot.Replier {
-	return bot.ReplierFunc(func(ctx context.Context, m bot.Message) error {
-		_, err := a.post(ctx, channel, stripSecret(m), Elsewhere)
+func (a *Adapter) inDM(channel string) chat.Replier {
+	return chat.ReplierFunc(func(ctx context.Context, m chat.Message) error {
+		_, err := a.post(ctx, channel, chat.ViewOn(m, chat.SurfaceReply))
 		return err
 	})
 }
 
 // respond posts an ephemeral message to a response_url.
-func (a *Adapter) respond(ctx context.Context, responseURL string, m bot.Message) error {
-	r := Render(stripSecret(m), Elsewhere)
+func (a *Adapter) respond(ctx context.Context, responseURL string, m chat.Message) error {
+	r := Render(chat.ViewOn(m, chat.SurfaceReply))
 	body, err := json.Marshal(ephemeral{ResponseType: slackgo.ResponseTypeEphemeral, ReplaceOriginal: false, Text: r.Text, Blocks: r.Blocks})
 	if err != nil {
 		return err
@@ -113,10 +118,4 @@ func hostOf(raw string) string {
 		return u.Host
 	}
 	return "(not a URL)"
-}
-
-// stripSecret makes sure nothing but a DM can show a secret.
-func stripSecret(m bot.Message) bot.Message {
-	m.Secret = ""
-	return m
 }

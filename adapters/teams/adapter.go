@@ -1,8 +1,8 @@
 // Package teams is resetbot's Microsoft Teams adapter: the Bot Framework endpoint (POST
-// /api/messages), Adaptive Card rendering, and bot.Chat over the Bot Framework connector.
+// /api/messages), Adaptive Card rendering, and chat.Chat over the Bot Framework connector.
 //
 // It owns everything Teams-specific and holds no policy: it verifies each request (the Bot
-// Framework JWT, the tenant), turns typed commands and card clicks into bot.Incoming, and renders
+// Framework JWT, the tenant), turns typed commands and card clicks into chat.Incoming, and renders
 // what the service says. It uses msbotbuilder-go only for its schema types; the token validation,
 // the connector client and the invoke responses are its own (see auth.go and connector.go for why).
 package teams
@@ -19,12 +19,12 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
-	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // Handler is the part of the bot the adapter talks to: bot.Service.
 type Handler interface {
-	Handle(ctx context.Context, in bot.Incoming) error
+	Handle(ctx context.Context, in chat.Incoming) error
 }
 
 // Config is everything the adapter needs. AppID, TenantID, Credential and Handler are required.
@@ -75,7 +75,7 @@ type Config struct {
 	MaxRetryWait  time.Duration
 }
 
-// Adapter is the Teams endpoint and bot.Chat for Teams.
+// Adapter is the Teams endpoint and chat.Chat for Teams.
 type Adapter struct {
 	cfg      Config
 	log      *slog.Logger

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // Reference keys in ConversationRefs.
@@ -22,30 +22,30 @@ const (
 
 // withdrawnMessage replaces a password DM when its time is up. Teams cannot always delete a bot's
 // message, and a replaced one also tells the reader where the password went.
-var withdrawnMessage = bot.Message{Title: "🔒 The temporary password has expired and was removed.",
+var withdrawnMessage = chat.Message{Title: "🔒 The temporary password has expired and was removed.",
 	Text: "If it was not passed on in time, run the reset again."}
 
-// DM implements bot.Chat: it opens (or finds) the 1:1 conversation with the person and sends the
+// DM implements chat.Chat: it opens (or finds) the 1:1 conversation with the person and sends the
 // message there. It is the only place a Message.Secret is rendered.
-func (a *Adapter) DM(ctx context.Context, to bot.Actor, m bot.Message) (bot.MessageRef, error) {
+func (a *Adapter) DM(ctx context.Context, to chat.Actor, m chat.Message) (chat.MessageRef, error) {
 	aad := to.ObjectID
 	if aad == "" {
 		aad = to.UserID
 	}
-	if aad == "" || to.Platform != bot.PlatformTeams || !strings.EqualFold(to.Tenant, a.cfg.TenantID) {
-		return bot.MessageRef{}, fmt.Errorf("teams: cannot DM %q: not a person of this tenant", to.Key())
+	if aad == "" || to.Platform != chat.PlatformTeams || !strings.EqualFold(to.Tenant, a.cfg.TenantID) {
+		return chat.MessageRef{}, fmt.Errorf("teams: cannot DM %q: not a person of this tenant", to.Key())
 	}
 	key := refUser + strings.ToLower(aad)
 	ref, _, err := a.refs.GetConversationRef(ctx, key)
 	if err != nil {
-		return bot.MessageRef{}, fmt.Errorf("teams: reading the conversation reference: %w", err)
+		return chat.MessageRef{}, fmt.Errorf("teams: reading the conversation reference: %w", err)
 	}
 	if ref.ServiceURL == "" {
 		if ref.ServiceURL, err = a.tenantServiceURL(ctx); err != nil {
-			return bot.MessageRef{}, err
+			return chat.MessageRef{}, err
 		}
 	}
-	act := cardActivity(m, renderOpts{dm: true})
+	act := cardActivity(chat.ViewOn(m, chat.SurfaceDM))
 	for attempt := 0; ; attempt++ {
 		cached := ref.ConversationID != ""
 		if !cached {
@@ -54,7 +54,7 @@ func (a *Adapter) DM(ctx context.Context, to bot.Actor, m bot.Message) (bot.Mess
 				member = aad // Teams accepts the Entra object ID in members[].id
 			}
 			if ref.ConversationID, err = a.conn.CreateConversation(ctx, ref.ServiceURL, a.botID(ctx), a.cfg.TenantID, member); err != nil {
-				return bot.MessageRef{}, err
+				return chat.MessageRef{}, err
 			}
 			ref.UpdatedAt = time.Now()
 			if err := a.refs.PutConversationRef(ctx, key, ref); err != nil {
@@ -69,43 +69,44 @@ func (a *Adapter) DM(ctx context.Context, to bot.Actor, m bot.Message) (bot.Mess
 				ref.ConversationID = ""
 				continue
 			}
-			return bot.MessageRef{}, err
+			return chat.MessageRef{}, err
 		}
-		return bot.MessageRef{Platform: bot.PlatformTeams, Channel: ref.ConversationID, ID: id, ServiceURL: ref.ServiceURL}, nil
+		return chat.MessageRef{Platform: chat.PlatformTeams, Channel: ref.ConversationID, ID: id, Route: ref.ServiceURL}, nil
 	}
 }
 
-// PostApproval implements bot.Chat: a new post in the approvals channel.
-func (a *Adapter) PostApproval(ctx context.Context, m bot.Message) (bot.MessageRef, error) {
+// PostApproval implements chat.Chat: a new post in the approvals channel.
+func (a *Adapter) PostApproval(ctx context.Context, m chat.Message) (chat.MessageRef, error) {
 	conv := a.cfg.ApprovalsConversation
 	if conv == "" {
-		return bot.MessageRef{}, errors.New("teams: no approvals channel: set RESETBOT_TEAMS_APPROVALS_CONVERSATION to the channel's ID (19:…@thread.tacv2)")
+		return chat.MessageRef{}, errors.New("teams: no approvals channel: set RESETBOT_TEAMS_APPROVALS_CONVERSATION to the channel's ID (19:…@thread.tacv2)")
 	}
 	serviceURL, err := a.approvalsServiceURL(ctx)
 	if err != nil {
-		return bot.MessageRef{}, err
+		return chat.MessageRef{}, err
 	}
-	id, err := a.conn.Send(ctx, serviceURL, conv, cardActivity(m, renderOpts{}))
+	id, err := a.conn.Send(ctx, serviceURL, conv, cardActivity(chat.ViewOn(m, chat.SurfaceChannel)))
 	if err != nil {
-		return bot.MessageRef{}, err
+		return chat.MessageRef{}, err
 	}
-	return bot.MessageRef{Platform: bot.PlatformTeams, Channel: conv, ID: id, ServiceURL: serviceURL}, nil
+	return chat.MessageRef{Platform: chat.PlatformTeams, Channel: conv, ID: id, Route: serviceURL}, nil
 }
 
-// Update implements bot.Chat: the message is replaced in place. If a click on that very card is
+// Update implements chat.Chat: the message is replaced in place. If a click on that very card is
 // waiting for its invoke answer, the new card is also handed to it, so the clicker sees the change
 // at once.
-func (a *Adapter) Update(ctx context.Context, ref bot.MessageRef, m bot.Message) error {
-	act := cardActivity(m, renderOpts{})
+func (a *Adapter) Update(ctx context.Context, ref chat.MessageRef, m chat.Message) error {
+	// An update never shows a secret: the service only ever updates cards and progress messages.
+	act := cardActivity(chat.ViewOn(m, chat.SurfaceChannel))
 	a.observe(ref.ID, act.Attachments[0].Content.(Card))
-	return a.conn.Update(ctx, ref.ServiceURL, ref.Channel, ref.ID, act)
+	return a.conn.Update(ctx, ref.Route, ref.Channel, ref.ID, act)
 }
 
-// Withdraw implements bot.Chat: the password DM is replaced with a note that it has expired. A DM
+// Withdraw implements chat.Chat: the password DM is replaced with a note that it has expired. A DM
 // that no longer exists (the person deleted the chat) counts as withdrawn.
-func (a *Adapter) Withdraw(ctx context.Context, ref bot.MessageRef) error {
-	err := a.conn.Update(ctx, ref.ServiceURL, ref.Channel, ref.ID,
-		cardActivity(withdrawnMessage, renderOpts{}))
+func (a *Adapter) Withdraw(ctx context.Context, ref chat.MessageRef) error {
+	err := a.conn.Update(ctx, ref.Route, ref.Channel, ref.ID,
+		cardActivity(chat.ViewOn(withdrawnMessage, chat.SurfaceDM)))
 	if StatusOf(err) == http.StatusNotFound {
 		return nil
 	}
@@ -116,10 +117,10 @@ func (a *Adapter) Withdraw(ctx context.Context, ref bot.MessageRef) error {
 // with the bot, or the channel thread they @mentioned it in. A reply never shows a Message.Secret,
 // even in a 1:1 chat: the service sends passwords through DM only, and that is the one path here
 // that renders them.
-func (a *Adapter) conversationReplier(act *inbound) bot.Replier {
+func (a *Adapter) conversationReplier(act *inbound) chat.Replier {
 	serviceURL, conv := act.ServiceURL, act.Conversation.ID
-	return bot.ReplierFunc(func(ctx context.Context, m bot.Message) error {
-		_, err := a.conn.Send(ctx, serviceURL, conv, cardActivity(m, renderOpts{}))
+	return chat.ReplierFunc(func(ctx context.Context, m chat.Message) error {
+		_, err := a.conn.Send(ctx, serviceURL, conv, cardActivity(chat.ViewOn(m, chat.SurfaceReply)))
 		return err
 	})
 }
@@ -127,12 +128,12 @@ func (a *Adapter) conversationReplier(act *inbound) bot.Replier {
 // invoke collects what the service says while a card click waits for its answer.
 type invoke struct {
 	cardID string // the activity that holds the clicked card (the invoke's replyToId)
-	send   bot.Replier
+	send   chat.Replier
 
 	mu      sync.Mutex
 	closed  bool
 	card    *Card
-	replies []bot.Message
+	replies []chat.Message
 }
 
 // watch starts collecting for a card click.
@@ -164,9 +165,9 @@ func (a *Adapter) observe(cardID string, c Card) {
 	}
 }
 
-// Reply implements bot.Replier for a click: held for the invoke answer while it is open, sent to
+// Reply implements chat.Replier for a click: held for the invoke answer while it is open, sent to
 // the conversation after.
-func (inv *invoke) Reply(ctx context.Context, m bot.Message) error {
+func (inv *invoke) Reply(ctx context.Context, m chat.Message) error {
 	inv.mu.Lock()
 	if !inv.closed {
 		inv.replies = append(inv.replies, m)

@@ -11,11 +11,12 @@ import (
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/digest"
 	"github.com/resetbot/resetbot/bot/digest/digesttest"
+	"github.com/resetbot/resetbot/chat"
 )
 
 type digestTrail = digesttest.Trail
 
-func manyAgentsDigest(t *testing.T, topN int) bot.Message {
+func manyAgentsDigest(t *testing.T, topN int) chat.Message {
 	since := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
 	var tr digestTrail
 	for i := range 600 {
@@ -41,8 +42,8 @@ func TestPostDigestCard(t *testing.T) {
 		h := newHarness(t, harnessOpts{tweak: func(c *Config) { c.AuditConversation = "19:audit@thread.tacv2" }})
 		h.adapter.cfg.ServiceURL = h.conn.serviceURL()
 		m := manyAgentsDigest(t, topN)
-		m.Secret = "must-not-appear"
-		att := &bot.Attachment{Name: "resetbot-digest-20261127-0800.csv", Again: "resetbot digest csv --since 2026-11-26T08:00:00Z --until 2026-11-27T08:00:00Z"}
+		m.Secret = chat.NewSecret("must-not-appear")
+		att := &chat.Attachment{Name: "resetbot-digest-20261127-0800.csv", Again: "resetbot digest csv --since 2026-11-26T08:00:00Z --until 2026-11-27T08:00:00Z"}
 		if err := h.adapter.PostDigest(context.Background(), m, att); err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +70,7 @@ func TestPostDigestCard(t *testing.T) {
 
 func TestPostDigestNeedsAChannel(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	if err := h.adapter.PostDigest(context.Background(), bot.Message{Title: "x"}, nil); err == nil || !strings.Contains(err.Error(), EnvAudit) {
+	if err := h.adapter.PostDigest(context.Background(), chat.Message{Title: "x"}, nil); err == nil || !strings.Contains(err.Error(), EnvAudit) {
 		t.Errorf("err: %v", err)
 	}
 }

@@ -25,7 +25,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
-	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 const (
@@ -462,12 +462,12 @@ func (h *harness) invoke(p person, verb, requestID, cardID string) map[string]an
 // recordingHandler stands in for the service where a test only checks what reaches it.
 type recordingHandler struct {
 	mu  sync.Mutex
-	ins []bot.Incoming
+	ins []chat.Incoming
 	// reply, when set, is said back to every command.
-	reply *bot.Message
+	reply *chat.Message
 }
 
-func (r *recordingHandler) Handle(ctx context.Context, in bot.Incoming) error {
+func (r *recordingHandler) Handle(ctx context.Context, in chat.Incoming) error {
 	r.mu.Lock()
 	r.ins = append(r.ins, in)
 	r.mu.Unlock()
@@ -477,10 +477,10 @@ func (r *recordingHandler) Handle(ctx context.Context, in bot.Incoming) error {
 	return nil
 }
 
-func (r *recordingHandler) got() []bot.Incoming {
+func (r *recordingHandler) got() []chat.Incoming {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]bot.Incoming(nil), r.ins...)
+	return append([]chat.Incoming(nil), r.ins...)
 }
 
 // testLog sends the adapter's log to the test's, shown with -v or on failure.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // ServeHTTP is POST /api/messages. Order matters: the token is checked before the body is looked
@@ -143,8 +143,8 @@ func fromLoopback(r *http.Request) bool {
 
 // actor is the person behind an activity, keyed by tenant and Entra object ID. After the token is
 // checked, aadObjectId is Microsoft's word, so the bot maps to Entra by it directly.
-func (a *Adapter) actor(act *inbound, tenant string) bot.Actor {
-	return bot.Actor{Platform: bot.PlatformTeams, Tenant: tenant, UserID: act.From.AadObjectID,
+func (a *Adapter) actor(act *inbound, tenant string) chat.Actor {
+	return chat.Actor{Platform: chat.PlatformTeams, Tenant: tenant, UserID: act.From.AadObjectID,
 		ObjectID: act.From.AadObjectID, Name: act.From.Name}
 }
 
@@ -160,13 +160,13 @@ func idempotencyKey(act *inbound) string {
 // Universal Actions). The answer to Teams is an empty 200 at once; the work runs after it and
 // answers in the conversation.
 func (a *Adapter) onMessage(act *inbound) {
-	in := bot.Incoming{Actor: a.actor(act, a.cfg.TenantID), IdempotencyKey: idempotencyKey(act), Reply: a.conversationReplier(act)}
+	in := chat.Incoming{Actor: a.actor(act, a.cfg.TenantID), IdempotencyKey: idempotencyKey(act), Reply: a.conversationReplier(act)}
 	if c, ok := act.submitted(); ok {
 		if !c.valid() {
 			a.log.Warn("teams: card submit with unknown data ignored")
 			return
 		}
-		in = bot.Click(in.Actor, bot.Action(c.Action), c.RequestID, in.IdempotencyKey, in.Reply)
+		in = chat.Click(in.Actor, chat.Action(c.Action), c.RequestID, in.IdempotencyKey, in.Reply)
 	} else {
 		if act.group() && !act.mentionsBot() {
 			return // channel chatter the bot was not asked about
@@ -208,7 +208,7 @@ func (a *Adapter) onCardAction(ctx context.Context, act *inbound) invokeResponse
 			Value: map[string]string{"code": "BadRequest", "message": "This button is not one of resetbot's."}}
 	}
 	inv := a.watch(act)
-	in := bot.Click(a.actor(act, a.cfg.TenantID), bot.Action(c.Action), c.RequestID, idempotencyKey(act), inv)
+	in := chat.Click(a.actor(act, a.cfg.TenantID), chat.Action(c.Action), c.RequestID, idempotencyKey(act), inv)
 	done := make(chan struct{})
 	a.cfg.Go(func() {
 		defer close(done)

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
 )
 
@@ -66,7 +66,7 @@ func TestBadBodies(t *testing.T) {
 
 // In a channel the bot acts only when @mentioned, and the mention is not part of the command.
 func TestChannelMessagesNeedAMention(t *testing.T) {
-	rec := &recordingHandler{reply: &bot.Message{Title: "ok"}}
+	rec := &recordingHandler{reply: &chat.Message{Title: "ok"}}
 	h := newHarness(t, harnessOpts{handler: rec})
 	if st, _ := h.send(h.channelMessage(alice, "resetpw whoami", false)); st != 200 {
 		t.Fatal(st)
@@ -85,7 +85,7 @@ func TestChannelMessagesNeedAMention(t *testing.T) {
 		t.Fatalf("service got %+v", got)
 	}
 	in := got[0]
-	want := bot.Actor{Platform: bot.PlatformTeams, Tenant: testTenant, UserID: alice.aad, ObjectID: alice.aad, Name: alice.name}
+	want := chat.Actor{Platform: chat.PlatformTeams, Tenant: testTenant, UserID: alice.aad, ObjectID: alice.aad, Name: alice.name}
 	if in.Actor != want {
 		t.Errorf("actor %+v, want %+v", in.Actor, want)
 	}
@@ -148,9 +148,9 @@ func TestInvokeWithBadDataIsRefused(t *testing.T) {
 // slowHandler holds a click past the invoke deadline.
 type slowHandler struct{ release chan struct{} }
 
-func (s slowHandler) Handle(ctx context.Context, in bot.Incoming) error {
+func (s slowHandler) Handle(ctx context.Context, in chat.Incoming) error {
 	<-s.release
-	return in.Reply.Reply(ctx, bot.Message{Title: "finally"})
+	return in.Reply.Reply(ctx, chat.Message{Title: "finally"})
 }
 
 // A click that takes longer than Teams waits is answered "working on it"; what the service says
@@ -277,15 +277,15 @@ func TestDMReopensAStaleConversation(t *testing.T) {
 	h.conn.mu.Lock()
 	h.conn.fail["POST"] = 404
 	h.conn.mu.Unlock()
-	ref, err := h.adapter.DM(ctx, bot.Actor{Platform: bot.PlatformTeams, Tenant: testTenant, UserID: alice.aad, ObjectID: alice.aad}, bot.Message{Title: "hi", Secret: "s3cret"})
+	ref, err := h.adapter.DM(ctx, chat.Actor{Platform: chat.PlatformTeams, Tenant: testTenant, UserID: alice.aad, ObjectID: alice.aad}, chat.Message{Title: "hi", Secret: chat.NewSecret("s3cret")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ref.Channel != "a:dm-29:"+alice.aad || ref.ServiceURL != h.conn.serviceURL() || ref.ID == "" || ref.Platform != bot.PlatformTeams {
+	if ref.Channel != "a:dm-29:"+alice.aad || ref.Route != h.conn.serviceURL() || ref.ID == "" || ref.Platform != chat.PlatformTeams {
 		t.Fatalf("ref %+v", ref)
 	}
 	// A person of another tenant is never messaged.
-	if _, err := h.adapter.DM(ctx, bot.Actor{Platform: bot.PlatformTeams, Tenant: "other", UserID: "x", ObjectID: "x"}, bot.Message{Title: "hi"}); err == nil {
+	if _, err := h.adapter.DM(ctx, chat.Actor{Platform: chat.PlatformTeams, Tenant: "other", UserID: "x", ObjectID: "x"}, chat.Message{Title: "hi"}); err == nil {
 		t.Fatal("DM to another tenant")
 	}
 }
@@ -294,7 +294,7 @@ func TestDMReopensAStaleConversation(t *testing.T) {
 func TestLearnsServiceURLs(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	ctx := context.Background()
-	if _, err := h.adapter.PostApproval(ctx, bot.Message{Title: "x"}); err == nil || !strings.Contains(err.Error(), "RESETBOT_TEAMS_SERVICE_URL") {
+	if _, err := h.adapter.PostApproval(ctx, chat.Message{Title: "x"}); err == nil || !strings.Contains(err.Error(), "RESETBOT_TEAMS_SERVICE_URL") {
 		t.Fatalf("before any activity: %v", err)
 	}
 	act := h.channelMessage(alice, "", false)
@@ -303,11 +303,11 @@ func TestLearnsServiceURLs(t *testing.T) {
 		t.Fatal(st)
 	}
 	h.wait() // learning happens after the acknowledgement
-	ref, err := h.adapter.PostApproval(ctx, bot.Message{Title: "x", Secret: "never-here"})
+	ref, err := h.adapter.PostApproval(ctx, chat.Message{Title: "x", Secret: chat.NewSecret("never-here")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ref.Channel != approvalsConv || ref.ServiceURL != h.conn.serviceURL() {
+	if ref.Channel != approvalsConv || ref.Route != h.conn.serviceURL() {
 		t.Fatalf("ref %+v", ref)
 	}
 	if c := h.conn.since(0); strings.Contains(c[0].Raw, "never-here") {

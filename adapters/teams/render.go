@@ -7,7 +7,7 @@ import (
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
 
-	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // Adaptive Cards are how resetbot speaks in Teams. Version 1.4 is the least that has Action.Execute
@@ -81,15 +81,8 @@ type ActionData struct {
 	RequestID string `json:"requestId"`
 }
 
-// renderOpts says where a message goes.
-type renderOpts struct {
-	// dm is true for a 1:1 conversation with the person the message is for. Only there is a
-	// Message.Secret rendered; anywhere else it is dropped, whatever the caller asked.
-	dm bool
-}
-
-// Render turns a neutral message into an Adaptive Card.
-func Render(m bot.Message, o renderOpts) Card {
+// Render turns a view of a neutral message into an Adaptive Card.
+func Render(m chat.View) Card {
 	c := Card{Schema: cardSchema, Type: "AdaptiveCard", Version: cardVersion}
 	if m.Title != "" {
 		c.Body = append(c.Body, Element{Type: "TextBlock", Text: markdown(m.Title), Size: "Medium", Weight: "Bolder", Wrap: true})
@@ -97,10 +90,10 @@ func Render(m bot.Message, o renderOpts) Card {
 	if m.Text != "" {
 		c.Body = append(c.Body, Element{Type: "TextBlock", Text: markdown(m.Text), Wrap: true})
 	}
-	if m.Secret != "" && o.dm {
+	if secret := m.SecretText(); secret != "" {
 		c.Body = append(c.Body, Element{Type: "Container", Style: "emphasis", Items: []Element{{
 			Type:    "RichTextBlock",
-			Inlines: []TextRun{{Type: "TextRun", Text: m.Secret, FontType: "Monospace", Size: "Large", Weight: "Bolder"}},
+			Inlines: []TextRun{{Type: "TextRun", Text: secret, FontType: "Monospace", Size: "Large", Weight: "Bolder"}},
 		}}})
 	}
 	c.Body = append(c.Body, table(m.Table)...)
@@ -117,9 +110,9 @@ func Render(m bot.Message, o renderOpts) Card {
 	return c
 }
 
-// table renders a bot.Table as one monospace TextBlock per line, in an emphasis container. Spaces
+// table renders a chat.Table as one monospace TextBlock per line, in an emphasis container. Spaces
 // become no-break spaces, which markdown does not collapse, so the columns and bars line up.
-func table(t *bot.Table) []Element {
+func table(t *chat.Table) []Element {
 	lines := t.Lines()
 	if len(lines) == 0 {
 		return nil
@@ -137,7 +130,7 @@ func table(t *bot.Table) []Element {
 
 // fields are a FactSet when the labels are short (the approval card); long labels (the help's
 // command forms) would squeeze the values into a sliver, so those become label/value paragraphs.
-func fields(fs []bot.Field) []Element {
+func fields(fs []chat.Field) []Element {
 	if len(fs) == 0 {
 		return nil
 	}
@@ -163,10 +156,10 @@ func fields(fs []bot.Field) []Element {
 	return out
 }
 
-// button renders a bot.Button. Teams shows no confirmation dialog for Action.Execute, so a button
+// button renders a chat.Button. Teams shows no confirmation dialog for Action.Execute, so a button
 // with Confirm becomes an Action.ShowCard: the first click opens the question inside the card, the
 // second ("Yes, …") sends the action. No round trip and no state: the card carries the question.
-func button(b bot.Button) CardAction {
+func button(b chat.Button) CardAction {
 	exec := CardAction{
 		Type:  "Action.Execute",
 		Title: b.Label,
@@ -199,7 +192,7 @@ func lowerFirst(s string) string {
 	return string(r)
 }
 
-func style(b bot.Button) string {
+func style(b chat.Button) string {
 	switch {
 	case b.Danger:
 		return "destructive"
@@ -227,9 +220,9 @@ func plain(s string) string {
 
 // cardActivity is a message activity carrying the message as a card. Its summary (what a
 // notification shows) is the title, which never holds a secret.
-func cardActivity(m bot.Message, o renderOpts) Activity {
-	return Activity{Type: typeMessage, Summary: truncate(m.Title, 200),
-		Attachments: []schema.Attachment{{ContentType: cardContentType, Content: Render(m, o)}}}
+func cardActivity(v chat.View) Activity {
+	return Activity{Type: typeMessage, Summary: truncate(v.Title, 200),
+		Attachments: []schema.Attachment{{ContentType: cardContentType, Content: Render(v)}}}
 }
 
 // CardText flattens a card to the text a person sees, one element per line, buttons as [Label]:
@@ -285,7 +278,7 @@ func line(b *strings.Builder, s string) {
 }
 
 // messageText is a message as one short paragraph, for the invoke answers that carry text only.
-func messageText(m bot.Message) string {
+func messageText(m chat.Message) string {
 	parts := []string{}
 	for _, s := range []string{m.Title, m.Text} {
 		if s = strings.TrimSpace(s); s != "" {

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
 )
 
@@ -21,7 +21,7 @@ type driver struct {
 
 func newDriver(t *testing.T, env *scenariotest.Env) scenariotest.Driver {
 	h := newHarness(t, harnessOpts{handler: env.Service, tweak: func(c *Config) { c.TenantID = graphtest.ContosoTenantID }})
-	env.Service.Attach(bot.PlatformTeams, h.adapter)
+	env.Service.Attach(chat.PlatformTeams, h.adapter)
 	return &driver{env: env, h: h}
 }
 
@@ -56,7 +56,7 @@ func (d *driver) Say(t *testing.T, as, text string) []scenariotest.Seen {
 	return d.seen(t, d.h.conn.since(mark), p)
 }
 
-func (d *driver) Click(t *testing.T, as string, action bot.Action, requestID string) []scenariotest.Seen {
+func (d *driver) Click(t *testing.T, as string, action chat.Action, requestID string) []scenariotest.Seen {
 	p := d.persona(t, as)
 	cardID := d.cardFor(t, requestID)
 	mark := d.h.conn.count()

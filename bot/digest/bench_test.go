@@ -15,6 +15,7 @@ import (
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/digest"
 	"github.com/resetbot/resetbot/bot/store"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // memEntra is an in-memory Entra log of n reset entries in the period: a third resetbot's own (its
@@ -71,7 +72,7 @@ func benchTrail(b *testing.B, n int, start time.Time) string {
 	step := 8 * 24 * time.Hour / time.Duration(n)
 	for i := range n {
 		agent := fmt.Sprintf("agent%d@contoso.com", i%40)
-		r := &bot.AuditRecord{At: start.Add(time.Duration(i) * step), RequestID: fmt.Sprint("R-", i), Platform: bot.PlatformSlack,
+		r := &bot.AuditRecord{At: start.Add(time.Duration(i) * step), RequestID: fmt.Sprint("R-", i), Platform: chat.PlatformSlack,
 			ActorKey: "slack:T1:" + agent, ActorUPN: agent, TargetID: fmt.Sprint("user-", i%5000), TargetUPN: fmt.Sprintf("user%d@contoso.com", i%5000)}
 		switch i % 4 {
 		case 0:

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 const barWidth = 16
@@ -14,12 +14,12 @@ const barWidth = 16
 // counts, a short table of agents with bars, then what needs a look (anomalies, resets outside
 // resetbot, privileged targets, failures), each list capped with "and N more". csvName names the
 // detail file, "" when there is none.
-func (d *Digest) Message(csvName string) bot.Message {
+func (d *Digest) Message(csvName string) chat.Message {
 	loc := d.Location
 	if loc == nil {
 		loc = time.UTC
 	}
-	m := bot.Message{Title: fmt.Sprintf("📊 Password resets, %s → %s", stamp(d.Since, loc), stamp(d.Until, loc))}
+	m := chat.Message{Title: fmt.Sprintf("📊 Password resets, %s → %s", stamp(d.Since, loc), stamp(d.Until, loc))}
 	var p []string
 
 	through := fmt.Sprintf("*Through resetbot* %d (%d done, %d failed)", d.Resets, d.Done, d.Failed)
@@ -131,11 +131,11 @@ func (d *Digest) outsideHeadline() string {
 }
 
 // agentTable is the short table: one line per agent, a bar of their resets, and their usual count.
-func (d *Digest) agentTable() *bot.Table {
+func (d *Digest) agentTable() *chat.Table {
 	if len(d.Agents) == 0 && d.Entra.Outside == 0 {
 		return nil
 	}
-	t := &bot.Table{Header: []string{"Agent", "Resets", "Failed", "Usual", ""}, Right: []int{1, 2, 3}}
+	t := &chat.Table{Header: []string{"Agent", "Resets", "Failed", "Usual", ""}, Right: []int{1, 2, 3}}
 	most := 0
 	for _, a := range d.Agents {
 		most = max(most, a.Resets())

@@ -18,6 +18,7 @@ import (
 	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/bot/store"
 	"github.com/resetbot/resetbot/bot/store/pgtest"
+	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
 )
 
@@ -26,11 +27,11 @@ var ctx = context.Background()
 // poster records the digests posted to it, with their CSVs.
 type poster struct {
 	mu    sync.Mutex
-	posts []bot.Message
+	posts []chat.Message
 	csvs  []string
 }
 
-func (p *poster) PostDigest(_ context.Context, m bot.Message, att *bot.Attachment) error {
+func (p *poster) PostDigest(_ context.Context, m chat.Message, att *chat.Attachment) error {
 	var b bytes.Buffer
 	if att != nil {
 		f, err := att.Open()
@@ -66,13 +67,13 @@ func TestDigestOfADay(t *testing.T) {
 	env := scenariotest.NewEnv(t, nil) // Friday 27 Nov 2026 10:00 UTC
 	var out bytes.Buffer
 	term := shell.New(&out, "helpdesk@contoso.com")
-	env.Service.Attach(bot.PlatformShell, term)
+	env.Service.Attach(chat.PlatformShell, term)
 	since := env.Clock.Now().Add(-2 * time.Hour) // Fri 08:00
 	until := since.Add(24 * time.Hour)
 
 	say := func(as, text string) {
-		in := bot.Incoming{Actor: bot.Actor{Platform: bot.PlatformShell, Tenant: "demo", UserID: as, Email: as, Name: as}, Text: text,
-			Reply: bot.ReplierFunc(func(context.Context, bot.Message) error { return nil })}
+		in := chat.Incoming{Actor: chat.Actor{Platform: chat.PlatformShell, Tenant: "demo", UserID: as, Email: as, Name: as}, Text: text,
+			Reply: chat.ReplierFunc(func(context.Context, chat.Message) error { return nil })}
 		if err := env.Service.Handle(ctx, in); err != nil {
 			t.Fatal(err)
 		}

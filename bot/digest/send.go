@@ -11,8 +11,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/jobs"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // JobName is the digest's name in the scheduler's store.
@@ -21,7 +21,7 @@ const JobName = "digest"
 // Poster is one platform's audit channel.
 type Poster struct {
 	Name string // slack, teams, shell: for logs
-	bot.AuditPoster
+	chat.AuditPoster
 }
 
 // Sender builds a digest and posts it, with its CSV, to every audit channel. The scheduled job and
@@ -59,7 +59,7 @@ func (s *Sender) Send(ctx context.Context, since, until time.Time) (*Digest, err
 		return nil, err
 	}
 	name := FileName(until, cfg.Location)
-	att := &bot.Attachment{Name: name, Title: "resetbot digest detail " + stamp(until, cfg.Location), Size: size,
+	att := &chat.Attachment{Name: name, Title: "resetbot digest detail " + stamp(until, cfg.Location), Size: size,
 		Open:  func() (io.ReadCloser, error) { return os.Open(f.Name()) },
 		Again: AgainCommand(since, until)}
 	msg := d.Message(name)

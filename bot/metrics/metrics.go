@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // Metrics holds the collectors. One per process; Handler serves them.
@@ -59,7 +60,7 @@ func New() *Metrics {
 func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
 
 // Command implements bot.Observer.
-func (m *Metrics) Command(p bot.Platform) { m.requests.WithLabelValues(string(p)).Inc() }
+func (m *Metrics) Command(p chat.Platform) { m.requests.WithLabelValues(string(p)).Inc() }
 
 // Decided implements bot.Observer.
 func (m *Metrics) Decided(v bot.Verdict) { m.decisions.WithLabelValues(v.String()).Inc() }
@@ -76,6 +77,6 @@ func (m *Metrics) GraphCall(method string, status int, took time.Duration) {
 }
 
 // Acked records how long an adapter took to acknowledge a request.
-func (m *Metrics) Acked(p bot.Platform, took time.Duration) {
+func (m *Metrics) Acked(p chat.Platform, took time.Duration) {
 	m.ack.WithLabelValues(string(p)).Observe(took.Seconds())
 }

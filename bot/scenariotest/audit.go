@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // Inbox is a chat platform for driving the service directly: it keeps every message, where it
@@ -17,11 +18,11 @@ type Inbox struct {
 	Seen []Seen
 }
 
-func (b *Inbox) add(where string, m bot.Message) {
+func (b *Inbox) add(where string, m chat.Message) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var parts []string
-	for _, s := range []string{m.Title, m.Text, m.Secret, m.Footer} {
+	for _, s := range []string{m.Title, m.Text, m.Secret.Reveal(), m.Footer} {
 		if s != "" {
 			parts = append(parts, s)
 		}
@@ -41,27 +42,27 @@ func (b *Inbox) Take() []Seen {
 	return s
 }
 
-// DM implements bot.Chat.
-func (b *Inbox) DM(_ context.Context, to bot.Actor, m bot.Message) (bot.MessageRef, error) {
+// DM implements chat.Chat.
+func (b *Inbox) DM(_ context.Context, to chat.Actor, m chat.Message) (chat.MessageRef, error) {
 	b.add("dm:"+to.UserID, m)
-	return bot.MessageRef{Platform: to.Platform, Channel: "D-" + to.UserID, ID: "1"}, nil
+	return chat.MessageRef{Platform: to.Platform, Channel: "D-" + to.UserID, ID: "1"}, nil
 }
 
-// PostApproval implements bot.Chat.
-func (b *Inbox) PostApproval(_ context.Context, m bot.Message) (bot.MessageRef, error) {
+// PostApproval implements chat.Chat.
+func (b *Inbox) PostApproval(_ context.Context, m chat.Message) (chat.MessageRef, error) {
 	b.add("approvals", m)
-	return bot.MessageRef{Platform: bot.PlatformShell, Channel: "#approvals", ID: "2"}, nil
+	return chat.MessageRef{Platform: chat.PlatformShell, Channel: "#approvals", ID: "2"}, nil
 }
 
-// Update implements bot.Chat.
-func (b *Inbox) Update(_ context.Context, _ bot.MessageRef, m bot.Message) error {
+// Update implements chat.Chat.
+func (b *Inbox) Update(_ context.Context, _ chat.MessageRef, m chat.Message) error {
 	b.add("card", m)
 	return nil
 }
 
-// Withdraw implements bot.Chat.
-func (b *Inbox) Withdraw(_ context.Context, ref bot.MessageRef) error {
-	b.add("withdrawn:"+strings.TrimPrefix(ref.Channel, "D-"), bot.Message{})
+// Withdraw implements chat.Chat.
+func (b *Inbox) Withdraw(_ context.Context, ref chat.MessageRef) error {
+	b.add("withdrawn:"+strings.TrimPrefix(ref.Channel, "D-"), chat.Message{})
 	return nil
 }
 
@@ -69,9 +70,9 @@ func (b *Inbox) Withdraw(_ context.Context, ref bot.MessageRef) error {
 // showed; replies are "reply".
 func (b *Inbox) Say(t testing.TB, svc *bot.Service, as, text string) []Seen {
 	t.Helper()
-	actor := bot.Actor{Platform: bot.PlatformShell, Tenant: "demo", UserID: as, Email: as, Name: as}
-	reply := bot.ReplierFunc(func(_ context.Context, m bot.Message) error { b.add("reply", m); return nil })
-	if err := svc.Handle(context.Background(), bot.Incoming{Actor: actor, Text: text, Reply: reply}); err != nil {
+	actor := chat.Actor{Platform: chat.PlatformShell, Tenant: "demo", UserID: as, Email: as, Name: as}
+	reply := chat.ReplierFunc(func(_ context.Context, m chat.Message) error { b.add("reply", m); return nil })
+	if err := svc.Handle(context.Background(), chat.Incoming{Actor: actor, Text: text, Reply: reply}); err != nil {
 		t.Fatalf("%s: %q: %v", as, text, err)
 	}
 	return b.Take()
@@ -84,7 +85,7 @@ func (b *Inbox) Say(t testing.TB, svc *bot.Service, as, text string) []Seen {
 func AuditDay(t testing.TB, env *Env) (passwords []string) {
 	t.Helper()
 	in := &Inbox{}
-	env.Service.Attach(bot.PlatformShell, in)
+	env.Service.Attach(chat.PlatformShell, in)
 	say := func(as, text string) []Seen { return in.Say(t, env.Service, as, text) }
 
 	say("helpdesk@contoso.com", `/resetpw adele@contoso.com --reason "locked out after phone change, INC0042"`)

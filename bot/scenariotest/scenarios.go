@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // Seen is one message as a person would see it, flattened to its visible text.
@@ -26,7 +27,7 @@ type Driver interface {
 	// the bot has finished.
 	Say(t *testing.T, as, text string) []Seen
 	// Click presses a button on an approval card as the persona.
-	Click(t *testing.T, as string, action bot.Action, requestID string) []Seen
+	Click(t *testing.T, as string, action chat.Action, requestID string) []Seen
 	// Tick runs the timed jobs (approval expiry, DM withdrawal) and returns what they showed.
 	Tick(t *testing.T) []Seen
 }
@@ -148,12 +149,12 @@ func approvalFlow(t *testing.T, env *Env, d Driver) {
 	id := RequestID(t, card.Text)
 	noWrites(t, env)
 
-	mustFind(t, d.Click(t, "pat@contoso.com", bot.ActionApprove, id), "reply", "can't approve your own request")
-	mustFind(t, d.Click(t, "ceo@contoso.com", bot.ActionApprove, id), "reply", "")
-	mustFind(t, d.Click(t, "helpdesk@contoso.com", bot.ActionApprove, id), "reply", "")
+	mustFind(t, d.Click(t, "pat@contoso.com", chat.ActionApprove, id), "reply", "can't approve your own request")
+	mustFind(t, d.Click(t, "ceo@contoso.com", chat.ActionApprove, id), "reply", "")
+	mustFind(t, d.Click(t, "helpdesk@contoso.com", chat.ActionApprove, id), "reply", "")
 	noWrites(t, env)
 
-	seen = d.Click(t, "sam@contoso.com", bot.ActionApprove, id)
+	seen = d.Click(t, "sam@contoso.com", chat.ActionApprove, id)
 	mustFind(t, seen, "card", "Approved by Sam Security")
 	resets := env.Graph.Resets("ceo@contoso.com")
 	if len(resets) != 1 {
@@ -163,7 +164,7 @@ func approvalFlow(t *testing.T, env *Env, d Driver) {
 	PasswordOnlyInDM(t, env, resets[0].Password, seen)
 
 	// A second click, or a typed approve, does nothing.
-	mustFind(t, d.Click(t, "sam@contoso.com", bot.ActionApprove, id), "reply", "already")
+	mustFind(t, d.Click(t, "sam@contoso.com", chat.ActionApprove, id), "reply", "already")
 	mustFind(t, d.Say(t, "megan@contoso.com", "approve "+id), "reply", "already")
 	if n := len(env.Graph.Resets("ceo@contoso.com")); n != 1 {
 		t.Fatalf("after more clicks Graph set %d passwords, want 1", n)
@@ -174,10 +175,10 @@ func approvalFlow(t *testing.T, env *Env, d Driver) {
 func approvalDenied(t *testing.T, env *Env, d Driver) {
 	card := mustFind(t, d.Say(t, "pat@contoso.com", "/resetpw megan@contoso.com"), "approvals", "")
 	id := RequestID(t, card.Text)
-	seen := d.Click(t, "sam@contoso.com", bot.ActionDeny, id)
+	seen := d.Click(t, "sam@contoso.com", chat.ActionDeny, id)
 	mustFind(t, seen, "card", "Sam Security")
 	mustFind(t, seen, "dm:pat@contoso.com", "denied")
-	mustFind(t, d.Click(t, "sam@contoso.com", bot.ActionApprove, id), "reply", "already")
+	mustFind(t, d.Click(t, "sam@contoso.com", chat.ActionApprove, id), "reply", "already")
 	noWrites(t, env)
 }
 
@@ -188,7 +189,7 @@ func approvalExpires(t *testing.T, env *Env, d Driver) {
 	seen := d.Tick(t)
 	mustFind(t, seen, "card", "Expired")
 	mustFind(t, seen, "dm:pat@contoso.com", "in time")
-	mustFind(t, d.Click(t, "sam@contoso.com", bot.ActionApprove, id), "reply", "expired")
+	mustFind(t, d.Click(t, "sam@contoso.com", chat.ActionApprove, id), "reply", "expired")
 	noWrites(t, env)
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/signin"
 	"github.com/resetbot/resetbot/bot/store"
+	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
 )
@@ -34,7 +35,7 @@ type env struct {
 	svc      *bot.Service
 	signIn   *signin.Manager
 	callback *httptest.Server
-	chat     *chat
+	inbox    *inbox
 	logs     *syncBuffer
 	now      time.Time
 	mu       sync.Mutex
@@ -57,7 +58,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if tenant == nil {
 		tenant = graphtest.Contoso()
 	}
-	e := &env{graph: graphtest.NewServer(tenant), logs: &syncBuffer{}, chat: &chat{},
+	e := &env{graph: graphtest.NewServer(tenant), logs: &syncBuffer{}, inbox: &inbox{},
 		now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
 	t.Cleanup(e.graph.Close)
 	e.graph.SetWriteback(true)
@@ -87,7 +88,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.svc = bot.NewService(dir, st, cfg, log)
 	e.svc.SetClock(e.clock)
-	e.svc.Attach(bot.PlatformShell, e.chat)
+	e.svc.Attach(chat.PlatformShell, e.inbox)
 
 	e.callback = httptest.NewUnstartedServer(nil)
 	e.callback.StartTLS()
@@ -128,17 +129,17 @@ func (e *env) advance(d time.Duration) {
 	e.now = e.now.Add(d)
 }
 
-func actor(upn string) bot.Actor {
-	return bot.Actor{Platform: bot.PlatformShell, Tenant: "demo", UserID: upn, Email: upn, Name: upn}
+func actor(upn string) chat.Actor {
+	return chat.Actor{Platform: chat.PlatformShell, Tenant: "demo", UserID: upn, Email: upn, Name: upn}
 }
 
 // say runs a command as the persona and returns what only they saw (replies) and what came by DM.
-func (e *env) say(t *testing.T, as, text string) (replies, dms []bot.Message) {
+func (e *env) say(t *testing.T, as, text string) (replies, dms []chat.Message) {
 	t.Helper()
-	before := e.chat.count()
+	before := e.inbox.count()
 	var mu sync.Mutex
-	err := e.svc.Handle(context.Background(), bot.Incoming{Actor: actor(as), Text: text,
-		Reply: bot.ReplierFunc(func(_ context.Context, m bot.Message) error {
+	err := e.svc.Handle(context.Background(), chat.Incoming{Actor: actor(as), Text: text,
+		Reply: chat.ReplierFunc(func(_ context.Context, m chat.Message) error {
 			mu.Lock()
 			defer mu.Unlock()
 			replies = append(replies, m)
@@ -147,7 +148,7 @@ func (e *env) say(t *testing.T, as, text string) (replies, dms []bot.Message) {
 	if err != nil {
 		t.Fatalf("%s: %v", text, err)
 	}
-	return replies, e.chat.since(before)
+	return replies, e.inbox.since(before)
 }
 
 // login runs /resetpw login as the persona and returns the sign-in link from the DM.
@@ -227,7 +228,7 @@ func (e *env) secretsNowhere(t *testing.T, extra ...string) {
 	if len(db) == 0 {
 		t.Fatal("the SQLite file is empty")
 	}
-	msgs := e.chat.all()
+	msgs := e.inbox.all()
 	for _, s := range secrets {
 		if s == "" {
 			continue
@@ -244,7 +245,7 @@ func (e *env) secretsNowhere(t *testing.T, extra ...string) {
 	}
 }
 
-func text(ms []bot.Message) string {
+func text(ms []chat.Message) string {
 	var b strings.Builder
 	for _, m := range ms {
 		fmt.Fprintf(&b, "%s\n%s\n%s\n%s\n", m.Title, m.Text, m.Secret, m.Footer)
@@ -255,40 +256,40 @@ func text(ms []bot.Message) string {
 	return b.String()
 }
 
-// chat records DMs; approvals are not used here.
-type chat struct {
+// inbox records DMs; approvals are not used here.
+type inbox struct {
 	mu  sync.Mutex
-	dms []bot.Message
+	dms []chat.Message
 	to  []string
 }
 
-func (c *chat) DM(_ context.Context, to bot.Actor, m bot.Message) (bot.MessageRef, error) {
+func (c *inbox) DM(_ context.Context, to chat.Actor, m chat.Message) (chat.MessageRef, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.dms = append(c.dms, m)
 	c.to = append(c.to, to.UserID)
-	return bot.MessageRef{Platform: bot.PlatformShell, Channel: "D-" + to.UserID, ID: fmt.Sprint(len(c.dms))}, nil
+	return chat.MessageRef{Platform: chat.PlatformShell, Channel: "D-" + to.UserID, ID: fmt.Sprint(len(c.dms))}, nil
 }
 
-func (c *chat) PostApproval(context.Context, bot.Message) (bot.MessageRef, error) {
-	return bot.MessageRef{Platform: bot.PlatformShell, Channel: "#approvals", ID: "card"}, nil
+func (c *inbox) PostApproval(context.Context, chat.Message) (chat.MessageRef, error) {
+	return chat.MessageRef{Platform: chat.PlatformShell, Channel: "#approvals", ID: "card"}, nil
 }
-func (c *chat) Update(context.Context, bot.MessageRef, bot.Message) error { return nil }
-func (c *chat) Withdraw(context.Context, bot.MessageRef) error            { return nil }
+func (c *inbox) Update(context.Context, chat.MessageRef, chat.Message) error { return nil }
+func (c *inbox) Withdraw(context.Context, chat.MessageRef) error             { return nil }
 
-func (c *chat) count() int {
+func (c *inbox) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.dms)
 }
 
-func (c *chat) since(n int) []bot.Message {
+func (c *inbox) since(n int) []chat.Message {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]bot.Message(nil), c.dms[n:]...)
+	return append([]chat.Message(nil), c.dms[n:]...)
 }
 
-func (c *chat) all() string { return text(c.since(0)) }
+func (c *inbox) all() string { return text(c.since(0)) }
 
 type syncBuffer struct {
 	mu sync.Mutex

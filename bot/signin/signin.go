@@ -34,6 +34,7 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/public"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // CallbackPath is where Entra sends the browser back after sign-in, on the bot's public URL.
@@ -72,9 +73,9 @@ type Config struct {
 	Now        func() time.Time
 	Log        *slog.Logger
 	// Tell sends a person a private message (bot.Service.TellActor): the end of a device code sign-in.
-	Tell func(ctx context.Context, to bot.Actor, m bot.Message) error
+	Tell func(ctx context.Context, to chat.Actor, m chat.Message) error
 	// Audit records sign-in events in the trail (bot.Service.AuditSignIn); no secrets in detail.
-	Audit func(ctx context.Context, actor bot.Actor, upn, outcome, detail string)
+	Audit func(ctx context.Context, actor chat.Actor, upn, outcome, detail string)
 }
 
 // Manager implements bot.AgentSignIn and serves the callback.
@@ -139,14 +140,14 @@ func (m *Manager) RedirectURI() string { return m.cfg.PublicURL + CallbackPath }
 
 // pending is what a sign-in link needs at the callback, sealed in the store.
 type pending struct {
-	Verifier string    `json:"verifier"`
-	Redirect string    `json:"redirect"`
-	Actor    bot.Actor `json:"actor"`
-	UPN      string    `json:"upn"`
+	Verifier string     `json:"verifier"`
+	Redirect string     `json:"redirect"`
+	Actor    chat.Actor `json:"actor"`
+	UPN      string     `json:"upn"`
 }
 
 // Begin implements bot.AgentSignIn.
-func (m *Manager) Begin(ctx context.Context, actor bot.Actor, me bot.User) (bot.Message, bool, error) {
+func (m *Manager) Begin(ctx context.Context, actor chat.Actor, me bot.User) (chat.Message, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
 	defer cancel()
 	if !m.public {
@@ -157,27 +158,27 @@ func (m *Manager) Begin(ctx context.Context, actor bot.Actor, me bot.User) (bot.
 }
 
 // beginLink makes a sign-in link: the authorization code flow with PKCE, back to the callback.
-func (m *Manager) beginLink(ctx context.Context, actor bot.Actor, me bot.User) (bot.Message, error) {
+func (m *Manager) beginLink(ctx context.Context, actor chat.Actor, me bot.User) (chat.Message, error) {
 	state, verifier := randomToken(32), randomToken(64)
 	p := pending{Verifier: verifier, Redirect: m.RedirectURI(), Actor: actor, UPN: me.UPN}
 	plain, _ := json.Marshal(p)
 	sealed, err := m.seal.seal(plain, "pending", state, actor.Key())
 	if err != nil {
-		return bot.Message{}, err
+		return chat.Message{}, err
 	}
 	client, err := m.client(&rowCache{})
 	if err != nil {
-		return bot.Message{}, err
+		return chat.Message{}, err
 	}
 	// MSAL resolves the authorize endpoint from the authority's metadata; it has no option for
 	// state or PKCE's challenge on this call, so they are added to its URL.
 	link, err := client.AuthCodeURL(ctx, m.cfg.ClientID, p.Redirect, m.cfg.Scopes, public.WithLoginHint(me.UPN))
 	if err != nil {
-		return bot.Message{}, fmt.Errorf("building the sign-in link: %w", err)
+		return chat.Message{}, fmt.Errorf("building the sign-in link: %w", err)
 	}
 	u, err := url.Parse(link)
 	if err != nil {
-		return bot.Message{}, err
+		return chat.Message{}, err
 	}
 	q := u.Query()
 	q.Set("state", state)
@@ -187,9 +188,9 @@ func (m *Manager) beginLink(ctx context.Context, actor bot.Actor, me bot.User) (
 	now := m.cfg.Now()
 	if err := m.cfg.Store.PutSignIn(ctx, bot.PendingSignIn{State: state, ActorKey: actor.Key(), ObjectID: me.ID,
 		Sealed: sealed, ExpiresAt: now.Add(m.cfg.LinkTTL)}); err != nil {
-		return bot.Message{}, fmt.Errorf("keeping the pending sign-in: %w", err)
+		return chat.Message{}, fmt.Errorf("keeping the pending sign-in: %w", err)
 	}
-	return bot.Message{
+	return chat.Message{
 		Title: "🔑 Sign in to resetbot as " + me.UPN,
 		Text: "Open this link and sign in with your own Entra account: " + u.String() + "\n" +
 			"It works once, for you only (another account is refused), until " + m.clock(now.Add(m.cfg.LinkTTL)) + ".",
@@ -199,15 +200,15 @@ func (m *Manager) beginLink(ctx context.Context, actor bot.Actor, me bot.User) (
 
 // beginDevice starts a device code sign-in and waits for it in the background.
 // signedIn is true when the sign-in finished while Begin waited (DeviceWait).
-func (m *Manager) beginDevice(ctx context.Context, actor bot.Actor, me bot.User) (_ bot.Message, signedIn bool, _ error) {
+func (m *Manager) beginDevice(ctx context.Context, actor chat.Actor, me bot.User) (_ chat.Message, signedIn bool, _ error) {
 	rc := &rowCache{}
 	client, err := m.client(rc)
 	if err != nil {
-		return bot.Message{}, false, err
+		return chat.Message{}, false, err
 	}
 	dc, err := client.AcquireTokenByDeviceCode(ctx, m.cfg.Scopes)
 	if err != nil {
-		return bot.Message{}, false, fmt.Errorf("starting a device code sign-in: %s", entraSummary(err))
+		return chat.Message{}, false, fmt.Errorf("starting a device code sign-in: %s", entraSummary(err))
 	}
 	expires := dc.Result.ExpiresOn
 	if limit := time.Now().Add(m.cfg.LinkTTL); limit.Before(expires) {
@@ -217,7 +218,7 @@ func (m *Manager) beginDevice(ctx context.Context, actor bot.Actor, me bot.User)
 	// finished sign-in is handed to it, so the agent reads one message in order rather than "signed
 	// in" before "how to sign in".
 	type ended struct {
-		dm bot.Message
+		dm chat.Message
 		ok bool
 	}
 	handoff := make(chan ended)
@@ -235,7 +236,7 @@ func (m *Manager) beginDevice(ctx context.Context, actor bot.Actor, me bot.User)
 		var e ended
 		if err != nil {
 			m.cfg.Log.Warn("device code sign-in did not complete", "actor", actor.Key(), "why", entraSummary(err))
-			e.dm = bot.Message{Title: "⌛ Your resetbot sign-in was not completed in time. Run /resetpw login again."}
+			e.dm = chat.Message{Title: "⌛ Your resetbot sign-in was not completed in time. Run /resetpw login again."}
 		} else {
 			e.ok, _, e.dm = m.finish(ctx, actor, me.ID, me.UPN, res, rc)
 		}
@@ -256,7 +257,7 @@ func (m *Manager) beginDevice(ctx context.Context, actor bot.Actor, me bot.User)
 		case <-ctx.Done():
 		}
 	}
-	return bot.Message{
+	return chat.Message{
 		Title: "🔑 Sign in to resetbot as " + me.UPN,
 		Text: "Open " + dc.Result.VerificationURL + " and enter the code " + dc.Result.UserCode +
 			", then sign in with your own Entra account. The code works until " + m.clock(expires) + "; another account is refused.",
@@ -266,7 +267,7 @@ func (m *Manager) beginDevice(ctx context.Context, actor bot.Actor, me bot.User)
 
 // finish keeps a completed sign-in if it is the expected person. It returns the words for the
 // sign-in page and the DM that tells the agent in the chat; the caller sends the DM.
-func (m *Manager) finish(ctx context.Context, actor bot.Actor, wantOID, wantUPN string, res public.AuthResult, rc *rowCache) (ok bool, words string, dm bot.Message) {
+func (m *Manager) finish(ctx context.Context, actor chat.Actor, wantOID, wantUPN string, res public.AuthResult, rc *rowCache) (ok bool, words string, dm chat.Message) {
 	got := res.IDToken.Oid
 	if got == "" || !strings.EqualFold(got, wantOID) {
 		who := res.IDToken.PreferredUsername
@@ -276,7 +277,7 @@ func (m *Manager) finish(ctx context.Context, actor bot.Actor, wantOID, wantUPN 
 		m.cfg.Log.Warn("sign-in refused: the Entra account is not the agent's", "actor", actor.Key(), "expected_oid", wantOID, "signed_in_oid", got)
 		m.audit(ctx, actor, wantUPN, "refused", "signed in as a different Entra user ("+who+")")
 		words = "You signed in as " + who + ", but your chat account belongs to " + wantUPN + ". Nothing was kept: run /resetpw login again and sign in as " + wantUPN + "."
-		return false, words, bot.Message{Title: "⛔ " + words}
+		return false, words, chat.Message{Title: "⛔ " + words}
 	}
 	now := m.cfg.Now()
 	blob, _ := json.Marshal(tokenRow{Cache: rc.data, HomeAccountID: res.Account.HomeAccountID, UPN: res.IDToken.PreferredUsername})
@@ -288,12 +289,12 @@ func (m *Manager) finish(ctx context.Context, actor bot.Actor, wantOID, wantUPN 
 	if err != nil {
 		m.cfg.Log.Error("keeping an agent's sign-in failed", "actor", actor.Key(), "err", err)
 		words = "You signed in, but resetbot could not keep the sign-in. Try /resetpw login again in a minute."
-		return false, words, bot.Message{Title: "⚠️ " + words}
+		return false, words, chat.Message{Title: "⚠️ " + words}
 	}
 	m.cfg.Log.Info("agent signed in", "actor", actor.Key(), "oid", wantOID)
 	m.audit(ctx, actor, wantUPN, "signed_in", "")
 	words = "Signed in as " + wantUPN + " until " + m.clock(now.Add(m.cfg.SessionTTL)) + ". You can close this page and go back to the chat."
-	return true, words, bot.Message{Title: "✅ Signed in to resetbot as " + wantUPN + ".",
+	return true, words, chat.Message{Title: "✅ Signed in to resetbot as " + wantUPN + ".",
 		Text: "Resets that need your own sign-in now run as you, until " + m.clock(now.Add(m.cfg.SessionTTL)) + ". /resetpw logout ends it."}
 }
 
@@ -375,13 +376,13 @@ func (m *Manager) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // SignOut implements bot.AgentSignIn.
-func (m *Manager) SignOut(ctx context.Context, actor bot.Actor) (bool, error) {
+func (m *Manager) SignOut(ctx context.Context, actor chat.Actor) (bool, error) {
 	return m.cfg.Store.DeleteAgentToken(ctx, actor.Key())
 }
 
 // Session implements bot.AgentSignIn: the agent's sealed row is read and opened now, so a missing,
 // expired, moved or tampered row is ErrNotSignedIn before any reset starts.
-func (m *Manager) Session(ctx context.Context, actor bot.Actor, objectID string) (bot.TokenSource, error) {
+func (m *Manager) Session(ctx context.Context, actor chat.Actor, objectID string) (bot.TokenSource, error) {
 	row, ok, err := m.cfg.Store.GetAgentToken(ctx, actor.Key(), m.cfg.Now())
 	if err != nil {
 		return nil, err
@@ -411,7 +412,7 @@ func (m *Manager) Session(ctx context.Context, actor bot.Actor, objectID string)
 // session is one agent's token source for the length of a request.
 type session struct {
 	m     *Manager
-	actor bot.Actor
+	actor chat.Actor
 	row   bot.AgentToken
 
 	mu      sync.Mutex
@@ -520,7 +521,7 @@ func (c *rowCache) Export(_ context.Context, m cache.Marshaler, _ cache.ExportHi
 	return nil
 }
 
-func (m *Manager) tell(ctx context.Context, to bot.Actor, msg bot.Message) {
+func (m *Manager) tell(ctx context.Context, to chat.Actor, msg chat.Message) {
 	if m.cfg.Tell == nil {
 		return
 	}
@@ -529,7 +530,7 @@ func (m *Manager) tell(ctx context.Context, to bot.Actor, msg bot.Message) {
 	}
 }
 
-func (m *Manager) audit(ctx context.Context, actor bot.Actor, upn, outcome, detail string) {
+func (m *Manager) audit(ctx context.Context, actor chat.Actor, upn, outcome, detail string) {
 	if m.cfg.Audit != nil {
 		m.cfg.Audit(ctx, actor, upn, outcome, detail)
 	}

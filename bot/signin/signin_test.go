@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
 )
 
@@ -28,7 +29,7 @@ func TestSyncedResetAfterSignIn(t *testing.T) {
 	}
 	var secret string
 	for _, m := range dms {
-		secret += m.Secret
+		secret += m.Secret.Reveal()
 	}
 	if secret == "" || secret != sets[0].Password {
 		t.Errorf("the DM carries %q, Graph set %q", secret, sets[0].Password)
@@ -79,7 +80,7 @@ func TestSyncedResetFailures(t *testing.T) {
 				t.Errorf("reported or made a reset: %s", got)
 			}
 			for _, m := range dms {
-				if m.Secret != "" {
+				if !m.Secret.IsZero() {
 					t.Error("a password was DMed for a failed reset")
 				}
 			}
@@ -236,7 +237,7 @@ func TestDeviceCodeSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool {
-		return strings.Contains(e.chat.all(), "✅ Signed in to resetbot as helpdesk@contoso.com")
+		return strings.Contains(e.inbox.all(), "✅ Signed in to resetbot as helpdesk@contoso.com")
 	})
 	replies, _ = e.say(t, "helpdesk@contoso.com", "/resetpw alex@contoso.com")
 	if !strings.Contains(text(replies), "✅ Reset Alex Wilber") {
@@ -256,7 +257,7 @@ func TestSandboxSignInReadsInOrder(t *testing.T) {
 	if len(replies) != 1 || !strings.Contains(replies[0].Title, "You are signed in as helpdesk@contoso.com") {
 		t.Fatalf("reply %+v", replies)
 	}
-	if n := strings.Count(e.chat.all(), "Signed in to resetbot"); n != 1 {
+	if n := strings.Count(e.inbox.all(), "Signed in to resetbot"); n != 1 {
 		t.Errorf("told %d times that the sign-in finished, want 1", n)
 	}
 	replies, _ = e.say(t, "helpdesk@contoso.com", "/resetpw alex@contoso.com")
@@ -293,7 +294,7 @@ func TestIdentityMismatchRefused(t *testing.T) {
 	if err := d.auth.ApproveDevice(code, "adele@contoso.com"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return strings.Contains(d.chat.all(), "You signed in as adele@contoso.com") })
+	waitFor(t, func() bool { return strings.Contains(d.inbox.all(), "You signed in as adele@contoso.com") })
 	if _, ok, _ := d.store.GetAgentToken(context.Background(), actor("helpdesk@contoso.com").Key(), d.clock()); ok {
 		t.Fatal("device flow kept a token for the wrong person")
 	}
@@ -426,7 +427,7 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 // deviceCode reads the user code from the sign-in DM ("… enter the code ABC123, then …").
-func deviceCode(t *testing.T, m bot.Message) string {
+func deviceCode(t *testing.T, m chat.Message) string {
 	t.Helper()
 	_, rest, ok := strings.Cut(m.Text, "enter the code ")
 	code, _, _ := strings.Cut(rest, ",")

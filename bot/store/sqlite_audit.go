@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 const auditColumns = `seq, at, request_id, event, platform, actor_key, actor_upn, target_id, target_upn,
@@ -62,7 +63,7 @@ func scanAudit(sc scanner) (bot.AuditRecord, error) {
 	)
 	err := sc.Scan(&r.Seq, &at, &r.RequestID, &event, &platform, &r.ActorKey, &r.ActorUPN, &r.TargetID,
 		&r.TargetUPN, &r.Outcome, &r.Detail, &r.GraphRequestID, &r.DurationMS, &r.PrevHash, &r.Hash)
-	r.At, r.Event, r.Platform = fromNanos(at), bot.AuditEvent(event), bot.Platform(platform)
+	r.At, r.Event, r.Platform = fromNanos(at), bot.AuditEvent(event), chat.Platform(platform)
 	return r, err
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 const requestColumns = `id, state, requester_key,
@@ -58,7 +59,7 @@ func scanRequest(row scanner) (*bot.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.State, r.Requester.Platform = bot.State(state), bot.Platform(chatP)
+	r.State, r.Requester.Platform = bot.State(state), chat.Platform(chatP)
 	r.CreatedAt, r.UpdatedAt, r.ExpiresAt = fromNanos(created), fromNanos(updated), fromNanos(expires)
 	for _, f := range []struct {
 		text string

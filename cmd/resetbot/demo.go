@@ -15,6 +15,7 @@ import (
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/signin"
 	"github.com/resetbot/resetbot/bot/store"
+	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
 )
@@ -97,7 +98,7 @@ func (d demoCmd) Run(ctx context.Context) error {
 	term := shell.New(os.Stdout, d.As)
 	term.Advance = clock.Advance
 	auth.AutoApprove(func() string { return term.Actor().UserID })
-	svc.Attach(bot.PlatformShell, term)
+	svc.Attach(chat.PlatformShell, term)
 	term.Digest = demoDigest(st, dir, srv, clock.Now, log, term)
 
 	interactive := isTerminal(os.Stdin)

@@ -8,6 +8,7 @@ import (
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/digest"
 	"github.com/resetbot/resetbot/bot/jobs"
+	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
 )
@@ -15,7 +16,7 @@ import (
 // demoDigest makes the terminal's /digest: the same job serve schedules, run now (Runner.RunNow),
 // posting to the terminal's #it-audit. The sandbox's audit log gets a few resets made outside
 // resetbot overnight, so the digest has something to say about them.
-func demoDigest(st bot.Store, dir *graphsvc.Client, srv *graphtest.Server, now func() time.Time, log *slog.Logger, out bot.AuditPoster) func(context.Context) error {
+func demoDigest(st bot.Store, dir *graphsvc.Client, srv *graphtest.Server, now func() time.Time, log *slog.Logger, out chat.AuditPoster) func(context.Context) error {
 	t := now()
 	night := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).Add(-50 * time.Minute) // 23:10 yesterday
 	srv.LogAdminReset(night.Add(4*time.Minute), "megan@contoso.com", "adele@contoso.com", "203.0.113.7")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/resetbot/resetbot/adapters/teams"
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
 )
 
@@ -89,7 +90,7 @@ func runTeamsDemo(ctx context.Context, d teamsDemo) error {
 		return err
 	}
 	defer a.Close()
-	d.Service.Attach(bot.PlatformTeams, demoTeamsChat{Adapter: a, out: d.Out})
+	d.Service.Attach(chat.PlatformTeams, demoTeamsChat{Adapter: a, out: d.Out})
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/messages", a)
@@ -125,14 +126,14 @@ type demoTeamsHandler struct {
 	advance func(time.Duration)
 }
 
-func (h demoTeamsHandler) Handle(ctx context.Context, in bot.Incoming) error {
+func (h demoTeamsHandler) Handle(ctx context.Context, in chat.Incoming) error {
 	if f := strings.Fields(in.Text); len(f) > 0 && strings.EqualFold(f[0], "/wait") && h.advance != nil {
 		dur, err := time.ParseDuration(strings.Join(f[1:], ""))
 		if err != nil || dur <= 0 {
-			return in.Reply.Reply(ctx, bot.Message{Title: "usage: /wait 16m"})
+			return in.Reply.Reply(ctx, chat.Message{Title: "usage: /wait 16m"})
 		}
 		h.advance(dur)
-		if err := in.Reply.Reply(ctx, bot.Message{Title: fmt.Sprintf("⏩ (%s later)", dur)}); err != nil {
+		if err := in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⏩ (%s later)", dur)}); err != nil {
 			return err
 		}
 		h.svc.Tick(ctx)
@@ -149,7 +150,7 @@ type demoTeamsChat struct {
 	out io.Writer
 }
 
-func (c demoTeamsChat) PostApproval(ctx context.Context, m bot.Message) (bot.MessageRef, error) {
+func (c demoTeamsChat) PostApproval(ctx context.Context, m chat.Message) (chat.MessageRef, error) {
 	ref, err := c.Adapter.PostApproval(ctx, m)
 	if err != nil || len(m.Buttons) == 0 || c.out == nil {
 		return ref, err

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	slackadapter "github.com/resetbot/resetbot/adapters/slack"
-	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/digest"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // Slack joins resetbot serve when its settings are present: SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET
@@ -23,12 +23,12 @@ func setupSlack(ctx context.Context, s *server) (bool, error) {
 	}
 	cfg.Log = s.Log
 	cfg.Go = s.Go
-	cfg.Acked = func(took time.Duration) { s.Metrics.Acked(bot.PlatformSlack, took) }
+	cfg.Acked = func(took time.Duration) { s.Metrics.Acked(chat.PlatformSlack, took) }
 	a, err := slackadapter.New(cfg, s.Service)
 	if err != nil {
 		return true, err
 	}
-	s.Service.Attach(bot.PlatformSlack, a)
+	s.Service.Attach(chat.PlatformSlack, a)
 	if cfg.AuditChannel != "" {
 		s.AuditPosters = append(s.AuditPosters, digest.Poster{Name: "slack", AuditPoster: a})
 	}

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/adapters/teams"
-	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/digest"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // Teams joins resetbot serve when MICROSOFT_APP_ID is set: the Bot Framework endpoint POST
@@ -25,14 +25,14 @@ func setupTeams(_ context.Context, s *server) (bool, error) {
 	cfg.Refs = s.Store // conversation references survive restarts and are shared by replicas
 	cfg.Log = s.Log
 	cfg.Go = s.Go
-	cfg.Acked = func(took time.Duration) { s.Metrics.Acked(bot.PlatformTeams, took) }
+	cfg.Acked = func(took time.Duration) { s.Metrics.Acked(chat.PlatformTeams, took) }
 	a, err := teams.New(cfg)
 	if err != nil {
 		return true, err
 	}
 	// The key cache lives as long as the process: closing it at shutdown would refuse the requests
 	// still being answered.
-	s.Service.Attach(bot.PlatformTeams, a)
+	s.Service.Attach(chat.PlatformTeams, a)
 	if cfg.AuditConversation != "" {
 		s.AuditPosters = append(s.AuditPosters, digest.Poster{Name: "teams", AuditPoster: a})
 	}

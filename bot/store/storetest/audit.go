@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 func auditRecord(i int) *bot.AuditRecord {
 	return &bot.AuditRecord{At: t0.Add(time.Duration(i) * time.Second), RequestID: "R-AUD000", Event: bot.EventReset,
-		Platform: bot.PlatformTeams, ActorKey: "teams:tenant-1:29:user-1", ActorUPN: "helpdesk@contoso.com",
+		Platform: chat.PlatformTeams, ActorKey: "teams:tenant-1:29:user-1", ActorUPN: "helpdesk@contoso.com",
 		TargetID: "id-adele", TargetUPN: "adele@contoso.com", Outcome: "done", Detail: fmt.Sprint("step ", i),
 		GraphRequestID: "graph-req-1", DurationMS: int64(100 + i)}
 }

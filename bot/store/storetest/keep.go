@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // leaseDelivery: of several processes that see the same due DM, one takes it; a taker that dies
 // leaves it due again when its lease ends.
 func leaseDelivery(t *testing.T, s bot.Store) {
 	create(t, s, Sample("R-LEASE01"))
-	ref := bot.MessageRef{Platform: bot.PlatformSlack, Channel: "D1", ID: "1700000000.000100"}
+	ref := chat.MessageRef{Platform: chat.PlatformSlack, Channel: "D1", ID: "1700000000.000100"}
 	if err := s.AddDelivery(ctx, bot.Delivery{RequestID: "R-LEASE01", Ref: ref, DueAt: t0}); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 func claim(t *testing.T, s bot.Store) {
@@ -29,7 +30,7 @@ func deliveries(t *testing.T, s bot.Store) {
 	if due, err := s.DueDeliveries(ctx, t0); err != nil || len(due) != 0 {
 		t.Fatalf("due deliveries of an empty store: %v %v", due, err)
 	}
-	ref := bot.MessageRef{Platform: bot.PlatformTeams, Channel: "a:1dm", ID: "1:dm-act", ServiceURL: "https://smba.example/amer/"}
+	ref := chat.MessageRef{Platform: chat.PlatformTeams, Channel: "a:1dm", ID: "1:dm-act", Route: "https://smba.example/amer/"}
 	for i, due := range []time.Duration{time.Minute, -time.Minute, 0} {
 		id := fmt.Sprint("R-DLV00", i)
 		create(t, s, Sample(id)) // a delivery always belongs to a request; an engine may enforce it

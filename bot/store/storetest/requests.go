@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 func requestRoundTrip(t *testing.T, s bot.Store) {
@@ -78,7 +79,7 @@ func transitionCAS(t *testing.T, s bot.Store) {
 		t.Fatalf("a refused transition changed the request:\n got %+v\nwant %+v", got, r)
 	}
 	// pending → pending is how the service records the approval card once it is posted.
-	card := bot.MessageRef{Platform: bot.PlatformSlack, Channel: "C-APPROVALS", ID: "1700000000.000100"}
+	card := chat.MessageRef{Platform: chat.PlatformSlack, Channel: "C-APPROVALS", ID: "1700000000.000100"}
 	if ok, err := s.Transition(ctx, r.ID, bot.StatePending, bot.StatePending, bot.Change{Card: &card}, t0); !ok || err != nil {
 		t.Fatalf("pending → pending: ok=%v err=%v", ok, err)
 	}
@@ -90,7 +91,7 @@ func transitionCAS(t *testing.T, s bot.Store) {
 func transitionWritesChange(t *testing.T, s bot.Store) {
 	r := &bot.Request{ID: "R-CHG000", State: bot.StatePending, CreatedAt: t0, UpdatedAt: t0}
 	create(t, s, r)
-	card := bot.MessageRef{Platform: bot.PlatformTeams, Channel: "19:abc", ID: "1:act", ServiceURL: "https://smba.example/"}
+	card := chat.MessageRef{Platform: chat.PlatformTeams, Channel: "19:abc", ID: "1:act", Route: "https://smba.example/"}
 	at := t0.Add(time.Minute)
 	ch := bot.Change{ApproverKey: "slack:T1:U2", ApproverUPN: "sam@contoso.com", ApproverName: "Sam Security", Outcome: "approved", Card: &card}
 	if ok, err := s.Transition(ctx, r.ID, bot.StatePending, bot.StateApproved, ch, at); err != nil || !ok {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // Run checks an engine. open must return a new, empty store for each call; Run closes it.
@@ -61,7 +62,7 @@ var t0 = time.Date(2026, 11, 27, 10, 0, 0, 123456789, time.UTC)
 func Sample(id string) *bot.Request {
 	return &bot.Request{
 		ID: id, State: bot.StatePending,
-		Requester: bot.Actor{Platform: bot.PlatformTeams, Tenant: "tenant-1", UserID: "29:user-1",
+		Requester: chat.Actor{Platform: chat.PlatformTeams, Tenant: "tenant-1", UserID: "29:user-1",
 			ObjectID: "oid-pat", Email: "pat@contoso.com", Name: "Pat (Teams)"},
 		RequesterID: "id-pat", RequesterUPN: "pat@contoso.com", RequesterName: "Pat Admin",
 		RequesterRoles: []string{bot.RolePrivilegedAuthAdmin},
@@ -71,8 +72,8 @@ func Sample(id string) *bot.Request {
 		ApproverKey: "teams:tenant-1:29:user-2", ApproverUPN: "sam@contoso.com", ApproverName: "Sam Security",
 		Outcome:   "waiting for approval",
 		CreatedAt: t0, UpdatedAt: t0.Add(time.Second), ExpiresAt: t0.Add(30 * time.Minute),
-		Card: bot.MessageRef{Platform: bot.PlatformTeams, Channel: "19:approvals@thread.tacv2", ID: "1:act-1",
-			ServiceURL: "https://smba.trafficmanager.net/emea/"},
+		Card: chat.MessageRef{Platform: chat.PlatformTeams, Channel: "19:approvals@thread.tacv2", ID: "1:act-1",
+			Route: "https://smba.trafficmanager.net/emea/"},
 		BatchID: "B-SAMPLE",
 	}
 }

@@ -1,0 +1,136 @@
+// Package chat is the bot's neutral message model: who is talking (Actor), what they said, clicked
+// or sent (Incoming), what the bot says (Message) and where it may appear (Surface). Each platform
+// adapter renders a View of a Message in its own format; the rule that a secret appears only in a
+// direct message is decided here, in ViewOn, and nowhere else.
+//
+// chat is a leaf: it imports nothing of resetbot's, so a renderer never depends on the reset service.
+package chat
+
+import (
+	"context"
+	"time"
+)
+
+// Platform is where a person talks to the bot.
+type Platform string
+
+const (
+	PlatformShell Platform = "shell"
+	PlatformSlack Platform = "slack"
+	PlatformTeams Platform = "teams"
+)
+
+// Actor is a person as a chat platform knows them, keyed by immutable IDs, never by display names.
+type Actor struct {
+	Platform Platform
+	Tenant   string // Slack team_id, Teams tenant ID, "demo" in the terminal
+	UserID   string // Slack user_id, Teams aadObjectId, the persona's UPN in the terminal
+	// ObjectID is the Entra object ID when the platform vouches for it (Teams signs aadObjectId).
+	ObjectID string
+	// Email is the profile email when the platform gives one (Slack users:read.email); it maps the
+	// person to Entra when no object ID is known.
+	Email string
+	Name  string // for messages only; never used to decide anything
+	// TimeZone is the person's IANA time zone when the platform tells it (Slack profile tz, Teams
+	// localTimezone); empty when unknown. Only used to show times.
+	TimeZone string
+}
+
+// Key is the actor's stable identity key.
+func (a Actor) Key() string { return string(a.Platform) + ":" + a.Tenant + ":" + a.UserID }
+
+// DirectoryRef is what the directory is asked for to find this person in Entra.
+func (a Actor) DirectoryRef() string {
+	if a.ObjectID != "" {
+		return a.ObjectID
+	}
+	return a.Email
+}
+
+// Location is the actor's time zone, or def when the platform did not say or named an unknown zone.
+func (a Actor) Location(def *time.Location) *time.Location {
+	if a.TimeZone != "" {
+		if loc, err := time.LoadLocation(a.TimeZone); err == nil {
+			return loc
+		}
+	}
+	return def
+}
+
+// Incoming is one thing a person said, clicked or sent: the only thing an adapter hands the service.
+type Incoming struct {
+	Actor Actor
+	// Text is the command text; a button click arrives as "approve R-…" (see Click).
+	Text string
+	// File is a file sent with the text (a CSV list of users), nil when none.
+	File *File
+	// Shared is true when the conversation is seen by others (a channel, a group chat): answers meant
+	// for one person then go to their direct messages, with only a pointer in the conversation.
+	Shared bool
+	// IdempotencyKey identifies the delivery (Slack trigger or envelope, Teams activity ID): a
+	// second delivery with the same key does nothing. Empty for sources that never repeat.
+	IdempotencyKey string
+	Reply          Replier
+}
+
+// File is a file a person sent: its name as they named it and its bytes, already size-capped by the
+// adapter that downloaded it.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// Click turns a button press into the same Incoming a typed command would be.
+func Click(actor Actor, action Action, requestID, idempotencyKey string, reply Replier) Incoming {
+	return Incoming{Actor: actor, Text: string(action) + " " + requestID, IdempotencyKey: idempotencyKey, Reply: reply}
+}
+
+// Handler is the one door of the reset service: every adapter hands it every Incoming.
+type Handler interface {
+	Handle(ctx context.Context, in Incoming) error
+}
+
+// Replier answers the person who sent a command, visible only to them (Slack ephemeral or
+// response_url, the Teams conversation or invoke response, the terminal).
+type Replier interface {
+	Reply(ctx context.Context, m Message) error
+}
+
+// ReplierFunc adapts a function to Replier.
+type ReplierFunc func(ctx context.Context, m Message) error
+
+// Reply calls f.
+func (f ReplierFunc) Reply(ctx context.Context, m Message) error { return f(ctx, m) }
+
+// Chat is what the bot needs from a platform beyond replying: private messages, the approvals
+// channel, and changing what it has already sent.
+type Chat interface {
+	// DM sends a direct message to a person. This is the only way a secret leaves the bot.
+	DM(ctx context.Context, to Actor, m Message) (MessageRef, error)
+	// PostApproval posts an approval card to the configured approvals channel.
+	PostApproval(ctx context.Context, m Message) (MessageRef, error)
+	// Update replaces a message the bot sent, in place.
+	Update(ctx context.Context, ref MessageRef, m Message) error
+	// Withdraw removes a DM that held a secret: Slack deletes it, Teams replaces it with a note that
+	// it has expired.
+	Withdraw(ctx context.Context, ref MessageRef) error
+}
+
+// AuditPoster posts to a platform's audit channel (Slack RESETBOT_AUDIT_CHANNEL, the Teams audit
+// conversation, the terminal). A digest never holds a secret.
+type AuditPoster interface {
+	PostDigest(ctx context.Context, m Message, csv *Attachment) error
+}
+
+// MessageRef says where a sent message lives so it can be updated or withdrawn later.
+type MessageRef struct {
+	Platform Platform `json:"platform"`
+	Channel  string   `json:"channel"` // Slack channel/DM ID, Teams conversation ID
+	ID       string   `json:"id"`      // Slack ts, Teams activity ID
+	// Route is the platform's own routing data for the conversation (Teams: its regional service
+	// URL), opaque to everyone but the adapter that wrote it.
+	Route string `json:"route,omitempty"`
+}
+
+// IsZero reports whether the reference points nowhere.
+func (r MessageRef) IsZero() bool { return r.ID == "" && r.Channel == "" }
