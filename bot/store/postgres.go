@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"net"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	// pgx through database/sql rather than pgxpool: goose migrates through a *sql.DB either way, the
-	// SQLite engine's scanners and rowsAffected serve both engines unchanged, and database/sql's pool
+	// queries (sqlStore) are written once over database/sql for both engines, and database/sql's pool
 	// drops a connection the server closed (a restart, a failover) and retries on a fresh one.
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -22,18 +21,15 @@ import (
 
 // postgresStore is bot.Store on PostgreSQL, for several replicas on one database. Every decision
 // about who acts (a transition, a claim, a lease) is one conditional statement, so the database picks
-// the winner; appends to the audit trail take a transaction-scoped advisory lock, so the chain has one
-// head whichever replica writes.
+// the winner; appends to the audit trail take a transaction-scoped advisory lock (postgresDialect), so
+// the chain has one head whichever replica writes. Every call but the AuditSince stream is bounded by
+// pgOpTimeout.
 //
 // It keeps to the schema first in search_path, so several deployments (or tests) can share one
 // database, each in a schema of its own: RESETBOT_STORE=postgres://…/resetbot?search_path=NAME.
 type postgresStore struct {
-	db *sql.DB
-	// opTimeout bounds every call but the AuditSince stream, whatever deadline the caller's context
-	// has: with the database gone the bot answers "temporarily unavailable" instead of hanging.
-	opTimeout time.Duration
-	// auditLock is the advisory lock key that serialises appends to this schema's trail.
-	auditLock int64
+	sqlStore
+	db *sql.DB // the one pool, which sqlStore reads and writes through
 }
 
 const (
@@ -73,7 +69,7 @@ func openPostgres(ctx context.Context, dsn string) (_ bot.Store, err error) {
 			where, scrubPassword(err, dsn, cfg.Password))
 	}
 
-	s := &postgresStore{db: stdlib.OpenDB(*cfg), opTimeout: pgOpTimeout}
+	s := &postgresStore{db: stdlib.OpenDB(*cfg)}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -96,7 +92,8 @@ func openPostgres(ctx context.Context, dsn string) (_ bot.Store, err error) {
 		return nil, fmt.Errorf("RESETBOT_STORE=%s: no schema in the search_path (%q) exists in database %s; create it (CREATE SCHEMA …) or correct search_path",
 			where, cfg.RuntimeParams["search_path"], cfg.Database)
 	}
-	s.auditLock = lockKey("resetbot audit chain", schema.String)
+	s.sqlStore = sqlStore{d: postgresDialect(lockKey("resetbot audit chain", schema.String)),
+		write: s.db, read: s.db, opTimeout: pgOpTimeout}
 	if err := migratePostgres(ctx, s.db, schema.String); err != nil {
 		return nil, fmt.Errorf("preparing the PostgreSQL store at %s (schema %s): %s", where, schema.String, scrubPassword(err, dsn, cfg.Password))
 	}
@@ -129,11 +126,6 @@ func scrubPassword(err error, dsn, password string) string {
 	return msg
 }
 
-// op bounds one call by opTimeout (or the caller's deadline, when sooner).
-func (s *postgresStore) op(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.opTimeout)
-}
-
 // Ping makes a round trip to the server on a pooled connection.
 func (s *postgresStore) Ping(ctx context.Context) error {
 	ctx, cancel := s.op(ctx)
@@ -150,37 +142,3 @@ func (s *postgresStore) Close() error {
 	}
 	return s.db.Close()
 }
-
-// queryRows runs a query bounded by opTimeout and hands each row to scan.
-func (s *postgresStore) queryRows(ctx context.Context, scan func(scanner) error, query string, args ...any) error {
-	ctx, cancel := s.op(ctx)
-	defer cancel()
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// exec runs a statement bounded by opTimeout and reports whether it touched exactly one row.
-func (s *postgresStore) exec(ctx context.Context, query string, args ...any) (bool, error) {
-	ctx, cancel := s.op(ctx)
-	defer cancel()
-	return rowsAffected(s.db.ExecContext(ctx, query, args...))
-}
-
-// queryRow runs a one-row query bounded by opTimeout; sql.ErrNoRows says there was none.
-func (s *postgresStore) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
-	ctx, cancel := s.op(ctx)
-	defer cancel()
-	return s.db.QueryRowContext(ctx, query, args...).Scan(dest...)
-}
-
-// errNoRows reports whether err is database/sql's "no row".
-func errNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -25,13 +24,16 @@ import (
 //     kept out by SQLite's own lock, waited for by busy_timeout.
 //   - read has as many connections as readers need. Under WAL they never wait for the writer, and
 //     an AuditSince callback may call the store without waiting for its own connection.
+//
+// Neither pool has a time bound of the store's own (opTimeout): the file is local, and waiting for
+// another process's lock is bounded by busy_timeout.
 type sqliteStore struct {
-	write, read *sql.DB
-	tempDir     string // the folder of a sqlite::memory: database, removed on Close
+	sqlStore
+	tempDir string // the folder of a sqlite::memory: database, removed on Close
 }
 
 func openSQLite(ctx context.Context, path string) (_ bot.Store, err error) {
-	s := &sqliteStore{}
+	s := &sqliteStore{sqlStore: sqlStore{d: sqliteDialect}}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -131,37 +133,3 @@ func (s *sqliteStore) Close() error {
 	}
 	return errors.Join(errs...)
 }
-
-// Times are stored as Unix nanoseconds (exact, and they compare as integers); 0 is the zero time.
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
-
-func jsonText(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only plain structs and string slices are stored
-	}
-	return string(b)
-}
-
-// rowsAffected turns a conditional statement's result into "did it happen".
-func rowsAffected(res sql.Result, err error) (bool, error) {
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
-type scanner interface{ Scan(dest ...any) error }

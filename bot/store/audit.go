@@ -14,21 +14,31 @@ import (
 const auditColumns = `seq, at, request_id, event, platform, actor_key, actor_upn, target_id, target_upn,
 	outcome, detail, graph_request_id, duration_ms, prev_hash, hash`
 
-// AppendAudit reads the chain's head and appends in one transaction that holds the write lock from
-// its first statement (_txlock=immediate), so no two writers, in this process or another, can link
-// to the same previous record.
-func (s *sqliteStore) AppendAudit(ctx context.Context, rec *bot.AuditRecord) (err error) {
+// AppendAudit reads the chain's head and appends after it in one transaction, taking its turn with
+// every other appender in this process or another first (SQLite: the write lock, taken as the
+// transaction begins; PostgreSQL: the dialect's advisory lock), so no two records link to the same
+// one and no number is skipped.
+func (s *sqlStore) AppendAudit(ctx context.Context, rec *bot.AuditRecord) (err error) {
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("appending to the audit trail: %w", err)
 		}
 	}()
+	ctx, cancel := s.op(ctx)
+	defer cancel()
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() // a no-op after Commit
 
+	if s.d.takeTrail != "" {
+		if _, err := tx.ExecContext(ctx, s.d.takeTrail); err != nil {
+			return err
+		}
+	}
+	// Under PostgreSQL's read committed this statement's snapshot is taken after the lock, so it
+	// sees every append committed before it.
 	var (
 		last int64
 		prev string // "" before the first record
@@ -41,7 +51,7 @@ func (s *sqliteStore) AppendAudit(ctx context.Context, rec *bot.AuditRecord) (er
 	r.At = r.At.UTC()
 	r.Seq, r.PrevHash = last+1, prev
 	r.Hash = r.ChainHash(prev)
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = tx.ExecContext(ctx, s.d.rebind(`INSERT INTO audit (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		r.Seq, nanos(r.At), r.RequestID, string(r.Event), string(r.Platform), r.ActorKey, r.ActorUPN, r.TargetID, r.TargetUPN,
 		r.Outcome, r.Detail, r.GraphRequestID, r.DurationMS, r.PrevHash, r.Hash)
 	if err != nil {
@@ -54,7 +64,7 @@ func (s *sqliteStore) AppendAudit(ctx context.Context, rec *bot.AuditRecord) (er
 	return nil
 }
 
-// scanAudit reads one row of auditColumns; both engines store the same columns the same way.
+// scanAudit reads one row of auditColumns.
 func scanAudit(sc scanner) (bot.AuditRecord, error) {
 	var (
 		r               bot.AuditRecord
@@ -67,10 +77,13 @@ func scanAudit(sc scanner) (bot.AuditRecord, error) {
 	return r, err
 }
 
-// AuditSince streams, one row at a time: a digest over a long trail holds one record in memory.
-// It reads through the read pool, so fn may call the store (even append) while the stream is open.
-func (s *sqliteStore) AuditSince(ctx context.Context, afterSeq int64, fn func(bot.AuditRecord) error) error {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit WHERE seq > ? ORDER BY seq`, afterSeq)
+// AuditSince streams, one row at a time as the driver reads it: a digest over a long trail holds one
+// record in memory. The stream holds a connection of the read pool, so fn may call the store (even
+// append) through the others while it is open. It is bounded by the caller's context only, not
+// opTimeout, since a long trail may rightly take longer; a vanished PostgreSQL server still ends it
+// through TCP keepalives.
+func (s *sqlStore) AuditSince(ctx context.Context, afterSeq int64, fn func(bot.AuditRecord) error) error {
+	rows, err := s.read.QueryContext(ctx, s.d.rebind(`SELECT `+auditColumns+` FROM audit WHERE seq > ? ORDER BY seq`), afterSeq)
 	if err != nil {
 		return fmt.Errorf("reading the audit trail: %w", err)
 	}
@@ -91,10 +104,9 @@ func (s *sqliteStore) AuditSince(ctx context.Context, afterSeq int64, fn func(bo
 }
 
 // AuditAfter reads the index on the records' times: the lowest seq from the time on, else the last.
-func (s *sqliteStore) AuditAfter(ctx context.Context, t time.Time) (int64, error) {
-	var seq int64
-	err := s.read.QueryRowContext(ctx,
-		`SELECT COALESCE((SELECT MIN(seq) FROM audit WHERE at >= ?) - 1, (SELECT MAX(seq) FROM audit), 0)`, nanos(t)).Scan(&seq)
+func (s *sqlStore) AuditAfter(ctx context.Context, t time.Time) (int64, error) {
+	seq, err := queryOne(ctx, s, s.read, scanValue[int64],
+		`SELECT COALESCE((SELECT MIN(seq) FROM audit WHERE at >= ?) - 1, (SELECT MAX(seq) FROM audit), 0)`, nanos(t))
 	if err != nil {
 		return 0, fmt.Errorf("finding where the audit trail reaches %s: %w", t.Format(time.RFC3339), err)
 	}

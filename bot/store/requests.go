@@ -19,9 +19,9 @@ const requestColumns = `id, state, requester_key,
 	target_id, target_upn, target_name, target_roles, reason, approval_reason, approver_key, approver_upn,
 	approver_name, outcome, created_at, updated_at, expires_at, card, batch_id`
 
-func (s *sqliteStore) CreateRequest(ctx context.Context, r *bot.Request) error {
+func (s *sqlStore) CreateRequest(ctx context.Context, r *bot.Request) error {
 	a := r.Requester
-	_, err := s.write.ExecContext(ctx, `INSERT INTO requests (`+requestColumns+`)
+	_, err := s.exec(ctx, `INSERT INTO requests (`+requestColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, string(r.State), a.Key(),
 		string(a.Platform), a.Tenant, a.UserID, a.ObjectID, a.Email, a.Name,
@@ -43,6 +43,7 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// scanRequest reads one row of requestColumns.
 func scanRequest(row scanner) (*bot.Request, error) {
 	var (
 		r                          bot.Request
@@ -79,8 +80,8 @@ func scanRequest(row scanner) (*bot.Request, error) {
 	return &r, nil
 }
 
-func (s *sqliteStore) GetRequest(ctx context.Context, id string) (*bot.Request, error) {
-	r, err := scanRequest(s.read.QueryRowContext(ctx, `SELECT `+requestColumns+` FROM requests WHERE id = ?`, id))
+func (s *sqlStore) GetRequest(ctx context.Context, id string) (*bot.Request, error) {
+	r, err := queryOne(ctx, s, s.read, scanRequest, `SELECT `+requestColumns+` FROM requests WHERE id = ?`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, bot.ErrNoSuchRequest
 	}
@@ -91,8 +92,10 @@ func (s *sqliteStore) GetRequest(ctx context.Context, id string) (*bot.Request, 
 }
 
 // Transition is one conditional UPDATE: the database, not the caller, decides which of two racing
-// writers (goroutines or processes) wins. Empty change fields leave what is there.
-func (s *sqliteStore) Transition(ctx context.Context, id string, from, to bot.State, ch bot.Change, at time.Time) (bool, error) {
+// writers (goroutines, processes or replicas) wins. The second waits for the first's lock (SQLite's
+// write lock, PostgreSQL's row lock), then finds the state no longer matches and touches nothing.
+// Empty change fields leave what is there.
+func (s *sqlStore) Transition(ctx context.Context, id string, from, to bot.State, ch bot.Change, at time.Time) (bool, error) {
 	set := []string{"state = ?", "updated_at = ?"}
 	args := []any{string(to), nanos(at)}
 	for _, f := range []struct{ col, val string }{
@@ -108,8 +111,7 @@ func (s *sqliteStore) Transition(ctx context.Context, id string, from, to bot.St
 		args = append(args, jsonText(*ch.Card))
 	}
 	args = append(args, id, string(from))
-	ok, err := rowsAffected(s.write.ExecContext(ctx,
-		`UPDATE requests SET `+strings.Join(set, ", ")+` WHERE id = ? AND state = ?`, args...))
+	ok, err := s.exec(ctx, `UPDATE requests SET `+strings.Join(set, ", ")+` WHERE id = ? AND state = ?`, args...)
 	if err != nil {
 		return false, fmt.Errorf("moving request %s from %s to %s: %w", id, from, to, err)
 	}
@@ -117,66 +119,36 @@ func (s *sqliteStore) Transition(ctx context.Context, id string, from, to bot.St
 }
 
 // ExpiredPending counts a deadline equal to now as passed, as the service does when a click arrives.
-func (s *sqliteStore) ExpiredPending(ctx context.Context, now time.Time) ([]*bot.Request, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+requestColumns+` FROM requests
+func (s *sqlStore) ExpiredPending(ctx context.Context, now time.Time) ([]*bot.Request, error) {
+	out, err := queryAll(ctx, s, scanRequest, `SELECT `+requestColumns+` FROM requests
 		WHERE state = ? AND expires_at > 0 AND expires_at <= ? ORDER BY expires_at, id`, string(bot.StatePending), nanos(now))
 	if err != nil {
-		return nil, fmt.Errorf("listing expired approvals: %w", err)
-	}
-	defer rows.Close()
-	var out []*bot.Request
-	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing expired approvals: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing expired approvals: %w", err)
 	}
 	return out, nil
 }
 
-func (s *sqliteStore) BatchRequests(ctx context.Context, batchID string) ([]*bot.Request, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+requestColumns+` FROM requests WHERE batch_id = ? ORDER BY created_at, id`, batchID)
+func (s *sqlStore) BatchRequests(ctx context.Context, batchID string) ([]*bot.Request, error) {
+	out, err := queryAll(ctx, s, scanRequest, `SELECT `+requestColumns+` FROM requests WHERE batch_id = ? ORDER BY created_at, id`, batchID)
 	if err != nil {
 		return nil, fmt.Errorf("listing the requests of %s: %w", batchID, err)
 	}
-	defer rows.Close()
-	var out []*bot.Request
-	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing the requests of %s: %w", batchID, err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
-func (s *sqliteStore) UnfinishedBatches(ctx context.Context) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT DISTINCT batch_id FROM requests WHERE batch_id != '' AND state IN (?, ?) ORDER BY batch_id`,
+func (s *sqlStore) UnfinishedBatches(ctx context.Context) ([]string, error) {
+	ids, err := queryAll(ctx, s, scanValue[string],
+		`SELECT DISTINCT batch_id FROM requests WHERE batch_id <> '' AND state IN (?, ?) ORDER BY batch_id`,
 		string(bot.StateApproved), string(bot.StateResetting))
 	if err != nil {
 		return nil, fmt.Errorf("listing interrupted lists: %w", err)
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("listing interrupted lists: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
-func (s *sqliteStore) CountRequests(ctx context.Context, requesterKey string, since time.Time) (int, error) {
-	var n int
-	err := s.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM requests WHERE requester_key = ? AND created_at >= ?`,
-		requesterKey, nanos(since)).Scan(&n)
+func (s *sqlStore) CountRequests(ctx context.Context, requesterKey string, since time.Time) (int, error) {
+	n, err := queryOne(ctx, s, s.read, scanValue[int],
+		`SELECT COUNT(*) FROM requests WHERE requester_key = ? AND created_at >= ?`, requesterKey, nanos(since))
 	if err != nil {
 		return 0, fmt.Errorf("counting requests: %w", err)
 	}
