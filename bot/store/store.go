@@ -1,9 +1,19 @@
 // Package store keeps what resetbot must not forget: requests and their approvals, the audit trail,
 // idempotency keys, the password DMs still to withdraw, conversation references, scheduled-job runs
-// and agents' sign-ins. It implements bot.Store twice: on SQLite (the embedded default, pure Go, for
-// one replica) and on PostgreSQL (for several replicas on one database). Both pass the same contract
-// tests (storetest). SQL lives in files named after their engine (sqlite*.go and migrations/sqlite/,
-// postgres*.go and migrations/postgres/); the engines share the column lists and row scanners.
+// and agents' sign-ins. It implements bot.Store on SQLite (the embedded default, pure Go, for one
+// replica) and on PostgreSQL (for several replicas on one database); both pass the same contract
+// tests (storetest).
+//
+// Each query is written once, over database/sql (sqlStore: requests.go, audit.go, claims.go,
+// deliveries.go, keep.go), against a small dialect (dialect.go): how placeholders are spelled and how
+// an append takes its turn at the head of the audit chain. The engine files keep only what truly
+// differs: opening, pools and timeouts (sqlite.go, postgres.go) and migrations (sqlite_migrate.go and
+// migrations/sqlite/, postgres_migrate.go and migrations/postgres/).
+//
+// Of resetbot's own packages it imports only bot (bot.Store and what it keeps) and chat (the message
+// model that requests and deliveries carry); everything else, adapters and graphsvc included, reaches
+// the store through bot.Store and never the other way. Beyond the standard library it imports only the
+// database drivers (modernc.org/sqlite, pgx) and the migrator (goose). imports_test.go holds it to that.
 package store
 
 import (
