@@ -383,6 +383,9 @@ func TestPostgresLostDatabaseFailsFast(t *testing.T) {
 	if ok, err := s.Transition(ctx, "R-LOST00", bot.StatePending, bot.StateApproved, bot.Change{}, time.Now()); ok || err == nil {
 		t.Errorf("Transition with the database unreachable: %v %v, want an error", ok, err)
 	}
+	if _, err := s.ExpiredPending(ctx, time.Now()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("ExpiredPending with the database unreachable: %v, want a deadline error", err)
+	}
 
 	px.freeze(false)
 	px.dropAll() // the frozen connections are lost for good; new ones go through
