@@ -41,11 +41,14 @@ type auditFields struct {
 	GraphRequestID string        `json:"graph_request_id"`
 	DurationMS     int64         `json:"duration_ms"`
 	PrevHash       string        `json:"prev_hash"`
+	// Line came after the first release: left out of the hash when 0, so the records written before
+	// it keep their hashes.
+	Line int `json:"line,omitempty"`
 }
 
 func (r AuditRecord) fields(prevHash string) auditFields {
 	return auditFields{r.Seq, r.At.UTC().Format(time.RFC3339Nano), r.RequestID, r.Event, r.Platform, r.ActorKey, r.ActorUPN,
-		r.TargetID, r.TargetUPN, r.Outcome, r.Detail, r.GraphRequestID, r.DurationMS, prevHash}
+		r.TargetID, r.TargetUPN, r.Outcome, r.Detail, r.GraphRequestID, r.DurationMS, prevHash, r.Line}
 }
 
 // ChainBreak is the first record at which the trail stops being what resetbot wrote.
@@ -133,17 +136,19 @@ func VerifyTrail(ctx context.Context, st Store) (*ChainCheck, error) {
 // contract with SIEM parsers: add fields at the end, never rename or reorder. They are the names
 // ChainHash hashes, so an exported line can be checked without resetbot.
 var AuditFields = []string{"seq", "at", "request_id", "event", "platform", "actor_key", "actor_upn", "target_id",
-	"target_upn", "outcome", "detail", "graph_request_id", "duration_ms", "prev_hash", "hash"}
+	"target_upn", "outcome", "detail", "graph_request_id", "duration_ms", "prev_hash", "hash", "line"}
 
-// auditJSON is an exported record: the hashed fields and the hash.
+// auditJSON is an exported record: the hashed fields, the hash, and every field written out even
+// when a hash leaves it out for being zero (line), so each line of an export has every column.
 type auditJSON struct {
 	auditFields
 	Hash string `json:"hash"`
+	Line int    `json:"line"`
 }
 
 // MarshalJSON writes the record with the exported field names.
 func (r AuditRecord) MarshalJSON() ([]byte, error) {
-	return json.Marshal(auditJSON{r.fields(r.PrevHash), r.Hash})
+	return json.Marshal(auditJSON{r.fields(r.PrevHash), r.Hash, r.Line})
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote.
@@ -158,7 +163,7 @@ func (r *AuditRecord) UnmarshalJSON(b []byte) error {
 	}
 	*r = AuditRecord{Seq: j.Seq, At: at.UTC(), RequestID: j.RequestID, Event: j.Event, Platform: j.Platform,
 		ActorKey: j.ActorKey, ActorUPN: j.ActorUPN, TargetID: j.TargetID, TargetUPN: j.TargetUPN, Outcome: j.Outcome,
-		Detail: j.Detail, GraphRequestID: j.GraphRequestID, DurationMS: j.DurationMS, PrevHash: j.PrevHash, Hash: j.Hash}
+		Detail: j.Detail, GraphRequestID: j.GraphRequestID, DurationMS: j.DurationMS, PrevHash: j.PrevHash, Hash: j.Hash, Line: j.Line}
 	return nil
 }
 
@@ -195,11 +200,18 @@ func (c *csvWriter) Write(r AuditRecord) error {
 	}
 	row := []string{strconv.FormatInt(r.Seq, 10), r.At.UTC().Format(time.RFC3339Nano), r.RequestID, string(r.Event),
 		string(r.Platform), r.ActorKey, r.ActorUPN, r.TargetID, r.TargetUPN, r.Outcome, r.Detail, r.GraphRequestID,
-		strconv.FormatInt(r.DurationMS, 10), r.PrevHash, r.Hash}
+		strconv.FormatInt(r.DurationMS, 10), r.PrevHash, r.Hash, lineCell(r.Line)}
 	for i := range row {
 		row[i] = CSVSafe(row[i])
 	}
 	return c.w.Write(row)
+}
+
+func lineCell(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
 }
 
 func (c *csvWriter) Flush() error {

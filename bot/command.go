@@ -24,6 +24,7 @@ const (
 	CmdLogin      // sign in as the agent (resets that run with the agent's own token)
 	CmdLogout     // forget the agent's sign-in
 	CmdAudit      // a summary of the audit trail, for approvers and security
+	CmdBulk       // a list of users in a file sent with the command
 )
 
 // Command is a parsed chat command. Every way in (slash command, typed message, button click,
@@ -79,6 +80,15 @@ func ParseCommand(text string) (Command, error) {
 			return Command{}, usagef("`whoami` takes nothing after it.")
 		}
 		return Command{Kind: CmdWhoami}, nil
+	case "bulk":
+		rest, reason, err := takeReason(words[1:])
+		if err != nil {
+			return Command{}, err
+		}
+		if len(rest) > 0 {
+			return Command{}, usagef("`bulk` takes a CSV file sent with it, not names: `resetpw bulk` with the file attached.")
+		}
+		return Command{Kind: CmdBulk, Reason: reason}, nil
 	case "login", "logout":
 		if len(words) > 1 {
 			return Command{}, usagef("`%s` takes nothing after it.", verb)

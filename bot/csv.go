@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/resetbot/resetbot/chat"
 )
 
 // UserRow is one user to reset from a list: a CSV row or a typed name.
@@ -25,7 +27,7 @@ type RowProblem struct {
 }
 
 // MaxCSVBytes is the largest list file taken.
-const MaxCSVBytes = 4 << 20
+const MaxCSVBytes = chat.MaxFileBytes
 
 // ParseUserCSV reads the seed's bulk format: a header with a UserPrincipalName column (a Reason
 // column is honoured, other columns are ignored), one user per line. It accepts a UTF-8 byte-order

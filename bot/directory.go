@@ -32,6 +32,9 @@ type User struct {
 	AdministrativeUnits []string
 	// InRestrictedAU is true when one of those units is a restricted management administrative unit.
 	InRestrictedAU bool
+	// PasswordChangedAt is Entra's lastPasswordChangeDateTime: zero when it has none. Read just before
+	// a write and again after a write nobody answered, it tells whether the write was applied.
+	PasswordChangedAt time.Time
 }
 
 // Name is how messages refer to the user.
@@ -73,6 +76,18 @@ type ResetResult struct {
 	GraphRequestID string // Graph's request-id, kept in the audit trail to match Entra's own logs
 }
 
+// RevokeResult is what the directory tells us about a session revocation that succeeded.
+type RevokeResult struct {
+	GraphRequestID string
+}
+
+// RevokeOutcome is what became of one revocation of a batch.
+type RevokeOutcome struct {
+	UserID         string
+	GraphRequestID string
+	Err            error
+}
+
 // Directory is the bot's view of Microsoft Entra ID. graphsvc implements it on Microsoft Graph.
 type Directory interface {
 	// FindUser looks a user up by UPN, mail or object ID, with their roles, groups and units.
@@ -82,7 +97,7 @@ type Directory interface {
 	// It must never be called for a synced user.
 	ResetPassword(ctx context.Context, userID string, pw TempPassword, opts ResetOptions) (ResetResult, error)
 	// RevokeSessions invalidates the user's refresh tokens and session cookies.
-	RevokeSessions(ctx context.Context, userID string) error
+	RevokeSessions(ctx context.Context, userID string) (RevokeResult, error)
 }
 
 // ErrorKind classifies what went wrong in the directory, so the bot can tell the agent what to do.

@@ -238,23 +238,31 @@ func (p Policy) Decide(requester, target User) Decision {
 // (but without the approval requirement). Protected-account checks do not apply to approvers. The
 // verdict is Allow or Deny.
 func (p Policy) MayApprove(approver, requester, target User) Decision {
+	return p.MayDecide(approver, requester, target, "approve")
+}
+
+// MayDecide is MayApprove for either decision, worded for verb ("approve" or "deny"). In rules mode a
+// rule makes an approver only for targets without privilege: for a privileged target (an admin, or
+// in a role-assignable group) the approver's own Entra roles must also let them reset it, so two
+// members of an agent group who hold no role can never reset an administrator between them.
+func (p Policy) MayDecide(approver, requester, target User, verb string) Decision {
 	name := target.Name()
 	switch {
 	case sameUser(approver, requester):
 		return Decision{Verdict: Deny,
-			Reason: "You can't approve your own request.",
-			Remedy: "Someone else who may reset " + name + " must approve it."}
+			Reason: "You can't " + verb + " your own request.",
+			Remedy: "Someone else who may reset " + name + " must decide it."}
 	case sameUser(approver, target):
 		return Decision{Verdict: Deny,
-			Reason: "You can't approve a reset of your own password.",
-			Remedy: "Someone else who may reset " + name + " must approve it."}
+			Reason: "You can't " + verb + " a reset of your own password.",
+			Remedy: "Someone else who may reset " + name + " must decide it."}
 	}
 	switch p.mode() {
 	case ModeEntra:
 		e := entitled(approver, target)
 		if !e.ok {
 			return Decision{Verdict: Deny,
-				Reason: "You can't approve this: only someone who may reset " + name + " themselves can. " + e.reason,
+				Reason: "You can't " + verb + " this: only someone who may reset " + name + " themselves can. " + e.reason,
 				Remedy: e.remedy}
 		}
 		return Decision{Verdict: Allow,
@@ -263,8 +271,15 @@ func (p Policy) MayApprove(approver, requester, target User) Decision {
 		rule, d, ok := p.ruleFor(approver, target)
 		if !ok {
 			return Decision{Verdict: Deny,
-				Reason: "You can't approve this: only someone who may reset " + name + " themselves can. " + d.Reason,
+				Reason: "You can't " + verb + " this: only someone who may reset " + name + " themselves can. " + d.Reason,
 				Remedy: d.Remedy}
+		}
+		if why := privilegedFacts(target); why != "" {
+			if e := entitled(approver, target); !e.ok {
+				return Decision{Verdict: Deny,
+					Reason: "You can't " + verb + " this: " + name + " " + why + ", so the approver's own Entra roles must let them reset " + name + ", and yours do not. " + e.reason,
+					Remedy: e.remedy}
+			}
 		}
 		return Decision{Verdict: Allow, Reason: approver.Name() + " may reset " + name + " (rule " + rule + ")."}
 	default:

@@ -8,40 +8,16 @@ import (
 	"github.com/resetbot/resetbot/chat"
 )
 
-// State is where a request is in its life. Transitions are compare-and-swap in the store:
-//
-//	pending ─approve→ approved ─→ resetting ─→ done | failed
-//	pending ─deny→ denied;  pending ─(expiry)→ expired
-//
-// Requests the policy allows outright are created as approved.
-type State string
-
-const (
-	StatePending   State = "pending"
-	StateApproved  State = "approved"
-	StateResetting State = "resetting"
-	StateDone      State = "done"
-	StateFailed    State = "failed"
-	StateDenied    State = "denied"
-	StateExpired   State = "expired"
-)
-
-// Terminal reports whether nothing more can happen to a request in this state.
-func (s State) Terminal() bool {
-	switch s {
-	case StateDone, StateFailed, StateDenied, StateExpired:
-		return true
-	}
-	return false
-}
-
-// Request is one password reset of one target, asked for by one person. It is persisted from the
-// moment the policy lets it go ahead (outright or subject to approval) and never holds the password.
+// Request is what one person asked for: the reset of one target or of a list. Typed commands, CSV
+// files and button clicks all become requests, and every request, of one target or five thousand,
+// goes through the one state machine in lifecycle.go. A request never holds a password in clear: a
+// target's temporary password is kept sealed (see Sealer) only between the moment it is set in Entra
+// and the moment it reaches the requester.
 type Request struct {
-	ID    string // short opaque ID shown to people, e.g. R-7F3K9Q; the only thing a button carries
+	ID    string // short opaque ID shown to people: R-7F3K9Q for one target, B-7F3K9Q for a list
 	State State
-	// BatchID is the list (bulk run) the request belongs to, e.g. B-7F3K9Q; empty for single resets.
-	BatchID string
+	// Source names where the targets came from: the file's name for a CSV, "" for a typed command.
+	Source string
 
 	Requester      chat.Actor
 	RequesterID    string // Entra object ID
@@ -49,15 +25,14 @@ type Request struct {
 	RequesterName  string
 	RequesterRoles []string // role template IDs active at request time (for the approval card)
 
-	TargetID    string
-	TargetUPN   string
-	TargetName  string
-	TargetRoles []string // role template IDs, active and eligible, for the approval card
-
-	Reason         string // the requester's reason (--reason)
+	Reason         string // the requester's reason (--reason); a CSV row's own reason is on its target
 	ApprovalReason string // why a second person is needed; empty when allowed outright
+	// ApproverRole, when set, is what the approver must be besides entitled to reset every target:
+	// "audit_reader" when the tenant-wide brake holds resets for security (see Limits).
+	ApproverRole string
 
-	ApproverKey  string // Actor.Key of whoever approved or denied
+	ApproverKey  string // chat.Actor.Key of whoever approved or denied
+	ApproverID   string // their Entra object ID
 	ApproverUPN  string
 	ApproverName string
 
@@ -65,18 +40,93 @@ type Request struct {
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
-	ExpiresAt time.Time // approval deadline; zero when no approval is needed
+	ExpiresAt time.Time // when a preview or an approval stops waiting; zero when nothing waits
 
-	Card chat.MessageRef // the approval card, so it can be updated in place
+	Card     chat.MessageRef // the approval card, updated in place
+	Progress chat.MessageRef // the requester's progress message for a list, updated in place
+
+	// Seal authenticates what authorises the request (requester and targets), and ApprovalSeal the
+	// approval, with a key the database never sees: a row written into the store by anyone but
+	// resetbot resets nobody (see Keys).
+	Seal         string
+	ApprovalSeal string
+
+	// LeaseOwner and LeaseUntil say which process is working the request; after LeaseUntil another
+	// may take it over.
+	LeaseOwner string
+	LeaseUntil time.Time
+
+	Targets []Target
 }
 
-// Change is what a compare-and-swap transition writes besides the new state.
+// Single reports whether the request is the reset of one user asked by name: it has no preview and
+// answers in the conversation it was asked in.
+func (r *Request) Single() bool { return len(r.Targets) == 1 && r.Source == "" }
+
+// Target is one user of a request and where their reset stands.
+type Target struct {
+	N    int    // position in the request, from 0
+	Line int    // the line of the CSV file it came from; 0 for a typed name
+	Ref  string // what was asked for: a UPN, mail address or object ID, as given
+
+	ID    string // Entra object ID; empty when the ref matched nobody
+	UPN   string
+	Name  string
+	Roles []string // role template IDs, active and eligible, when asked (for cards)
+
+	Reason string // the row's reason, else the request's
+	Step   Step
+	// Outcome says in plain words why a target was refused, failed or is unknown, or how it ended.
+	Outcome string
+
+	// Sealed is the temporary password, sealed (see Sealer), from just before the directory write to
+	// the moment it is delivered; nil before and after.
+	Sealed []byte
+	// AttemptAt is when the directory write was sent; PasswordChangedBefore is Entra's
+	// lastPasswordChangeDateTime read just before it. A later change means the write was applied.
+	AttemptAt             time.Time
+	PasswordChangedBefore time.Time
+	Attempts              int    // directory writes sent (the same password each time)
+	Revoke                string // "done", "failed: …", "off"; empty until the step is taken
+	GraphRequestID        string // of the reset
+	UpdatedAt             time.Time
+}
+
+// Change is what a request's compare-and-swap transition writes besides the new state. Zero values
+// leave a column as it is.
 type Change struct {
 	ApproverKey  string
+	ApproverID   string
 	ApproverUPN  string
 	ApproverName string
+	ApprovalSeal string
 	Outcome      string
-	Card         *chat.MessageRef
+	ExpiresAt    time.Time
+	// ApprovalReason and ApproverRole are set when a previewed list comes to need an approval.
+	ApprovalReason string
+	ApproverRole   string
+	Card           *chat.MessageRef
+	Progress       *chat.MessageRef
+}
+
+// TargetMove moves one target from one step to another, if it is still in From, writing Change.
+type TargetMove struct {
+	N        int
+	From, To Step
+	Change   TargetChange
+}
+
+// TargetChange is what a step writes besides the step. Zero values leave a column as it is, but
+// EraseSealed clears the sealed password.
+type TargetChange struct {
+	Sealed                []byte
+	EraseSealed           bool
+	AttemptAt             time.Time
+	PasswordChangedBefore time.Time
+	Attempts              int
+	Revoke                string
+	GraphRequestID        string
+	Outcome               string
 }
 
 // ErrNoSuchRequest is returned for an unknown request ID.
@@ -94,6 +144,7 @@ const (
 	EventDelivery  AuditEvent = "delivery"  // the temporary password DM sent, or withdrawn
 	EventExpired   AuditEvent = "expired"   // an approval timed out
 	EventRefused   AuditEvent = "refused"   // bad input or an unknown user: nothing done
+	EventAlert     AuditEvent = "alert"     // something security must look at (a forged row, the brake)
 )
 
 // AuditRecord is one append-only entry of the trail. It never holds a password. Seq, PrevHash and
@@ -115,6 +166,8 @@ type AuditRecord struct {
 	DurationMS     int64
 	PrevHash       string
 	Hash           string
+	// Line is the line of the CSV file the target came from; 0 when it was typed.
+	Line int
 }
 
 // Delivery is a sent DM that must be withdrawn later (the temporary password), kept in the store so
@@ -126,29 +179,57 @@ type Delivery struct {
 	DueAt     time.Time
 }
 
+// QuotaAsk asks to count n more resets for an agent, atomically with the checks against the limits,
+// so that no burst of concurrent requests slips past either.
+type QuotaAsk struct {
+	ActorKey  string
+	RequestID string
+	N         int
+	At        time.Time
+	Since     time.Time // the window's start
+	// PerActor is the most resets one agent may ask for in the window; 0 means no limit. An ask over
+	// it is not counted.
+	PerActor int
+}
+
+// QuotaUse is what was counted in the window before the ask, and whether the ask was counted.
+type QuotaUse struct {
+	Actor   int // resets the agent asked for in the window, before this ask
+	Tenant  int // resets everyone asked for in the window, before this ask
+	Counted bool
+}
+
 // Store is what the bot keeps. SQLite by default; PostgreSQL for several replicas. Every method is
 // safe for concurrent use by several processes on one database.
 type Store interface {
-	// CreateRequest persists a new request. The ID must be unused.
+	// CreateRequest persists a new request with its targets, in one transaction. The ID must be unused.
 	CreateRequest(ctx context.Context, r *Request) error
-	// GetRequest returns ErrNoSuchRequest for an unknown ID.
+	// GetRequest returns the request with its targets, or ErrNoSuchRequest.
 	GetRequest(ctx context.Context, id string) (*Request, error)
 	// Transition moves a request from one state to another only if it is still in from, writing the
 	// change with it. ok is false, with no error, when the request was not in from: someone else
 	// moved it first.
 	Transition(ctx context.Context, id string, from, to State, ch Change, at time.Time) (ok bool, err error)
-	// ExpiredPending lists pending requests whose approval deadline is before now.
-	ExpiredPending(ctx context.Context, now time.Time) ([]*Request, error)
-	// BatchRequests lists the requests of a list, oldest first.
-	BatchRequests(ctx context.Context, batchID string) ([]*Request, error)
-	// UnfinishedBatches lists the lists that still have requests approved or resetting: runs a
-	// stop interrupted.
-	UnfinishedBatches(ctx context.Context) ([]string, error)
-	// CountRequests counts the requests a requester (Actor.Key) made since a time, for rate limits.
-	CountRequests(ctx context.Context, requesterKey string, since time.Time) (int, error)
+	// StepTargets applies the moves to a request's targets in one transaction, each only if its target
+	// is still in the move's From, and adds withdraw (when not nil) to the DMs to withdraw in the same
+	// transaction. moved[i] says whether moves[i] applied.
+	StepTargets(ctx context.Context, id string, moves []TargetMove, withdraw *Delivery, at time.Time) (moved []bool, err error)
+	// ExpiredWaiting lists previews and pending approvals whose deadline is before now.
+	ExpiredWaiting(ctx context.Context, now time.Time) ([]*Request, error)
+	// Runnable lists the requests approved or resetting that no process holds (no lease, or one that
+	// lapsed before now): interrupted work to finish.
+	Runnable(ctx context.Context, now time.Time) ([]string, error)
+	// Lease takes a request for owner until until when nobody holds it (no lease, or one that lapsed
+	// before now), or renews it when owner holds it. ok is false when another process holds it.
+	Lease(ctx context.Context, id, owner string, now, until time.Time) (ok bool, err error)
+	// Release gives the request up if owner holds it.
+	Release(ctx context.Context, id, owner string) error
+	// Reserve counts an ask against the limits (see QuotaAsk) in one transaction.
+	Reserve(ctx context.Context, q QuotaAsk) (QuotaUse, error)
 
-	// AppendAudit appends a record, setting its Seq, PrevHash and Hash (see AuditRecord.ChainHash).
-	AppendAudit(ctx context.Context, rec *AuditRecord) error
+	// AppendAudit appends records in one transaction, setting each one's Seq, PrevHash and Hash (see
+	// AuditRecord.ChainHash).
+	AppendAudit(ctx context.Context, recs ...*AuditRecord) error
 	// AuditSince streams records with Seq > afterSeq in order; fn returning an error stops it.
 	AuditSince(ctx context.Context, afterSeq int64, fn func(AuditRecord) error) error
 	// AuditAfter is where to start AuditSince to see every record at or after t without reading the

@@ -73,8 +73,12 @@ type Incoming struct {
 	Reply          Replier
 }
 
-// File is a file a person sent: its name as they named it and its bytes, already size-capped by the
-// adapter that downloaded it.
+// MaxFileBytes is the largest file the service takes. Adapters read at most one byte more, so the
+// service can say that a file is too large rather than read part of it.
+const MaxFileBytes = 4 << 20
+
+// File is a file a person sent: its name as they named it and its bytes, read by the adapter up to
+// MaxFileBytes+1.
 type File struct {
 	Name string
 	Data []byte
@@ -114,6 +118,12 @@ type Chat interface {
 	// Withdraw removes a DM that held a secret: Slack deletes it, Teams replaces it with a note that
 	// it has expired.
 	Withdraw(ctx context.Context, ref MessageRef) error
+}
+
+// FileSender is a Chat that can send a person a file in a direct message (a list's results). Where a
+// platform cannot, the service says how to get the file instead.
+type FileSender interface {
+	DMFile(ctx context.Context, to Actor, m Message, f *Attachment) error
 }
 
 // AuditPoster posts to a platform's audit channel (Slack RESETBOT_AUDIT_CHANNEL, the Teams audit

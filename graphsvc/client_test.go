@@ -216,7 +216,7 @@ func TestThrottledUntilRetriesRunOut(t *testing.T) {
 		writeGraphError(w, 429, "TooManyRequests", "Please retry again later.")
 	})
 	c := newTestClient(t, f.URL, func(cfg *Config) { cfg.MaxRetries = 2 })
-	err := c.RevokeSessions(context.Background(), "u1")
+	_, err := c.RevokeSessions(context.Background(), "u1")
 	if de := asDirectoryError(t, err); de.Kind != bot.ErrThrottled {
 		t.Errorf("got %+v", de)
 	}
@@ -230,7 +230,7 @@ func TestPostIsNotRetriedOn503(t *testing.T) {
 		writeGraphError(w, 503, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later.")
 	})
 	c := newTestClient(t, f.URL, nil)
-	err := c.RevokeSessions(context.Background(), "u1")
+	_, err := c.RevokeSessions(context.Background(), "u1")
 	if de := asDirectoryError(t, err); de.Kind != bot.ErrTransient || de.Status != 503 {
 		t.Errorf("got %+v", de)
 	}
@@ -352,7 +352,7 @@ func TestBadArgumentsNeverReachGraph(t *testing.T) {
 	if _, err := c.ResetPassword(ctx, "u1", bot.TempPassword{}, bot.ResetOptions{}); bot.KindOf(err) != bot.ErrOther {
 		t.Errorf("empty password: %v", err)
 	}
-	if err := c.RevokeSessions(ctx, " "); bot.KindOf(err) != bot.ErrOther {
+	if _, err := c.RevokeSessions(ctx, " "); bot.KindOf(err) != bot.ErrOther {
 		t.Errorf("empty user ID: %v", err)
 	}
 	if _, err := c.FindUser(ctx, "adele"); bot.KindOf(err) != bot.ErrNotFound {

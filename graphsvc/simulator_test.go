@@ -245,7 +245,7 @@ func TestSimulatorThrottledResetCompletesOnce(t *testing.T) {
 
 func TestSimulatorRevokeSessions(t *testing.T) {
 	srv, c := newSimulator(t, nil)
-	if err := c.RevokeSessions(context.Background(), graphtest.AdeleID); err != nil {
+	if _, err := c.RevokeSessions(context.Background(), graphtest.AdeleID); err != nil {
 		t.Fatal(err)
 	}
 	if n := srv.SessionsRevoked("adele@contoso.com"); n != 1 {
@@ -256,7 +256,7 @@ func TestSimulatorRevokeSessions(t *testing.T) {
 func TestSimulatorRevoke503IsNotRetried(t *testing.T) {
 	srv, c := newSimulator(t, nil)
 	srv.FailNext(1, http.StatusServiceUnavailable)
-	err := c.RevokeSessions(context.Background(), graphtest.AdeleID)
+	_, err := c.RevokeSessions(context.Background(), graphtest.AdeleID)
 	if bot.KindOf(err) != bot.ErrTransient {
 		t.Errorf("got %v", err)
 	}

@@ -20,7 +20,8 @@ import (
 
 // userFields are the user properties the policy needs. onPremisesSyncEnabled is only returned when
 // selected; without it every synced user would look cloud-only and get PATCHed.
-var userFields = []string{"id", "userPrincipalName", "mail", "displayName", "accountEnabled", "onPremisesSyncEnabled", "userType"}
+var userFields = []string{"id", "userPrincipalName", "mail", "displayName", "accountEnabled", "onPremisesSyncEnabled", "userType",
+	"lastPasswordChangeDateTime"}
 
 // managerExpand brings the manager's ID in the same request (for delivery to the manager).
 var managerExpand = []string{"manager($select=id)"}
@@ -106,6 +107,9 @@ func toBotUser(gu models.Userable) bot.User {
 	}
 	if m := gu.GetManager(); m != nil {
 		u.ManagerID = deref(m.GetId())
+	}
+	if t := gu.GetLastPasswordChangeDateTime(); t != nil {
+		u.PasswordChangedAt = t.UTC()
 	}
 	return u
 }
@@ -315,8 +319,20 @@ func redact(err error, secret string) error {
 
 // RevokeSessions invalidates the user's refresh tokens and session cookies
 // (POST /users/{id}/revokeSignInSessions). It is never retried on 5xx; see shouldRetry.
-func (c *Client) RevokeSessions(ctx context.Context, userID string) error {
-	return c.revokeSessions(ctx, c.adapter, userID)
+func (c *Client) RevokeSessions(ctx context.Context, userID string) (bot.RevokeResult, error) {
+	return c.revokeWithID(ctx, c.adapter, userID)
+}
+
+// revokeWithID revokes and returns Graph's request-id, which revokeSignInSessions does not put in
+// its body: the client's trace handler hears it.
+func (c *Client) revokeWithID(ctx context.Context, adapter abs.RequestAdapter, userID string) (bot.RevokeResult, error) {
+	var res bot.RevokeResult
+	var mu sync.Mutex
+	ctx = bot.WithGraphTrace(ctx, &bot.GraphTrace{Answered: func(id string) { mu.Lock(); res.GraphRequestID = id; mu.Unlock() }})
+	err := c.revokeSessions(ctx, adapter, userID)
+	mu.Lock()
+	defer mu.Unlock()
+	return res, err
 }
 
 func (c *Client) revokeSessions(ctx context.Context, adapter abs.RequestAdapter, userID string) error {

@@ -3,8 +3,10 @@ package shell
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,11 +18,10 @@ import (
 	"github.com/resetbot/resetbot/chat"
 )
 
-// Handler is the part of the bot the terminal talks to.
+// Handler is the part of the bot the terminal talks to: the service's one door, and its timed work
+// (the demo's clock moves only when told, so the terminal runs it after each line).
 type Handler interface {
-	Handle(ctx context.Context, in chat.Incoming) error
-	HandleBulk(ctx context.Context, in chat.Incoming, filename string, rows []bot.UserRow, problems []bot.RowProblem) error
-	MaxListRows() int
+	chat.Handler
 	Tick(ctx context.Context)
 }
 
@@ -176,28 +177,42 @@ func (a *Adapter) Say(ctx context.Context, h Handler, text string) {
 	h.Tick(ctx)
 }
 
-// SendList sends a CSV file to the bot as the current persona, as a chat upload would.
+// SendList sends a file to the bot as the current persona, as a chat upload would.
 func (a *Adapter) SendList(ctx context.Context, h Handler, path string) {
 	reply := chat.ReplierFunc(func(ctx context.Context, m chat.Message) error {
 		a.print(Render("(only you)", chat.ViewOn(m, chat.SurfaceReply)))
 		return nil
 	})
-	f, err := os.Open(path)
+	data, err := readFile(path)
 	if err != nil {
-		a.print(Render("(only you)", chat.ViewOn(chat.Message{Title: "⚠️ I can't read that file: " + err.Error()}, chat.SurfaceReply)))
+		_ = reply.Reply(ctx, chat.Message{Title: "⚠️ " + err.Error(), Text: "Nothing was sent."})
 		return
 	}
-	defer f.Close()
-	rows, problems, err := bot.ParseUserCSV(f, h.MaxListRows())
-	if err != nil {
-		_ = reply.Reply(ctx, chat.Message{Title: "⚠️ " + filepath.Base(path) + ": " + err.Error(), Text: "Nothing was reset."})
-		return
-	}
-	in := chat.Incoming{Actor: a.Actor(), Text: "resetpw bulk", Reply: reply}
-	if err := h.HandleBulk(ctx, in, filepath.Base(path), rows, problems); err != nil {
+	in := chat.Incoming{Actor: a.Actor(), Text: "resetpw bulk", Reply: reply, File: &chat.File{Name: filepath.Base(path), Data: data}}
+	if err := h.Handle(ctx, in); err != nil {
 		a.print(Render("(error)", chat.ViewOn(chat.Message{Title: err.Error()}, chat.SurfaceReply)))
 	}
 	h.Tick(ctx)
+}
+
+// readFile reads a file to send, at most one byte more than the service takes, so the service can
+// say it is too large. Errors are worded for the person at the keyboard.
+func readFile(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("there is no file %s here", path)
+	case err != nil:
+		return nil, fmt.Errorf("I can't read %s: %v", path, errors.Unwrap(err))
+	case st.IsDir():
+		return nil, fmt.Errorf("%s is a folder; give the path of a CSV file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("I can't read %s: %v", path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, chat.MaxFileBytes+1))
 }
 
 // DM implements chat.Chat.

@@ -21,16 +21,11 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/chat"
 )
 
 // Handler is the part of the bot the adapter hands commands to; *bot.Service is one.
-type Handler interface {
-	Handle(ctx context.Context, in chat.Incoming) error
-	HandleBulk(ctx context.Context, in chat.Incoming, filename string, rows []bot.UserRow, problems []bot.RowProblem) error
-	MaxListRows() int // the most users one list may name
-}
+type Handler = chat.Handler
 
 // Limits and timeouts. Slack's own limits are quoted where they apply.
 const (
@@ -38,7 +33,7 @@ const (
 	webAPITimeout     = 10 * time.Second // one Web API or response_url call
 	workTimeout       = 3 * time.Minute  // everything done after one acknowledgement
 	defaultIdentity   = 10 * time.Minute
-	defaultMaxList    = 1 << 20
+	defaultMaxList    = chat.MaxFileBytes
 	maxCachedPeople   = 10000
 	slackCommandLimit = 4000                   // the longest text a slash command carries
 	ackQuiet          = 10 * time.Millisecond  // no acknowledgement for this long: a burst is over

@@ -8,13 +8,12 @@ import (
 	"path"
 	"strings"
 
-	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/chat"
 )
 
-// receiveList takes a CSV list sent to the bot in a DM with "resetpw bulk": it checks the file, downloads
-// it with the bot token, parses it and hands it to the service, which answers with a preview.
-func (a *Adapter) receiveList(ctx context.Context, actor chat.Actor, key string, fileIDs []string, reply chat.Replier) {
+// receiveList takes a list sent to the bot in a DM with "resetpw bulk": it checks the file, downloads
+// it with the bot token and hands it to the service, which reads it and answers with a preview.
+func (a *Adapter) receiveList(ctx context.Context, actor chat.Actor, key, text string, fileIDs []string, reply chat.Replier) {
 	refuse := func(title string) {
 		_ = reply.Reply(ctx, chat.Message{Title: title, Text: "Nothing was reset.",
 			Footer: "A list is a CSV file with a UserPrincipalName header and one user per line, sent to me in this DM with the text: resetpw bulk"})
@@ -37,8 +36,8 @@ func (a *Adapter) receiveList(ctx context.Context, actor chat.Actor, key string,
 		return
 	}
 	name := path.Base(strings.ReplaceAll(f.Name, "\\", "/"))
-	if !isCSV(name, f.Filetype, f.Mimetype) {
-		refuse(fmt.Sprintf("⚠️ %s is not a CSV file. Save the list as CSV (UTF-8) and send it again.", clip(name, 80)))
+	if !isList(name, f.Filetype, f.Mimetype) {
+		refuse(fmt.Sprintf("⚠️ %s is not a CSV file (nor tab-separated text). Save the list as CSV (UTF-8) and send it again.", clip(name, 80)))
 		return
 	}
 	if int64(f.Size) > a.cfg.MaxListBytes {
@@ -63,20 +62,19 @@ func (a *Adapter) receiveList(ctx context.Context, actor chat.Actor, key string,
 		refuse("⚠️ I could not download that file from Slack. Send it again.")
 		return
 	}
-	rows, problems, err := bot.ParseUserCSV(&data, a.svc.MaxListRows())
-	if err != nil {
-		refuse(fmt.Sprintf("⚠️ %s: %s", clip(name, 80), err.Error()))
-		return
-	}
-	in := chat.Incoming{Actor: actor, Text: "resetpw bulk", IdempotencyKey: key, Reply: reply}
-	if err := a.svc.HandleBulk(ctx, in, name, rows, problems); err != nil {
+	in := chat.Incoming{Actor: actor, Text: text, IdempotencyKey: key, Reply: reply, File: &chat.File{Name: name, Data: data.Bytes()}}
+	if err := a.svc.Handle(ctx, in); err != nil {
 		a.log.Error("handling a list failed", "err", err)
 	}
 }
 
-func isCSV(name, filetype, mimetype string) bool {
-	return strings.EqualFold(filetype, "csv") || strings.EqualFold(path.Ext(name), ".csv") ||
-		strings.HasPrefix(strings.ToLower(mimetype), "text/csv")
+// isList accepts what spreadsheets and PowerShell export a list as: CSV, and tab-separated text
+// (Excel's "Unicode text" is a .txt file in UTF-16).
+func isList(name, filetype, mimetype string) bool {
+	ext := strings.ToLower(path.Ext(name))
+	ft := strings.ToLower(filetype)
+	return ft == "csv" || ft == "tsv" || ft == "text" || ext == ".csv" || ext == ".tsv" || ext == ".txt" ||
+		strings.HasPrefix(strings.ToLower(mimetype), "text/")
 }
 
 func size(n int64) string {

@@ -96,8 +96,8 @@ func (a *Adapter) onEvent(ev event) delivery {
 		if !ok {
 			return
 		}
-		if len(words) == 2 && words[1] == "bulk" {
-			a.receiveList(ctx, actor, key, files, reply)
+		if len(words) >= 2 && words[1] == "bulk" {
+			a.receiveList(ctx, actor, key, text, files, reply)
 			return
 		}
 		if len(files) > 0 {

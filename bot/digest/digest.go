@@ -492,14 +492,29 @@ func (a *aggregate) privileged(ctx context.Context, reqs Requests) {
 		d.PrivilegedUnknown += len(a.privIDs)
 		return
 	}
+	read := map[string]*bot.Request{} // a list's targets share one request
 	for _, c := range a.privIDs {
-		r, err := reqs.GetRequest(ctx, c.id)
-		if err != nil {
+		r, ok := read[c.id]
+		if !ok {
+			var err error
+			if r, err = reqs.GetRequest(ctx, c.id); err != nil {
+				r = nil
+			}
+			read[c.id] = r
+		}
+		if r == nil {
 			d.PrivilegedUnknown++
 			continue
 		}
+		var targetRoles []string
+		for _, t := range r.Targets {
+			if len(r.Targets) == 1 || strings.EqualFold(t.UPN, c.target) {
+				targetRoles = t.Roles
+				break
+			}
+		}
 		var roles []string
-		for _, id := range r.TargetRoles {
+		for _, id := range targetRoles {
 			if bot.IsPrivileged(id) {
 				if n := bot.RoleName(id); !slices.Contains(roles, n) {
 					roles = append(roles, n)

@@ -27,7 +27,7 @@ func (r requests) GetRequest(_ context.Context, id string) (*bot.Request, error)
 	if !ok {
 		return nil, bot.ErrNoSuchRequest
 	}
-	return &bot.Request{ID: id, TargetRoles: roles, ApproverUPN: "sam@contoso.com"}, nil
+	return &bot.Request{ID: id, Targets: []bot.Target{{Roles: roles}}, ApproverUPN: "sam@contoso.com"}, nil
 }
 
 // entraLog is an in-memory directory audit log.

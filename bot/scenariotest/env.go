@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/keys"
 	"github.com/resetbot/resetbot/bot/store"
 	"github.com/resetbot/resetbot/graphsvc"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
@@ -30,6 +31,9 @@ type Env struct {
 	Clock     *Clock
 	logs      *syncBuffer
 	cfg       func(*bot.Config)
+	// keys are the install's RESETBOT_ENCRYPTION_KEY and RESETBOT_AUDIT_KEY, the same for every
+	// process of the Env, as every replica of an install shares them.
+	encryptionKey, auditKey []byte
 }
 
 // NewEnv starts an Env; everything stops when the test ends. cfg may change the defaults.
@@ -55,10 +59,23 @@ func NewEnvOn(t testing.TB, dsn string, cfg func(*bot.Config)) *Env {
 		dsn = "sqlite:" + path
 	}
 	e := &Env{Graph: srv, Directory: dir, StorePath: path, DSN: dsn, Clock: &Clock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)},
-		logs: &syncBuffer{}, cfg: cfg}
+		logs: &syncBuffer{}, cfg: cfg, encryptionKey: keys.Random(), auditKey: keys.Random()}
 	e.Store, e.Service = e.process(t)
 	srv.SetClock(e.Clock.Now) // Graph's timestamps (lastPasswordChangeDateTime, audits) on the same clock
 	return e
+}
+
+// Config is the configuration every process of the Env starts with: the defaults, the Env's keys,
+// then what the test asked for.
+func (e *Env) Config() bot.Config {
+	c := bot.Defaults()
+	c.Policy.Protected = []string{"breakglass@contoso.com"}
+	c.Location = time.UTC
+	c.EncryptionKey, c.AuditKey = e.encryptionKey, e.auditKey
+	if e.cfg != nil {
+		e.cfg(&c)
+	}
+	return c
 }
 
 // Replica starts another resetbot process on the same database and tenant: its own store handle
@@ -75,12 +92,7 @@ func (e *Env) process(t testing.TB) (bot.Store, *bot.Service) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	c := bot.Defaults()
-	c.Policy.Protected = []string{"breakglass@contoso.com"}
-	c.Location = time.UTC
-	if e.cfg != nil {
-		e.cfg(&c)
-	}
+	c := e.Config()
 	svc := bot.NewService(e.Directory, st, c, slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	svc.SetClock(e.Clock.Now)
 	return st, svc

@@ -12,13 +12,16 @@ import (
 )
 
 const auditColumns = `seq, at, request_id, event, platform, actor_key, actor_upn, target_id, target_upn,
-	outcome, detail, graph_request_id, duration_ms, prev_hash, hash`
+	outcome, detail, graph_request_id, duration_ms, prev_hash, hash, line`
 
 // AppendAudit reads the chain's head and appends after it in one transaction, taking its turn with
 // every other appender in this process or another first (SQLite: the write lock, taken as the
 // transaction begins; PostgreSQL: the dialect's advisory lock), so no two records link to the same
 // one and no number is skipped.
-func (s *sqlStore) AppendAudit(ctx context.Context, rec *bot.AuditRecord) (err error) {
+func (s *sqlStore) AppendAudit(ctx context.Context, recs ...*bot.AuditRecord) (err error) {
+	if len(recs) == 0 {
+		return nil
+	}
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("appending to the audit trail: %w", err)
@@ -47,20 +50,29 @@ func (s *sqlStore) AppendAudit(ctx context.Context, rec *bot.AuditRecord) (err e
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	r := *rec
-	r.At = r.At.UTC()
-	r.Seq, r.PrevHash = last+1, prev
-	r.Hash = r.ChainHash(prev)
-	_, err = tx.ExecContext(ctx, s.d.rebind(`INSERT INTO audit (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		r.Seq, nanos(r.At), r.RequestID, string(r.Event), string(r.Platform), r.ActorKey, r.ActorUPN, r.TargetID, r.TargetUPN,
-		r.Outcome, r.Detail, r.GraphRequestID, r.DurationMS, r.PrevHash, r.Hash)
+	stmt, err := tx.PrepareContext(ctx, s.d.rebind(`INSERT INTO audit (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
 	if err != nil {
 		return err
+	}
+	defer stmt.Close()
+	out := make([]bot.AuditRecord, len(recs))
+	for i, rec := range recs {
+		r := *rec
+		r.At = r.At.UTC()
+		r.Seq, r.PrevHash = last+1, prev
+		r.Hash = r.ChainHash(prev)
+		if _, err = stmt.ExecContext(ctx, r.Seq, nanos(r.At), r.RequestID, string(r.Event), string(r.Platform), r.ActorKey, r.ActorUPN,
+			r.TargetID, r.TargetUPN, r.Outcome, r.Detail, r.GraphRequestID, r.DurationMS, r.PrevHash, r.Hash, r.Line); err != nil {
+			return err
+		}
+		last, prev, out[i] = r.Seq, r.Hash, r
 	}
 	if err = tx.Commit(); err != nil {
 		return err
 	}
-	*rec = r // only once it is in the trail
+	for i, rec := range recs { // only once they are in the trail
+		*rec = out[i]
+	}
 	return nil
 }
 
@@ -72,7 +84,7 @@ func scanAudit(sc scanner) (bot.AuditRecord, error) {
 		event, platform string
 	)
 	err := sc.Scan(&r.Seq, &at, &r.RequestID, &event, &platform, &r.ActorKey, &r.ActorUPN, &r.TargetID,
-		&r.TargetUPN, &r.Outcome, &r.Detail, &r.GraphRequestID, &r.DurationMS, &r.PrevHash, &r.Hash)
+		&r.TargetUPN, &r.Outcome, &r.Detail, &r.GraphRequestID, &r.DurationMS, &r.PrevHash, &r.Hash, &r.Line)
 	r.At, r.Event, r.Platform = fromNanos(at), bot.AuditEvent(event), chat.Platform(platform)
 	return r, err
 }

@@ -18,6 +18,9 @@ type dialect struct {
 	// takeTrail is the statement AppendAudit runs first in its transaction, so that appenders take
 	// turns at the head of the chain. Empty when beginning the transaction already does that.
 	takeTrail string
+	// takeQuota is the statement Reserve runs first in its transaction, so that two asks never both
+	// count what the other has not yet written. Empty when beginning the transaction already does that.
+	takeQuota string
 }
 
 // sqliteDialect: a transaction on the write pool begins with the file's write lock
@@ -28,8 +31,10 @@ var sqliteDialect = dialect{}
 // it goes with the transaction when it commits, rolls back or its connection dies. An advisory lock,
 // not LOCK TABLE: it needs no UPDATE or DELETE grant on the audit table, which an operator may
 // rightly withhold from the bot's role.
-func postgresDialect(trailLock int64) dialect {
-	return dialect{numbered: true, takeTrail: "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(trailLock, 10) + ")"}
+func postgresDialect(trailLock, quotaLock int64) dialect {
+	return dialect{numbered: true,
+		takeTrail: "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(trailLock, 10) + ")",
+		takeQuota: "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(quotaLock, 10) + ")"}
 }
 
 // rebind spells a query's ? placeholders as the engine wants them. A ? inside a quoted string or

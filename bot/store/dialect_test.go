@@ -3,7 +3,7 @@ package store
 import "testing"
 
 func TestRebind(t *testing.T) {
-	pg := postgresDialect(42)
+	pg := postgresDialect(42, 43)
 	for _, c := range []struct{ query, sqlite, postgres string }{
 		{`SELECT 1`, `SELECT 1`, `SELECT 1`},
 		{`UPDATE t SET a = ?, b = ? WHERE id = ? AND s IN (?, ?)`, ``,
@@ -34,7 +34,7 @@ func TestTakeTrail(t *testing.T) {
 	if sqliteDialect.takeTrail != "" {
 		t.Errorf("SQLite takes the trail with %q, want nothing beyond its write lock", sqliteDialect.takeTrail)
 	}
-	if got, want := postgresDialect(-7).takeTrail, "SELECT pg_advisory_xact_lock(-7)"; got != want {
+	if got, want := postgresDialect(-7, 8).takeTrail, "SELECT pg_advisory_xact_lock(-7)"; got != want {
 		t.Errorf("PostgreSQL takes the trail with %q, want %q", got, want)
 	}
 	if lockKey("resetbot audit chain", "a") == lockKey("resetbot audit chain", "b") {

@@ -92,7 +92,7 @@ func openPostgres(ctx context.Context, dsn string) (_ bot.Store, err error) {
 		return nil, fmt.Errorf("RESETBOT_STORE=%s: no schema in the search_path (%q) exists in database %s; create it (CREATE SCHEMA …) or correct search_path",
 			where, cfg.RuntimeParams["search_path"], cfg.Database)
 	}
-	s.sqlStore = sqlStore{d: postgresDialect(lockKey("resetbot audit chain", schema.String)),
+	s.sqlStore = sqlStore{d: postgresDialect(lockKey("resetbot audit chain", schema.String), lockKey("resetbot quota", schema.String)),
 		write: s.db, read: s.db, opTimeout: pgOpTimeout}
 	if err := migratePostgres(ctx, s.db, schema.String); err != nil {
 		return nil, fmt.Errorf("preparing the PostgreSQL store at %s (schema %s): %s", where, schema.String, scrubPassword(err, dsn, cfg.Password))

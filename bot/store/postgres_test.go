@@ -95,7 +95,7 @@ func TestPostgresMigrationsUpAndDown(t *testing.T) {
 	if err != nil || len(up) == 0 {
 		t.Fatalf("up: %d migrations, %v", len(up), err)
 	}
-	want := "agent_tokens audit conversation_refs deliveries goose_db_version idempotency_keys job_runs pending_sign_ins requests"
+	want := "agent_tokens audit conversation_refs deliveries goose_db_version idempotency_keys job_runs pending_sign_ins quota request_targets requests"
 	if got := strings.Join(tables(t, db), " "); got != want {
 		t.Fatalf("tables after up: %s\nwant %s", got, want)
 	}
@@ -383,8 +383,8 @@ func TestPostgresLostDatabaseFailsFast(t *testing.T) {
 	if ok, err := s.Transition(ctx, "R-LOST00", bot.StatePending, bot.StateApproved, bot.Change{}, time.Now()); ok || err == nil {
 		t.Errorf("Transition with the database unreachable: %v %v, want an error", ok, err)
 	}
-	if _, err := s.ExpiredPending(ctx, time.Now()); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("ExpiredPending with the database unreachable: %v, want a deadline error", err)
+	if _, err := s.ExpiredWaiting(ctx, time.Now()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("ExpiredWaiting with the database unreachable: %v, want a deadline error", err)
 	}
 
 	px.freeze(false)

@@ -13,26 +13,64 @@ import (
 	"github.com/resetbot/resetbot/chat"
 )
 
-const requestColumns = `id, state, requester_key,
+const requestColumns = `id, state, source, requester_key,
 	requester_chat_platform, requester_chat_tenant, requester_chat_user_id, requester_chat_object_id,
 	requester_chat_email, requester_chat_name, requester_id, requester_upn, requester_name, requester_roles,
-	target_id, target_upn, target_name, target_roles, reason, approval_reason, approver_key, approver_upn,
-	approver_name, outcome, created_at, updated_at, expires_at, card, batch_id`
+	reason, approval_reason, approver_role, approver_key, approver_id, approver_upn, approver_name, outcome,
+	created_at, updated_at, expires_at, card, progress, seal, approval_seal, lease_owner, lease_until`
 
+const targetColumns = `n, line, ref, target_id, upn, name, roles, reason, step, outcome, sealed, sent_at,
+	changed_before, sends, revoke, graph_request_id, updated_at`
+
+// CreateRequest writes the request and its targets in one transaction: a request is never seen
+// without all its targets.
 func (s *sqlStore) CreateRequest(ctx context.Context, r *bot.Request) error {
-	a := r.Requester
-	_, err := s.exec(ctx, `INSERT INTO requests (`+requestColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, string(r.State), a.Key(),
-		string(a.Platform), a.Tenant, a.UserID, a.ObjectID, a.Email, a.Name,
-		r.RequesterID, r.RequesterUPN, r.RequesterName, jsonText(nonNil(r.RequesterRoles)),
-		r.TargetID, r.TargetUPN, r.TargetName, jsonText(nonNil(r.TargetRoles)), r.Reason, r.ApprovalReason,
-		r.ApproverKey, r.ApproverUPN, r.ApproverName, r.Outcome,
-		nanos(r.CreatedAt), nanos(r.UpdatedAt), nanos(r.ExpiresAt), jsonText(r.Card), r.BatchID)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		a := r.Requester
+		if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO requests (`+requestColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			r.ID, string(r.State), r.Source, a.Key(),
+			string(a.Platform), a.Tenant, a.UserID, a.ObjectID, a.Email, a.Name,
+			r.RequesterID, r.RequesterUPN, r.RequesterName, jsonText(nonNil(r.RequesterRoles)),
+			r.Reason, r.ApprovalReason, r.ApproverRole, r.ApproverKey, r.ApproverID, r.ApproverUPN, r.ApproverName, r.Outcome,
+			nanos(r.CreatedAt), nanos(r.UpdatedAt), nanos(r.ExpiresAt), jsonText(r.Card), jsonText(r.Progress),
+			r.Seal, r.ApprovalSeal, r.LeaseOwner, nanos(r.LeaseUntil)); err != nil {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, s.d.rebind(`INSERT INTO request_targets (request_id, `+targetColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, t := range r.Targets {
+			if _, err := stmt.ExecContext(ctx, r.ID, t.N, t.Line, t.Ref, t.ID, t.UPN, t.Name, jsonText(nonNil(t.Roles)), t.Reason,
+				string(t.Step), t.Outcome, t.Sealed, nanos(t.AttemptAt), nanos(t.PasswordChangedBefore), t.Attempts, t.Revoke,
+				t.GraphRequestID, nanos(r.CreatedAt)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("saving request %s: %w", r.ID, err)
 	}
 	return nil
+}
+
+// inTx runs fn in one transaction on the write pool, bounded by opTimeout.
+func (s *sqlStore) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // nonNil stores "no roles" as [] rather than null, so SQL reading the column sees one shape.
@@ -46,26 +84,25 @@ func nonNil(s []string) []string {
 // scanRequest reads one row of requestColumns.
 func scanRequest(row scanner) (*bot.Request, error) {
 	var (
-		r                          bot.Request
-		state, requesterKey, chatP string
-		reqRoles, tgtRoles, card   string
-		created, updated, expires  int64
+		r                                bot.Request
+		state, requesterKey, chatP       string
+		reqRoles, card, progress         string
+		created, updated, expires, lease int64
 	)
-	err := row.Scan(&r.ID, &state, &requesterKey,
+	err := row.Scan(&r.ID, &state, &r.Source, &requesterKey,
 		&chatP, &r.Requester.Tenant, &r.Requester.UserID, &r.Requester.ObjectID, &r.Requester.Email, &r.Requester.Name,
 		&r.RequesterID, &r.RequesterUPN, &r.RequesterName, &reqRoles,
-		&r.TargetID, &r.TargetUPN, &r.TargetName, &tgtRoles, &r.Reason, &r.ApprovalReason,
-		&r.ApproverKey, &r.ApproverUPN, &r.ApproverName, &r.Outcome,
-		&created, &updated, &expires, &card, &r.BatchID)
+		&r.Reason, &r.ApprovalReason, &r.ApproverRole, &r.ApproverKey, &r.ApproverID, &r.ApproverUPN, &r.ApproverName, &r.Outcome,
+		&created, &updated, &expires, &card, &progress, &r.Seal, &r.ApprovalSeal, &r.LeaseOwner, &lease)
 	if err != nil {
 		return nil, err
 	}
 	r.State, r.Requester.Platform = bot.State(state), chat.Platform(chatP)
-	r.CreatedAt, r.UpdatedAt, r.ExpiresAt = fromNanos(created), fromNanos(updated), fromNanos(expires)
+	r.CreatedAt, r.UpdatedAt, r.ExpiresAt, r.LeaseUntil = fromNanos(created), fromNanos(updated), fromNanos(expires), fromNanos(lease)
 	for _, f := range []struct {
 		text string
 		into any
-	}{{reqRoles, &r.RequesterRoles}, {tgtRoles, &r.TargetRoles}, {card, &r.Card}} {
+	}{{reqRoles, &r.RequesterRoles}, {card, &r.Card}, {progress, &r.Progress}} {
 		if err := json.Unmarshal([]byte(f.text), f.into); err != nil {
 			return nil, fmt.Errorf("request %s is damaged in the store: %w", r.ID, err)
 		}
@@ -74,10 +111,32 @@ func scanRequest(row scanner) (*bot.Request, error) {
 	if len(r.RequesterRoles) == 0 {
 		r.RequesterRoles = nil
 	}
-	if len(r.TargetRoles) == 0 {
-		r.TargetRoles = nil
-	}
 	return &r, nil
+}
+
+func scanTarget(row scanner) (bot.Target, error) {
+	var (
+		t                               bot.Target
+		roles, step                     string
+		attempt, changedBefore, updated int64
+	)
+	err := row.Scan(&t.N, &t.Line, &t.Ref, &t.ID, &t.UPN, &t.Name, &roles, &t.Reason, &step, &t.Outcome, &t.Sealed,
+		&attempt, &changedBefore, &t.Attempts, &t.Revoke, &t.GraphRequestID, &updated)
+	if err != nil {
+		return t, err
+	}
+	t.Step = bot.Step(step)
+	t.AttemptAt, t.PasswordChangedBefore, t.UpdatedAt = fromNanos(attempt), fromNanos(changedBefore), fromNanos(updated)
+	if err := json.Unmarshal([]byte(roles), &t.Roles); err != nil {
+		return t, fmt.Errorf("a target is damaged in the store: %w", err)
+	}
+	if len(t.Roles) == 0 {
+		t.Roles = nil
+	}
+	if len(t.Sealed) == 0 {
+		t.Sealed = nil
+	}
+	return t, nil
 }
 
 func (s *sqlStore) GetRequest(ctx context.Context, id string) (*bot.Request, error) {
@@ -87,6 +146,9 @@ func (s *sqlStore) GetRequest(ctx context.Context, id string) (*bot.Request, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading request %s: %w", id, err)
+	}
+	if r.Targets, err = queryAll(ctx, s, scanTarget, `SELECT `+targetColumns+` FROM request_targets WHERE request_id = ? ORDER BY n`, id); err != nil {
+		return nil, fmt.Errorf("reading the targets of request %s: %w", id, err)
 	}
 	return r, nil
 }
@@ -99,16 +161,26 @@ func (s *sqlStore) Transition(ctx context.Context, id string, from, to bot.State
 	set := []string{"state = ?", "updated_at = ?"}
 	args := []any{string(to), nanos(at)}
 	for _, f := range []struct{ col, val string }{
-		{"approver_key", ch.ApproverKey}, {"approver_upn", ch.ApproverUPN}, {"approver_name", ch.ApproverName}, {"outcome", ch.Outcome},
+		{"approver_key", ch.ApproverKey}, {"approver_id", ch.ApproverID}, {"approver_upn", ch.ApproverUPN},
+		{"approver_name", ch.ApproverName}, {"approval_seal", ch.ApprovalSeal}, {"outcome", ch.Outcome},
+		{"approval_reason", ch.ApprovalReason}, {"approver_role", ch.ApproverRole},
 	} {
 		if f.val != "" {
 			set = append(set, f.col+" = ?")
 			args = append(args, f.val)
 		}
 	}
+	if !ch.ExpiresAt.IsZero() {
+		set = append(set, "expires_at = ?")
+		args = append(args, nanos(ch.ExpiresAt))
+	}
 	if ch.Card != nil {
 		set = append(set, "card = ?")
 		args = append(args, jsonText(*ch.Card))
+	}
+	if ch.Progress != nil {
+		set = append(set, "progress = ?")
+		args = append(args, jsonText(*ch.Progress))
 	}
 	args = append(args, id, string(from))
 	ok, err := s.exec(ctx, `UPDATE requests SET `+strings.Join(set, ", ")+` WHERE id = ? AND state = ?`, args...)
@@ -118,39 +190,140 @@ func (s *sqlStore) Transition(ctx context.Context, id string, from, to bot.State
 	return ok, nil
 }
 
-// ExpiredPending counts a deadline equal to now as passed, as the service does when a click arrives.
-func (s *sqlStore) ExpiredPending(ctx context.Context, now time.Time) ([]*bot.Request, error) {
+// StepTargets applies every move, each a conditional UPDATE on its target's step, and the DM's
+// withdrawal, in one transaction: a delivered password's erasure and the DM's schedule are written
+// together or not at all.
+func (s *sqlStore) StepTargets(ctx context.Context, id string, moves []bot.TargetMove, withdraw *bot.Delivery, at time.Time) ([]bool, error) {
+	moved := make([]bool, len(moves))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for i, m := range moves {
+			set := []string{"step = ?", "updated_at = ?"}
+			args := []any{string(m.To), nanos(at)}
+			c := m.Change
+			switch {
+			case c.EraseSealed:
+				set = append(set, "sealed = NULL")
+			case c.Sealed != nil:
+				set = append(set, "sealed = ?")
+				args = append(args, c.Sealed)
+			}
+			for _, f := range []struct {
+				col string
+				val any
+				set bool
+			}{
+				{"sent_at", nanos(c.AttemptAt), !c.AttemptAt.IsZero()},
+				{"changed_before", nanos(c.PasswordChangedBefore), !c.PasswordChangedBefore.IsZero()},
+				{"sends", c.Attempts, c.Attempts != 0},
+				{"revoke", c.Revoke, c.Revoke != ""},
+				{"graph_request_id", c.GraphRequestID, c.GraphRequestID != ""},
+				{"outcome", c.Outcome, c.Outcome != ""},
+			} {
+				if f.set {
+					set = append(set, f.col+" = ?")
+					args = append(args, f.val)
+				}
+			}
+			args = append(args, id, m.N, string(m.From))
+			ok, err := rowsAffected(tx.ExecContext(ctx, s.d.rebind(`UPDATE request_targets SET `+strings.Join(set, ", ")+
+				` WHERE request_id = ? AND n = ? AND step = ?`), args...))
+			if err != nil {
+				return err
+			}
+			moved[i] = ok
+		}
+		if withdraw != nil {
+			if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO deliveries (request_id, ref, due_at) VALUES (?, ?, ?)`),
+				withdraw.RequestID, jsonText(withdraw.Ref), nanos(withdraw.DueAt)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return make([]bool, len(moves)), fmt.Errorf("recording the steps of request %s: %w", id, err)
+	}
+	return moved, nil
+}
+
+// ExpiredWaiting counts a deadline equal to now as passed, as the service does when a click arrives.
+func (s *sqlStore) ExpiredWaiting(ctx context.Context, now time.Time) ([]*bot.Request, error) {
 	out, err := queryAll(ctx, s, scanRequest, `SELECT `+requestColumns+` FROM requests
-		WHERE state = ? AND expires_at > 0 AND expires_at <= ? ORDER BY expires_at, id`, string(bot.StatePending), nanos(now))
+		WHERE state IN (?, ?) AND expires_at > 0 AND expires_at <= ? ORDER BY expires_at, id`,
+		string(bot.StatePending), string(bot.StatePreview), nanos(now))
 	if err != nil {
-		return nil, fmt.Errorf("listing expired approvals: %w", err)
+		return nil, fmt.Errorf("listing expired requests: %w", err)
+	}
+	for _, r := range out {
+		if r.Targets, err = queryAll(ctx, s, scanTarget, `SELECT `+targetColumns+` FROM request_targets WHERE request_id = ? ORDER BY n`, r.ID); err != nil {
+			return nil, fmt.Errorf("reading the targets of request %s: %w", r.ID, err)
+		}
 	}
 	return out, nil
 }
 
-func (s *sqlStore) BatchRequests(ctx context.Context, batchID string) ([]*bot.Request, error) {
-	out, err := queryAll(ctx, s, scanRequest, `SELECT `+requestColumns+` FROM requests WHERE batch_id = ? ORDER BY created_at, id`, batchID)
+func (s *sqlStore) Runnable(ctx context.Context, now time.Time) ([]string, error) {
+	ids, err := queryAll(ctx, s, scanValue[string], `SELECT id FROM requests WHERE state IN (?, ?) AND lease_until < ? ORDER BY created_at, id`,
+		string(bot.StateApproved), string(bot.StateResetting), nanos(now))
 	if err != nil {
-		return nil, fmt.Errorf("listing the requests of %s: %w", batchID, err)
-	}
-	return out, nil
-}
-
-func (s *sqlStore) UnfinishedBatches(ctx context.Context) ([]string, error) {
-	ids, err := queryAll(ctx, s, scanValue[string],
-		`SELECT DISTINCT batch_id FROM requests WHERE batch_id <> '' AND state IN (?, ?) ORDER BY batch_id`,
-		string(bot.StateApproved), string(bot.StateResetting))
-	if err != nil {
-		return nil, fmt.Errorf("listing interrupted lists: %w", err)
+		return nil, fmt.Errorf("listing interrupted requests: %w", err)
 	}
 	return ids, nil
 }
 
-func (s *sqlStore) CountRequests(ctx context.Context, requesterKey string, since time.Time) (int, error) {
-	n, err := queryOne(ctx, s, s.read, scanValue[int],
-		`SELECT COUNT(*) FROM requests WHERE requester_key = ? AND created_at >= ?`, requesterKey, nanos(since))
+// Lease is one conditional UPDATE: taken when free or lapsed, renewed by its holder.
+func (s *sqlStore) Lease(ctx context.Context, id, owner string, now, until time.Time) (bool, error) {
+	ok, err := s.exec(ctx, `UPDATE requests SET lease_owner = ?, lease_until = ?
+		WHERE id = ? AND (lease_until < ? OR lease_owner = ?)`, owner, nanos(until), id, nanos(now), owner)
 	if err != nil {
-		return 0, fmt.Errorf("counting requests: %w", err)
+		return false, fmt.Errorf("leasing request %s: %w", id, err)
 	}
-	return n, nil
+	return ok, nil
+}
+
+func (s *sqlStore) Release(ctx context.Context, id, owner string) error {
+	if _, err := s.exec(ctx, `UPDATE requests SET lease_owner = '', lease_until = 0 WHERE id = ? AND lease_owner = ?`, id, owner); err != nil {
+		return fmt.Errorf("releasing request %s: %w", id, err)
+	}
+	return nil
+}
+
+// quotaKept is how long counts are kept beyond the window asked about.
+const quotaKept = 7 * 24 * time.Hour
+
+// Reserve reads the window's counts and writes the ask in one transaction, after the dialect's lock
+// (SQLite: the write lock the transaction begins with), so concurrent asks are counted one after
+// another and none slips past a limit.
+func (s *sqlStore) Reserve(ctx context.Context, q bot.QuotaAsk) (bot.QuotaUse, error) {
+	var use bot.QuotaUse
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.d.takeQuota != "" {
+			if _, err := tx.ExecContext(ctx, s.d.takeQuota); err != nil {
+				return err
+			}
+		}
+		if err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT COALESCE(SUM(n), 0), COALESCE(SUM(CASE WHEN actor_key = ? THEN n ELSE 0 END), 0)
+			FROM quota WHERE at >= ?`), q.ActorKey, nanos(q.Since)).Scan(&use.Tenant, &use.Actor); err != nil {
+			return err
+		}
+		if q.N <= 0 {
+			use.Counted = true
+			return nil
+		}
+		if q.PerActor > 0 && use.Actor+q.N > q.PerActor {
+			return nil
+		}
+		use.Counted = true
+		if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO quota (actor_key, request_id, n, at) VALUES (?, ?, ?, ?)`),
+			q.ActorKey, q.RequestID, q.N, nanos(q.At)); err != nil {
+			return err
+		}
+		// Counts older than any window anyone would configure are of no more use.
+		_, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM quota WHERE at < ?`), nanos(q.Since.Add(-quotaKept)))
+		return err
+	})
+	if err != nil {
+		return bot.QuotaUse{}, fmt.Errorf("counting resets against the limits: %w", err)
+	}
+	return use, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/keys"
 	"github.com/resetbot/resetbot/bot/signin"
 	"github.com/resetbot/resetbot/bot/store"
 )
@@ -96,13 +97,23 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	default:
 		e.fail("RESETBOT_RESET_AS", v, "app (the bot's own permission; synced users as the agent) or agent (every reset as the signed-in agent)")
 	}
+	e.integer("RESETBOT_TENANT_LIMIT", &svc.TenantLimit, 0, 1000000)
 	c.SignIn.Lifetime = 12 * time.Hour
 	e.duration("RESETBOT_SIGNIN_LIFETIME", &c.SignIn.Lifetime, 10*time.Minute, 30*24*time.Hour)
+	// Both keys are needed by every install: the encryption key keeps a temporary password sealed
+	// between its reset and its delivery (so a restart in between still delivers it), the audit key
+	// signs what only resetbot may write (so a row inserted into the database resets nobody).
+	key, err := keys.Parse(signin.EnvEncryptionKey, getenv(signin.EnvEncryptionKey))
+	if err != nil {
+		e.errs = append(e.errs, err.Error()+" (it seals a temporary password between its reset and its delivery, and agents' sign-ins)")
+	}
+	svc.EncryptionKey = key
+	auditKey, err := keys.Parse(EnvAuditKey, getenv(EnvAuditKey))
+	if err != nil {
+		e.errs = append(e.errs, err.Error()+" (it signs requests and approvals, so a row written into the database by anyone but resetbot resets nobody)")
+	}
+	svc.AuditKey = auditKey
 	if c.SignIn.Enabled = svc.Policy.Writeback || svc.Policy.AsAgent; c.SignIn.Enabled {
-		key, err := signin.ParseKey(getenv(signin.EnvEncryptionKey))
-		if err != nil {
-			e.errs = append(e.errs, err.Error()+" (needed because RESETBOT_PASSWORD_WRITEBACK or RESETBOT_RESET_AS=agent turns agent sign-in on)")
-		}
 		c.SignIn.Key = key
 		if v := getenv("RESETBOT_PUBLIC_URL"); v != "" {
 			u, err := url.Parse(v)
@@ -125,6 +136,9 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 	}
 	return c, nil
 }
+
+// EnvAuditKey names the setting holding the key that signs requests and approvals.
+const EnvAuditKey = "RESETBOT_AUDIT_KEY"
 
 // loadRules reads rules mode's rules: a JSON array of {"name", "agents": [group IDs],
 // "targets": {"groups", "administrativeUnits", "domains"}}. Unknown fields are errors, so a typo

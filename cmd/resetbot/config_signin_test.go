@@ -7,14 +7,13 @@ import (
 
 func TestSignInSettings(t *testing.T) {
 	key := "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=" // 32 bytes
-	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
 
 	c, err := loadServeConfig(env(map[string]string{}))
 	if err != nil || c.SignIn.Enabled {
 		t.Fatalf("default: sign-in on=%v err=%v", c.SignIn.Enabled, err)
 	}
 	for name, kv := range map[string]map[string]string{
-		"writeback without a key":     {"RESETBOT_PASSWORD_WRITEBACK": "true"},
+		"writeback without a key":     {"RESETBOT_PASSWORD_WRITEBACK": "true", "RESETBOT_ENCRYPTION_KEY": ""},
 		"agent mode with a short key": {"RESETBOT_RESET_AS": "agent", "RESETBOT_ENCRYPTION_KEY": "c2hvcnQ="},
 	} {
 		_, err := loadServeConfig(env(kv))

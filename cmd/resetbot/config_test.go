@@ -10,7 +10,32 @@ import (
 	"github.com/resetbot/resetbot/bot"
 )
 
-func env(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+// env is a test's environment; the two keys every install needs are there unless the test sets them.
+func env(kv map[string]string) func(string) string {
+	return func(k string) string {
+		if v, ok := kv[k]; ok {
+			return v
+		}
+		switch k {
+		case "RESETBOT_ENCRYPTION_KEY":
+			return "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+		case EnvAuditKey:
+			return "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
+		}
+		return ""
+	}
+}
+
+// Both keys are needed by every install, and a missing one is named.
+func TestServeConfigNeedsBothKeys(t *testing.T) {
+	_, err := loadServeConfig(env(map[string]string{"RESETBOT_ENCRYPTION_KEY": "", EnvAuditKey: "short"}))
+	if err == nil || !strings.Contains(err.Error(), "RESETBOT_ENCRYPTION_KEY is not set") || !strings.Contains(err.Error(), "RESETBOT_AUDIT_KEY is neither") {
+		t.Fatalf("err = %v, want both keys named", err)
+	}
+	if strings.Contains(err.Error(), "short") {
+		t.Error("the error echoes the key's value")
+	}
+}
 
 func TestServeConfigDefaults(t *testing.T) {
 	c, err := loadServeConfig(env(nil))

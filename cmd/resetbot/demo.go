@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/resetbot/resetbot/adapters/shell"
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/keys"
 	"github.com/resetbot/resetbot/bot/signin"
 	"github.com/resetbot/resetbot/bot/store"
 	"github.com/resetbot/resetbot/chat"
@@ -75,13 +75,13 @@ func (d demoCmd) Run(ctx context.Context) error {
 	cfg := bot.Defaults()
 	cfg.Policy.Protected = []string{"breakglass@contoso.com"}
 	cfg.Policy.Writeback = true
+	// The sandbox makes its own keys; a real install keeps them in RESETBOT_ENCRYPTION_KEY and
+	// RESETBOT_AUDIT_KEY.
+	key := keys.Random()
+	cfg.EncryptionKey, cfg.AuditKey = key, keys.Random()
 	log := slog.New(slog.NewTextHandler(logOut, nil))
 	svc := bot.NewService(dir, st, cfg, log)
 	svc.SetClock(clock.Now)
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return err
-	}
 	// Device code flow: the demo has no public URL for a callback.
 	signIn, err := signin.New(signin.Config{ClientID: auth.ClientID, Authority: auth.Authority(), Scopes: signin.Scopes,
 		Key: key, Store: st, HTTPClient: auth.Client(), Now: clock.Now, Log: log, Tell: svc.TellActor, Audit: svc.AuditSignIn,

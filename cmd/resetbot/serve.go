@@ -141,7 +141,9 @@ func (serveCmd) Run(ctx context.Context) error {
 	} else {
 		log.Warn("no audit channel is configured (RESETBOT_AUDIT_CHANNEL, RESETBOT_TEAMS_AUDIT_CONVERSATION): no digests will be posted")
 	}
-	s.Go(func() { svc.ResumeBatches(jobs) }) // lists a previous stop interrupted
+	for _, p := range s.AuditPosters {
+		svc.AttachAuditChannel(p) // alerts (a row resetbot did not write, the tenant-wide brake) as they happen
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
@@ -158,7 +160,7 @@ func (serveCmd) Run(ctx context.Context) error {
 	defer cancel()
 	_ = srv.Shutdown(shutdown)
 	done := make(chan struct{})
-	go func() { s.work.Wait(); close(done) }()
+	go func() { s.work.Wait(); svc.Close(); close(done) }()
 	select {
 	case <-done:
 	case <-shutdown.Done():

@@ -23,8 +23,8 @@ func fiftyCallers(t *testing.T, s bot.Store) {
 	}
 	wg.Wait()
 	checkChain(t, all(t, s, 0), 2*n)
-	if got, err := s.CountRequests(ctx, Sample("").Requester.Key(), t0); err != nil || got != n {
-		t.Errorf("CountRequests = %d, %v; want %d", got, err, n)
+	if got, err := s.Reserve(ctx, bot.QuotaAsk{ActorKey: Sample("").Requester.Key(), Since: t0}); err != nil || got.Actor != n {
+		t.Errorf("Reserve counted %d, %v; want %d", got.Actor, err, n)
 	}
 }
 
@@ -40,7 +40,11 @@ func lifecycle(s bot.Store, i int) error {
 	if err := s.AppendAudit(ctx, &bot.AuditRecord{At: t0, RequestID: id, Event: bot.EventRequested}); err != nil {
 		return err
 	}
-	if _, err := s.CountRequests(ctx, r.Requester.Key(), t0); err != nil {
+	if _, err := s.Reserve(ctx, bot.QuotaAsk{ActorKey: r.Requester.Key(), RequestID: id, N: 1, At: t0, Since: t0}); err != nil {
+		return err
+	}
+	if _, err := s.StepTargets(ctx, id, []bot.TargetMove{{N: 0, From: bot.StepQueued, To: bot.StepSetting,
+		Change: bot.TargetChange{Sealed: []byte{1, 2, 3}, Attempts: 1}}}, nil, t0); err != nil {
 		return err
 	}
 	for _, step := range [][2]bot.State{{bot.StatePending, bot.StateApproved}, {bot.StateApproved, bot.StateResetting}, {bot.StateResetting, bot.StateDone}} {
@@ -54,7 +58,7 @@ func lifecycle(s bot.Store, i int) error {
 	if err := s.AppendAudit(ctx, &bot.AuditRecord{At: t0, RequestID: id, Event: bot.EventReset, Outcome: "done"}); err != nil {
 		return err
 	}
-	if _, err := s.ExpiredPending(ctx, t0.Add(time.Hour)); err != nil {
+	if _, err := s.ExpiredWaiting(ctx, t0.Add(time.Hour)); err != nil {
 		return err
 	}
 	due, err := s.DueDeliveries(ctx, t0)

@@ -23,7 +23,7 @@ func requestRoundTrip(t *testing.T, s bot.Store) {
 
 // A request with nothing but an ID and a state: zero times, no roles, no card stay that way.
 func zeroRequestRoundTrip(t *testing.T, s bot.Store) {
-	bare := &bot.Request{ID: "R-BBBBBB", State: bot.StateApproved}
+	bare := &bot.Request{ID: "R-BBBBBB", State: bot.StateApproved, Targets: []bot.Target{{Step: bot.StepQueued}}}
 	create(t, s, bare)
 	got := get(t, s, bare.ID)
 	if !reflect.DeepEqual(got, bare) {
@@ -56,12 +56,12 @@ func unknownAndDuplicate(t *testing.T, s bot.Store) {
 	}
 	create(t, s, Sample("R-DUP000"))
 	second := Sample("R-DUP000")
-	second.TargetUPN = "someone-else@contoso.com"
+	second.Targets[0].UPN = "someone-else@contoso.com"
 	if err := s.CreateRequest(ctx, second); err == nil {
 		t.Error("a second request with the same ID was accepted")
 	}
-	if got := get(t, s, "R-DUP000"); got.TargetUPN != "ceo@contoso.com" {
-		t.Errorf("the refused duplicate overwrote the first: target %s", got.TargetUPN)
+	if got := get(t, s, "R-DUP000"); got.Targets[0].UPN != "ceo@contoso.com" || len(got.Targets) != 2 {
+		t.Errorf("the refused duplicate overwrote the first: %+v", got.Targets)
 	}
 	if ok, err := s.Transition(ctx, "R-NOSUCH", bot.StatePending, bot.StateApproved, bot.Change{}, t0); ok || err != nil {
 		t.Errorf("transition of an unknown request: ok=%v err=%v, want false, nil", ok, err)
@@ -89,17 +89,21 @@ func transitionCAS(t *testing.T, s bot.Store) {
 }
 
 func transitionWritesChange(t *testing.T, s bot.Store) {
-	r := &bot.Request{ID: "R-CHG000", State: bot.StatePending, CreatedAt: t0, UpdatedAt: t0}
+	r := &bot.Request{ID: "R-CHG000", State: bot.StatePending, CreatedAt: t0, UpdatedAt: t0, Targets: []bot.Target{{Step: bot.StepQueued, UpdatedAt: t0}}}
 	create(t, s, r)
 	card := chat.MessageRef{Platform: chat.PlatformTeams, Channel: "19:abc", ID: "1:act", Route: "https://smba.example/"}
 	at := t0.Add(time.Minute)
-	ch := bot.Change{ApproverKey: "slack:T1:U2", ApproverUPN: "sam@contoso.com", ApproverName: "Sam Security", Outcome: "approved", Card: &card}
+	progress := chat.MessageRef{Platform: chat.PlatformTeams, Channel: "a:dm", ID: "1:p"}
+	ch := bot.Change{ApproverKey: "slack:T1:U2", ApproverID: "id-sam", ApproverUPN: "sam@contoso.com", ApproverName: "Sam Security",
+		ApprovalSeal: "123.abc", Outcome: "approved", Card: &card, Progress: &progress, ApprovalReason: "a list of 60",
+		ApproverRole: "audit_reader", ExpiresAt: t0.Add(time.Hour)}
 	if ok, err := s.Transition(ctx, r.ID, bot.StatePending, bot.StateApproved, ch, at); err != nil || !ok {
 		t.Fatalf("transition: ok=%v err=%v", ok, err)
 	}
 	want := *r
-	want.State, want.UpdatedAt, want.Card = bot.StateApproved, at, card
-	want.ApproverKey, want.ApproverUPN, want.ApproverName, want.Outcome = ch.ApproverKey, ch.ApproverUPN, ch.ApproverName, ch.Outcome
+	want.State, want.UpdatedAt, want.Card, want.Progress, want.ExpiresAt = bot.StateApproved, at, card, progress, ch.ExpiresAt
+	want.ApproverKey, want.ApproverID, want.ApproverUPN, want.ApproverName, want.Outcome = ch.ApproverKey, ch.ApproverID, ch.ApproverUPN, ch.ApproverName, ch.Outcome
+	want.ApprovalSeal, want.ApprovalReason, want.ApproverRole = ch.ApprovalSeal, ch.ApprovalReason, ch.ApproverRole
 	if got := get(t, s, r.ID); !reflect.DeepEqual(got, &want) {
 		t.Errorf("after the transition:\n got %+v\nwant %+v", got, &want)
 	}
@@ -143,7 +147,7 @@ func racingApprovals(t *testing.T, s bot.Store) {
 	}
 }
 
-func expiredPending(t *testing.T, s bot.Store) {
+func expiredWaiting(t *testing.T, s bot.Store) {
 	for i, exp := range []time.Duration{time.Minute, -time.Minute, 0} {
 		r := Sample(fmt.Sprintf("R-EXP00%d", i))
 		r.ExpiresAt = t0.Add(exp)
@@ -155,8 +159,11 @@ func expiredPending(t *testing.T, s bot.Store) {
 	noDeadline := Sample("R-EXP008")
 	noDeadline.ExpiresAt = time.Time{}
 	create(t, s, noDeadline)
+	preview := Sample("R-EXP007")
+	preview.State, preview.ExpiresAt = bot.StatePreview, t0.Add(-30*time.Second)
+	create(t, s, preview)
 
-	got, err := s.ExpiredPending(ctx, t0)
+	got, err := s.ExpiredWaiting(ctx, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,29 +172,11 @@ func expiredPending(t *testing.T, s bot.Store) {
 		ids = append(ids, r.ID)
 	}
 	// Oldest deadline first; a deadline equal to now has passed (the service refuses clicks then).
-	if want := []string{"R-EXP001", "R-EXP002"}; !reflect.DeepEqual(ids, want) {
-		t.Errorf("expired pending = %v, want %v", ids, want)
+	// Previews wait for their requester as approvals wait for an approver.
+	if want := []string{"R-EXP001", "R-EXP007", "R-EXP002"}; !reflect.DeepEqual(ids, want) {
+		t.Errorf("expired waiting = %v, want %v", ids, want)
 	}
-	if len(got) > 0 && !reflect.DeepEqual(got[0].Requester, Sample("").Requester) {
+	if len(got) > 0 && (!reflect.DeepEqual(got[0].Requester, Sample("").Requester) || len(got[0].Targets) != 2) {
 		t.Errorf("expired requests come back whole: %+v", got[0])
-	}
-}
-
-func countRequests(t *testing.T, s bot.Store) {
-	since := t0.Add(-time.Hour)
-	for i, at := range []time.Time{since.Add(-time.Nanosecond), since, t0.Add(-time.Minute)} {
-		r := Sample(fmt.Sprintf("R-CNT00%d", i))
-		r.CreatedAt = at
-		create(t, s, r)
-	}
-	other := Sample("R-CNT009")
-	other.Requester.UserID = "29:someone-else"
-	create(t, s, other)
-	n, err := s.CountRequests(ctx, Sample("").Requester.Key(), since)
-	if err != nil || n != 2 {
-		t.Errorf("CountRequests = %d, %v; want 2 (since is inclusive, other requesters do not count)", n, err)
-	}
-	if n, err := s.CountRequests(ctx, "slack:T0:nobody", since); err != nil || n != 0 {
-		t.Errorf("CountRequests for nobody = %d, %v; want 0", n, err)
 	}
 }

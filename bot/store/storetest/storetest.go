@@ -27,8 +27,9 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"TransitionIsCompareAndSwap", transitionCAS},
 		{"TransitionWritesTheChange", transitionWritesChange},
 		{"RacingApprovalsOneWins", racingApprovals},
-		{"ExpiredPending", expiredPending},
-		{"CountRequests", countRequests},
+		{"ExpiredWaiting", expiredWaiting},
+		{"ReserveCountsAndLimits", reserveCounts},
+		{"ReserveIsAtomic", reserveAtomic},
 		{"AuditChain", auditChain},
 		{"AuditSinceOrderAndStop", auditSince},
 		{"AuditAfter", auditAfter},
@@ -37,7 +38,11 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"Deliveries", deliveries},
 		{"FiftyConcurrentCallers", fiftyCallers},
 		{"Ping", ping},
-		{"Batches", batches},
+		{"TargetSteps", targetSteps},
+		{"DeliveredAndScheduledTogether", deliveredAndScheduled},
+		{"RacingTargetSteps", racingTargetSteps},
+		{"Leases", leases},
+		{"RacingLeases", racingLeases},
 		{"LeaseDelivery", leaseDelivery},
 		{"ConversationRefs", conversationRefs},
 		{"JobRuns", jobRuns},
@@ -58,23 +63,31 @@ var ctx = context.Background()
 // rounded times would break the chain when it is verified from what it returns.
 var t0 = time.Date(2026, 11, 27, 10, 0, 0, 123456789, time.UTC)
 
-// Sample is a pending request with every field set to something distinct.
+// Sample is a pending request with every field set to something distinct, and two targets: one
+// queued and one refused.
 func Sample(id string) *bot.Request {
 	return &bot.Request{
-		ID: id, State: bot.StatePending,
+		ID: id, State: bot.StatePending, Source: "users.csv",
 		Requester: chat.Actor{Platform: chat.PlatformTeams, Tenant: "tenant-1", UserID: "29:user-1",
 			ObjectID: "oid-pat", Email: "pat@contoso.com", Name: "Pat (Teams)"},
 		RequesterID: "id-pat", RequesterUPN: "pat@contoso.com", RequesterName: "Pat Admin",
 		RequesterRoles: []string{bot.RolePrivilegedAuthAdmin},
-		TargetID:       "id-ceo", TargetUPN: "ceo@contoso.com", TargetName: "Ceo Person",
-		TargetRoles: []string{bot.RoleGlobalAdmin, bot.RoleUserAdmin},
-		Reason:      "lost phone, verified by video", ApprovalReason: "Ceo Person holds Global Administrator",
-		ApproverKey: "teams:tenant-1:29:user-2", ApproverUPN: "sam@contoso.com", ApproverName: "Sam Security",
+		Reason:         "lost phone, verified by video", ApprovalReason: "Ceo Person holds Global Administrator",
+		ApproverRole: "audit_reader",
+		ApproverKey:  "teams:tenant-1:29:user-2", ApproverID: "id-sam", ApproverUPN: "sam@contoso.com", ApproverName: "Sam Security",
 		Outcome:   "waiting for approval",
 		CreatedAt: t0, UpdatedAt: t0.Add(time.Second), ExpiresAt: t0.Add(30 * time.Minute),
 		Card: chat.MessageRef{Platform: chat.PlatformTeams, Channel: "19:approvals@thread.tacv2", ID: "1:act-1",
 			Route: "https://smba.trafficmanager.net/emea/"},
-		BatchID: "B-SAMPLE",
+		Progress:   chat.MessageRef{Platform: chat.PlatformTeams, Channel: "a:1dm", ID: "1:progress"},
+		Seal:       "seal-" + id,
+		LeaseOwner: "", LeaseUntil: time.Time{},
+		Targets: []bot.Target{
+			{N: 0, Line: 2, Ref: "ceo@contoso.com", ID: "id-ceo", UPN: "ceo@contoso.com", Name: "Ceo Person",
+				Roles: []string{bot.RoleGlobalAdmin, bot.RoleUserAdmin}, Reason: "INC0042", Step: bot.StepQueued, UpdatedAt: t0},
+			{N: 1, Line: 3, Ref: "nobody@contoso.com", Reason: "lost phone, verified by video", Step: bot.StepRefused,
+				Outcome: "no such user in Entra", UpdatedAt: t0},
+		},
 	}
 }
 

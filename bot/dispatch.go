@@ -1,0 +1,165 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/resetbot/resetbot/chat"
+)
+
+// Handle is the service's one door: every adapter hands it everything a person says, clicks or sends.
+// It answers the person through in.Reply and never returns their mistakes as errors; the error is
+// for failures the adapter should log.
+func (s *Service) Handle(ctx context.Context, in chat.Incoming) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
+	defer cancel()
+	s.obs.Command(in.Actor.Platform)
+	in.Reply = s.privately(in)
+	if in.IdempotencyKey != "" {
+		fresh, err := s.store.Claim(ctx, in.IdempotencyKey, s.now())
+		if err != nil {
+			return s.unavailable(ctx, in, err)
+		}
+		if !fresh {
+			s.log.Info("duplicate delivery ignored", "key", in.IdempotencyKey, "actor", in.Actor.Key())
+			return nil
+		}
+	}
+	cmd, err := ParseCommand(in.Text)
+	if in.File != nil {
+		switch {
+		case err != nil || cmd.Kind == CmdHelp || cmd.Kind == CmdBulk:
+			// A file is a list whatever words come with it ("resetpw bulk", nothing, a greeting);
+			// only --reason is read from them.
+			cmd, err = Command{Kind: CmdBulk, Reason: cmd.Reason}, nil
+		default:
+			return in.Reply.Reply(ctx, chat.Message{Title: "🤔 I read a file only as a list of users to reset: send it with `" + commandWord(in.Actor.Platform) + " bulk`.",
+				Text: "Nothing was done."})
+		}
+	}
+	if err != nil {
+		var ue *UsageError
+		if errors.As(err, &ue) {
+			// The text is not kept: a password pasted by mistake must not reach the trail.
+			s.audit(ctx, by(in.Actor, "", "", EventRefused, "bad_input", "the command was not understood; nothing was done"))
+			return in.Reply.Reply(ctx, chat.Message{Title: "🤔 " + ue.Msg, Footer: "Type " + commandWord(in.Actor.Platform) + " help for the commands."})
+		}
+		return err
+	}
+	if cmd.Kind == CmdHelp {
+		return in.Reply.Reply(ctx, helpMessage(in.Actor.Platform))
+	}
+	if cmd.Kind == CmdBulk && in.File == nil {
+		return in.Reply.Reply(ctx, bulkHowTo(in.Actor.Platform))
+	}
+	var rows []UserRow
+	var problems []RowProblem
+	if cmd.Kind == CmdBulk {
+		// The file is read before anyone is looked up: a file that is no list costs nothing.
+		if rows, problems, err = ParseUserCSV(bytes.NewReader(in.File.Data), s.cfg.MaxListRows); err != nil {
+			s.audit(ctx, by(in.Actor, "", "", EventRefused, "bad_input", "a list file was refused: "+err.Error()))
+			return in.Reply.Reply(ctx, chat.Message{Title: "⚠️ I can't use " + clip(in.File.Name) + ": " + err.Error() + ".",
+				Text: "Nothing was reset. " + listFormatHelp})
+		}
+	}
+	me, err := s.resolveActor(ctx, in)
+	if err != nil || me == nil {
+		return err
+	}
+	switch cmd.Kind {
+	case CmdWhoami:
+		return in.Reply.Reply(ctx, s.whoami(*me))
+	case CmdLogin:
+		return s.login(ctx, in, *me)
+	case CmdLogout:
+		return s.logout(ctx, in, *me)
+	case CmdStatus:
+		return s.status(ctx, in, *me, cmd.RequestID)
+	case CmdApprove, CmdDeny:
+		return s.decide(ctx, in, *me, cmd)
+	case CmdBulkRun, CmdBulkCancel:
+		return s.goAhead(ctx, in, *me, cmd)
+	case CmdAudit:
+		return s.auditSummary(ctx, in, *me, cmd)
+	case CmdBulk:
+		return s.askList(ctx, in, *me, in.File.Name, cmd.Reason, rows, problems)
+	case CmdReset:
+		return s.askTyped(ctx, in, *me, cmd)
+	}
+	return nil
+}
+
+// privately is where answers go. In a conversation others read (a channel, a group chat), an answer
+// meant for one person goes to their direct messages, with one pointer in the conversation, so
+// nobody else reads who reset whom and why.
+func (s *Service) privately(in chat.Incoming) chat.Replier {
+	if !in.Shared || in.Reply == nil {
+		return in.Reply
+	}
+	pointed := false
+	return chat.ReplierFunc(func(ctx context.Context, m chat.Message) error {
+		pc, err := s.chat(in.Actor.Platform)
+		if err == nil {
+			m.Secret = chat.Secret{} // a reply never carries a secret, even redirected to a DM
+			_, err = pc.DM(ctx, in.Actor, m)
+		}
+		if err != nil {
+			return in.Reply.Reply(ctx, chat.Message{Title: "⚠️ I answer this only in our 1:1 chat, and I could not write to you there. Open a chat with me and ask again."})
+		}
+		if !pointed {
+			pointed = true
+			return in.Reply.Reply(ctx, chat.Message{Title: "📬 I answered you in our 1:1 chat."})
+		}
+		return nil
+	})
+}
+
+// resolveActor maps the chat identity to an Entra user. A nil user with a nil error means the person
+// was told why not.
+func (s *Service) resolveActor(ctx context.Context, in chat.Incoming) (*User, error) {
+	ref := in.Actor.DirectoryRef()
+	refused := func(outcome string, graphRequestID string) {
+		r := by(in.Actor, ref, "", EventRefused, outcome, "the requester could not be matched to an enabled Entra user")
+		r.GraphRequestID = graphRequestID
+		s.audit(ctx, r)
+	}
+	if ref == "" {
+		refused("unknown_actor", "")
+		return nil, in.Reply.Reply(ctx, chat.Message{Title: "⛔ I can't tell who you are in Entra.",
+			Text: "Your chat profile has no email address I can match to a directory user. Ask your chat admin to show email addresses to apps, or use Teams."})
+	}
+	u, err := s.dir.FindUser(ctx, ref)
+	if KindOf(err) == ErrNotFound {
+		refused("unknown_actor", asDirectoryError(err).RequestID)
+		return nil, in.Reply.Reply(ctx, chat.Message{Title: "⛔ I can't find you in Entra.",
+			Text: fmt.Sprintf("No directory user matches %s, the address your chat profile gives. Ask an admin to make your chat email match your UPN.", ref)})
+	}
+	if err != nil {
+		s.lookupFailed(ctx, by(in.Actor, ref, "", EventRefused, "", ""), "look up the requester", err)
+		return nil, s.directoryTrouble(ctx, in, "look you up", err)
+	}
+	if !u.Enabled {
+		refused("actor_disabled", "")
+		return nil, in.Reply.Reply(ctx, chat.Message{Title: "⛔ Your own account is disabled in Entra, so I won't act for it."})
+	}
+	return &u, nil
+}
+
+// directoryTrouble tells the person Graph failed, with the classified remedy.
+func (s *Service) directoryTrouble(ctx context.Context, in chat.Incoming, doing string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	de := asDirectoryError(err)
+	s.log.Error("directory call failed", "doing", doing, "kind", de.Kind, "code", de.Code, "graph_request_id", de.RequestID)
+	return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⚠️ I could not %s: %s", doing, failureWords(de)), Text: de.Remedy})
+}
+
+// unavailable answers when the store fails: nothing half-done, try again later.
+func (s *Service) unavailable(ctx context.Context, in chat.Incoming, err error) error {
+	s.log.Error("store unavailable", "err", err)
+	_ = in.Reply.Reply(ctx, chat.Message{Title: "⚠️ resetbot is temporarily unavailable; nothing was changed. Try again in a minute."})
+	return err
+}

@@ -1,0 +1,397 @@
+package bot
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/resetbot/resetbot/chat"
+)
+
+// The words people read: cards, previews, progress and outcomes. Nothing here decides anything.
+
+// approvalCard is the approval request as approvers see it, in every state of its life: with
+// Approve/Deny buttons while pending, and with the decision and outcome afterwards.
+func (s *Service) approvalCard(req *Request) chat.Message {
+	requester := req.RequesterName
+	if len(req.RequesterRoles) > 0 {
+		requester += " (" + roleList(req.RequesterRoles) + ")"
+	}
+	m := chat.Message{Title: "🔐 Password reset needs approval — " + req.ID}
+	if t := single(req); t != nil {
+		target := t.Name + " · " + t.UPN
+		if len(t.Roles) > 0 {
+			target += " · " + roleList(t.Roles)
+		}
+		m.Fields = []chat.Field{{Label: "Requested by", Value: requester}, {Label: "Target", Value: target}}
+	} else {
+		m.Title = "📋 Password reset list needs approval — " + req.ID
+		var names []string
+		for _, t := range req.Targets {
+			if t.Step == StepRefused {
+				continue
+			}
+			if len(names) == 10 {
+				names = append(names, fmt.Sprintf("… and %d more", req.Runnable()-10))
+				break
+			}
+			names = append(names, t.UPN)
+		}
+		m.Fields = []chat.Field{{Label: "Requested by", Value: requester},
+			{Label: "List", Value: fmt.Sprintf("%s · %s without admin roles", listName(req), count(req.Runnable(), "user"))},
+			{Label: "Users", Value: strings.Join(names, ", ")}}
+	}
+	reason := req.Reason
+	if reason == "" {
+		reason = "(none given)"
+	}
+	m.Fields = append(m.Fields, chat.Field{Label: "Why approval", Value: req.ApprovalReason}, chat.Field{Label: "Reason", Value: reason})
+	switch req.State {
+	case StatePending:
+		m.Fields = append(m.Fields, chat.Field{Label: "Expires", Value: s.clock(req.ExpiresAt)})
+		confirm := fmt.Sprintf("Reset %s now? The temporary passwords go to %s by DM.", count(req.Runnable(), "password"), req.RequesterName)
+		if t := single(req); t != nil {
+			confirm = fmt.Sprintf("Reset the password of %s (%s) now? The temporary password goes to %s by DM.", t.Name, t.UPN, req.RequesterName)
+		}
+		m.Buttons = []chat.Button{
+			{Label: "Approve", Action: chat.ActionApprove, RequestID: req.ID, Primary: true, Confirm: confirm},
+			{Label: "Deny", Action: chat.ActionDeny, RequestID: req.ID, Danger: true},
+		}
+		m.Footer = "Approvers must be entitled to reset every target themselves, and may not be the requester or a target."
+		if req.ApproverRole == approverAuditReader {
+			m.Footer += " The tenant-wide brake is on: the approver must also be one who may read the audit trail."
+		}
+	case StateApproved, StateResetting:
+		m.Title = fmt.Sprintf("✅ Approved by %s at %s · resetting … · %s", req.ApproverName, s.clock(req.UpdatedAt), req.ID)
+	case StateDone:
+		m.Title = fmt.Sprintf("✅ Approved by %s · %s · %s", req.ApproverName, req.Outcome, req.ID)
+	case StateFailed:
+		m.Title = fmt.Sprintf("⚠️ Failed: %s · %s", req.Outcome, req.ID)
+	case StateDenied:
+		m.Title = fmt.Sprintf("⛔ %s at %s · %s", capitalize(req.Outcome), s.clock(req.UpdatedAt), req.ID)
+	case StateExpired:
+		m.Title = fmt.Sprintf("⌛ Expired at %s: nobody approved it in time · %s", s.clock(req.ExpiresAt), req.ID)
+	}
+	return m
+}
+
+// askedApprovalMessage tells the requester their request waits for a second person.
+func (s *Service) askedApprovalMessage(req *Request) chat.Message {
+	if t := single(req); t != nil {
+		return chat.Message{Title: "🕐 " + req.ApprovalReason,
+			Text: fmt.Sprintf("I asked %s (request %s, expires %s). You'll get a DM when it is decided.", s.cfg.ApprovalsChannel, req.ID, s.clock(req.ExpiresAt))}
+	}
+	return chat.Message{
+		Title: fmt.Sprintf("🕐 This list needs a second person (%s). I asked %s (list %s, expires %s).",
+			req.ApprovalReason, s.cfg.ApprovalsChannel, req.ID, s.clock(req.ExpiresAt)),
+		Text: "You'll get the progress and the results by DM once it is approved."}
+}
+
+// previewMessage shows a checked list before anything is reset.
+func (s *Service) previewMessage(req *Request, use QuotaUse) chat.Message {
+	n, refused := req.Runnable(), len(req.Targets)-req.Runnable()
+	var approval, other []string
+	for _, t := range req.Targets {
+		if t.Step != StepRefused {
+			continue
+		}
+		line := whereNamed(t)
+		if t.Line > 0 && t.Ref != "" {
+			line += " " + t.Ref
+		}
+		if strings.HasPrefix(t.Outcome, "needs approval of its own") {
+			approval = append(approval, line+": "+strings.TrimPrefix(t.Outcome, "needs approval of its own: "))
+			continue
+		}
+		other = append(other, line+": "+t.Outcome)
+	}
+	refused -= len(approval)
+	m := chat.Message{
+		Title: fmt.Sprintf("📋 %s: %s → %d can be reset, %d need approval, %d refused", listName(req),
+			count(len(req.Targets), "row"), n, len(approval), refused),
+		Footer: fmt.Sprintf("List %s · the offer stands until %s", req.ID, s.clock(req.ExpiresAt)),
+	}
+	var body []string
+	if len(approval) > 0 {
+		body = append(body, "*Need approval* (not part of this run; ask for each with /resetpw so a second person can approve):\n"+listSome(approval))
+	}
+	if len(other) > 0 {
+		body = append(body, "*Refused:*\n"+listSome(other))
+	}
+	if n > 0 {
+		run := chat.Button{Label: fmt.Sprintf("Reset the %d", n), Action: chat.ActionRun, RequestID: req.ID, Primary: true,
+			Confirm: fmt.Sprintf("Reset %s now? The temporary passwords come to you by DM.", count(n, "password"))}
+		if s.cfg.ListApprovalAbove > 0 && use.Actor+n > s.cfg.ListApprovalAbove {
+			run.Label, run.Confirm = fmt.Sprintf("Ask approval for the %d", n), ""
+			body = append(body, fmt.Sprintf("Needs a second person's approval: %s.", listApprovalReason(use.Actor, n, s.cfg.ListApprovalAbove, s.cfg.RateWindow)))
+		}
+		m.Buttons = []chat.Button{run, {Label: "Cancel", Action: chat.ActionCancel, RequestID: req.ID}}
+	} else {
+		body = append(body, "Nothing on this list can be reset, so nothing was kept.")
+	}
+	m.Text = strings.Join(body, "\n\n")
+	return m
+}
+
+// progressMessage is a list's run as it goes.
+func (s *Service) progressMessage(req *Request) chat.Message {
+	c := req.Count()
+	done := c[StepDelivered] + c[StepUndelivered] + c[StepSet] + c[StepRevoked]
+	failed := c[StepFailed] + c[StepUnknown]
+	return chat.Message{Title: fmt.Sprintf("⏳ Resetting %s … %s / %s done, %d failed", listName(req),
+		thousands(done), thousands(req.Runnable()), failed), Footer: "List " + req.ID}
+}
+
+// listDoneMessage is a list's summary when its run ends.
+func (s *Service) listDoneMessage(req *Request) chat.Message {
+	c := req.Count()
+	m := chat.Message{Title: fmt.Sprintf("✅ %s: %d reset, %d failed.", listName(req), c[StepDelivered]+c[StepUndelivered], c[StepFailed]+c[StepUnknown]),
+		Footer: fmt.Sprintf("List %s · the results, line by line: %s status %s", req.ID, commandWord(req.Requester.Platform), req.ID)}
+	var text []string
+	if c[StepDelivered] > 0 {
+		text = append(text, fmt.Sprintf("The temporary passwords are in the results messages, which are removed after %s.", humanDuration(s.cfg.DMTTL)))
+	}
+	var failed, unknown, undelivered, refused, revokeFailed []string
+	for _, t := range req.Targets {
+		switch {
+		case t.Step == StepFailed:
+			failed = append(failed, t.UPN+": "+t.Outcome)
+		case t.Step == StepUnknown:
+			unknown = append(unknown, t.UPN+": "+t.Outcome)
+		case t.Step == StepUndelivered:
+			undelivered = append(undelivered, t.UPN)
+		case t.Step == StepRefused && strings.HasPrefix(t.Outcome, refusedAtWrite):
+			refused = append(refused, t.UPN+": "+strings.TrimPrefix(t.Outcome, refusedAtWrite))
+		}
+		if strings.HasPrefix(t.Revoke, "failed") {
+			revokeFailed = append(revokeFailed, t.UPN)
+		}
+	}
+	if len(failed) > 0 {
+		text = append(text, "*Failed* (nothing changed):\n"+listSome(failed))
+	}
+	if len(unknown) > 0 {
+		text = append(text, "*Not known whether reset* — check these users' sign-ins in the Entra admin center before asking again:\n"+listSome(unknown))
+	}
+	if len(undelivered) > 0 {
+		text = append(text, fmt.Sprintf("*Reset, but the password could not reach you* (%d), so it was erased: reset them again: %s", len(undelivered), strings.Join(undelivered, ", ")))
+	}
+	if len(refused) > 0 {
+		text = append(text, "*Not reset* — refused when decided again just before the reset:\n"+listSome(refused))
+	}
+	if len(revokeFailed) > 0 {
+		text = append(text, fmt.Sprintf("*Sessions not revoked* for %d users (they were reset): %s", len(revokeFailed), strings.Join(revokeFailed, ", ")))
+	}
+	m.Text = strings.Join(text, "\n\n")
+	return m
+}
+
+// singleOutcome is what the requester of one reset reads when it ends.
+func (r *run) singleOutcome() chat.Message {
+	s, req := r.s, r.req
+	t := req.Targets[0]
+	footer := "Request " + req.ID
+	switch t.Step {
+	case StepFailed:
+		return chat.Message{Title: fmt.Sprintf("⚠️ I could not reset %s: %s", t.Name, t.Outcome), Text: r.remedies[t.N], Footer: footer}
+	case StepRefused:
+		return chat.Message{Title: fmt.Sprintf("⛔ I did not reset %s: %s", t.Name, t.Outcome), Text: "Nothing was changed.", Footer: footer}
+	case StepUnknown:
+		return chat.Message{Title: fmt.Sprintf("⚠️ I can't tell whether %s's password was reset: %s.", t.Name, t.Outcome),
+			Text: "Check their sign-ins and audit log in the Entra admin center before asking again.", Footer: footer}
+	case StepUndelivered:
+		return chat.Message{Title: fmt.Sprintf("⚠️ I reset %s, but the temporary password could not reach you: %s", t.Name, t.Outcome), Footer: footer}
+	}
+	sessions := "Their sign-in sessions were revoked."
+	switch {
+	case t.Revoke == "off":
+		sessions = "Their sign-in sessions were not revoked (turned off for resetbot)."
+	case strings.HasPrefix(t.Revoke, "failed"):
+		sessions = "Their sign-in sessions could not be revoked (" + strings.TrimPrefix(t.Revoke, "failed: ") + "): revoke them in the Entra admin center."
+	}
+	if u, ok := r.fresh.get(t.ID, s.now()); ok && u.Synced {
+		sessions = "The new password was written back to on-premises AD. " + sessions
+	}
+	return chat.Message{
+		Title: fmt.Sprintf("✅ Reset %s (%s).", t.Name, t.UPN),
+		Text: fmt.Sprintf("They must choose a new password at next sign-in. %s The temporary password is in your DMs and disappears at %s.",
+			sessions, s.clock(s.now().Add(s.cfg.DMTTL))),
+		Footer: footer,
+	}
+}
+
+// outcomeWords is how a finished request ended, in a few words, for its card and status.
+func (r *run) outcomeWords() string {
+	c := r.req.Count()
+	if t := single(r.req); t != nil && r.req.Source == "" {
+		switch t.Step {
+		case StepDelivered:
+			if t.Revoke == "done" {
+				return "reset done, sessions revoked"
+			}
+			return "reset done"
+		case StepFailed:
+			return "reset failed: " + t.Outcome
+		case StepUnknown:
+			return "not known whether reset: " + t.Outcome
+		case StepRefused:
+			return "not reset: " + t.Outcome
+		case StepUndelivered:
+			return "reset done; the password could not be delivered"
+		}
+	}
+	return fmt.Sprintf("%d reset, %d failed, %d not known", c[StepDelivered]+c[StepUndelivered], c[StepFailed], c[StepUnknown])
+}
+
+func (s *Service) alreadyDecided(req *Request) string {
+	switch req.State {
+	case StateExpired:
+		return fmt.Sprintf("Request %s expired at %s; ask for a new one.", req.ID, s.clock(req.ExpiresAt))
+	case StatePending:
+		return fmt.Sprintf("Request %s is still waiting for approval.", req.ID)
+	case StatePreview:
+		return fmt.Sprintf("List %s is still waiting for its requester's go-ahead.", req.ID)
+	}
+	if req.ApproverName != "" {
+		detail := req.Outcome
+		if detail == "" {
+			detail = stateWords(req.State)
+		}
+		return fmt.Sprintf("Request %s was already decided by %s: it is %s (%s).", req.ID, req.ApproverName, stateWords(req.State), detail)
+	}
+	return fmt.Sprintf("Request %s needs no approval: it is %s.", req.ID, stateWords(req.State))
+}
+
+func stateWords(s State) string {
+	switch s {
+	case StatePreview:
+		return "waiting for its requester's go-ahead"
+	case StatePending:
+		return "waiting for approval"
+	case StateApproved:
+		return "approved, about to reset"
+	case StateResetting:
+		return "resetting"
+	case StateDone:
+		return "done"
+	case StateFailed:
+		return "failed"
+	case StateDenied:
+		return "denied"
+	case StateExpired:
+		return "expired"
+	case StateCancelled:
+		return "cancelled"
+	}
+	return string(s)
+}
+
+// targetsWords names a request's targets: "Adele Vance", or "the 962 users of users.csv".
+func targetsWords(req *Request) string {
+	if t := single(req); t != nil {
+		return firstNonEmpty(t.Name, t.Ref)
+	}
+	return fmt.Sprintf("the %s of %s", count(req.Runnable(), "user"), listName(req))
+}
+
+// listName is how a list is called: its file's name, or "your list" for typed names.
+func listName(req *Request) string {
+	if req.Source != "" {
+		return req.Source
+	}
+	if len(req.Targets) == 1 {
+		return "request " + req.ID
+	}
+	return "list " + req.ID
+}
+
+// count says "1 user", "2 users", "1,000 users".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return thousands(n) + " " + noun + "s"
+}
+
+// thousands writes 1000 as 1,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	if n < 0 {
+		return s
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func listSome(lines []string) string {
+	const most = 15
+	if len(lines) <= most {
+		return "• " + strings.Join(lines, "\n• ")
+	}
+	return "• " + strings.Join(lines[:most], "\n• ") + fmt.Sprintf("\n… and %d more", len(lines)-most)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	r := []rune(s)
+	return strings.ToUpper(string(r[0])) + string(r[1:])
+}
+
+// commandWord is how a command starts on a platform: Slack's slash command, or the bare word Teams'
+// command menu uses.
+func commandWord(p chat.Platform) string {
+	if p == chat.PlatformTeams {
+		return "resetpw"
+	}
+	return "/resetpw"
+}
+
+// listFormatHelp says what a list file must look like.
+const listFormatHelp = "A list is a CSV file with a UserPrincipalName column (or UPN, or an object ID column named Id), one user per line; a Reason column is used. Commas, semicolons and tabs all work, as do Excel's UTF-8 and Unicode text exports and PowerShell's Export-Csv."
+
+// helpMessage lists the commands that work on the platform.
+func helpMessage(p chat.Platform) chat.Message {
+	w := commandWord(p)
+	fields := []chat.Field{
+		{Label: w + " user@contoso.com [more…] [--reason TEXT]", Value: "Reset one user, or up to 20 (you see a preview first). They must choose a new password at next sign-in; the temporary password comes to you in a direct message."},
+		{Label: w + " whoami", Value: "Who you are in Entra, and whom you may reset."},
+		{Label: w + " status R-7F3K9Q", Value: "Where a request or list stands."},
+		{Label: w + " approve R-7F3K9Q · deny R-7F3K9Q [--reason TEXT]", Value: "Decide an approval by typing, where buttons are not available. Deny your own request to withdraw it."},
+		{Label: w + " audit [user@contoso.com] [--since 7d]", Value: "For approvers and security: what the audit trail holds (counts and the latest entries), for everyone or one person as agent or target, over up to 90 days. Only you see the answer."},
+		{Label: w + " bulk (with a CSV file, in a direct message to the bot)", Value: "Reset a list: " + listFormatHelp + " You see a preview first."},
+		{Label: w + " login · logout", Value: "Sign in with your own Entra account (needed for users synchronised from on-premises AD, where enabled), or forget that sign-in."},
+	}
+	return chat.Message{Title: "ResetPW resets Entra ID passwords for the helpdesk", Fields: fields,
+		Footer: "Admin targets need a second person. Your own password: " + SelfServiceResetURL}
+}
+
+// bulkHowTo answers "bulk" sent without a file.
+func bulkHowTo(p chat.Platform) chat.Message {
+	where := "Open a direct message with the bot, attach the CSV file and send it with the text `resetpw bulk`."
+	if p == chat.PlatformTeams {
+		where = "In your chat with ResetPW, attach the CSV file (the paper clip) and send it with the text `bulk`."
+	}
+	return chat.Message{Title: "📎 Send the list as a file with the command.", Text: where + "\n\n" + listFormatHelp}
+}
+
+// whoami says who the person is in Entra and whom they may reset.
+func (s *Service) whoami(me User) chat.Message {
+	var roles []string
+	for _, r := range me.Roles {
+		name := RoleName(r.TemplateID)
+		if !r.TenantWide() {
+			name += " (administrative unit " + r.AdministrativeUnit() + ")"
+		}
+		roles = append(roles, name)
+	}
+	held := "no Entra admin roles"
+	if len(roles) > 0 {
+		held = strings.Join(roles, ", ")
+	}
+	return chat.Message{Title: fmt.Sprintf("You are %s (%s): %s.", me.Name(), me.UPN, held), Text: s.cfg.Policy.ResettableSummary(me),
+		Footer: "Targets with admin roles need a second person's approval. You can never reset yourself: use " + SelfServiceResetURL + "."}
+}
