@@ -64,6 +64,16 @@ func (s *Service) askOne(ctx context.Context, in chat.Incoming, me User, ref, re
 	t.ID, t.UPN, t.Name = target.ID, target.UPN, target.Name()
 	t.Roles = append(roleIDs(target.Roles), roleIDs(target.EligibleRoles)...)
 
+	busy, err := s.store.Busy(ctx, []string{target.ID}, req.ID)
+	if err != nil {
+		return s.unavailable(ctx, in, err)
+	}
+	if other := busy[target.ID]; other != "" {
+		s.audit(ctx, about(req, t, EventDecision, "deny", "already being reset in "+other))
+		return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⏳ %s is already being reset in %s, so I did not start another.", t.Name, other),
+			Text: fmt.Sprintf("See where it stands: %s status %s", commandWord(in.Actor.Platform), other)})
+	}
+
 	d := s.cfg.Policy.Decide(me, target)
 	var brake bool
 	if d.Verdict != Deny {
@@ -144,6 +154,16 @@ func (s *Service) askList(ctx context.Context, in chat.Incoming, me User, source
 			Text:  "Send the list again in a few minutes."})
 	}
 
+	var found []string
+	for i := range rows {
+		if errs[i] == nil {
+			found = append(found, users[i].ID)
+		}
+	}
+	busy, err := s.store.Busy(ctx, found, req.ID)
+	if err != nil {
+		return s.unavailable(ctx, in, err)
+	}
 	byID := map[string]int{} // object ID → index of the first target naming that person
 	for i, row := range rows {
 		t := Target{Line: row.Line, Ref: row.UPN, Reason: firstNonEmpty(row.Reason, reason), Step: StepQueued}
@@ -159,6 +179,10 @@ func (s *Service) askList(ctx context.Context, in chat.Incoming, me User, source
 				break
 			}
 			byID[strings.ToLower(u.ID)] = len(req.Targets)
+			if other := busy[u.ID]; other != "" {
+				t.Step, t.Outcome = StepRefused, "already being reset in "+other
+				break
+			}
 			switch d := s.listDecision(me, u); d.Verdict {
 			case Allow:
 			case NeedsApproval:

@@ -236,12 +236,16 @@ func takeReason(words []string) (rest []string, reason string, err error) {
 	return rest, "", nil
 }
 
-// cleanReason drops control characters (which could forge lines in the trail or a card) and folds
-// white space.
+// cleanReason drops control characters (which could forge lines in the trail or a card) and
+// invisible format characters — bidirectional overrides that make "INC0042" read as something else
+// on screen, zero-width spaces that make two equal-looking reasons differ — and folds white space.
 func cleanReason(s string) string {
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		switch {
+		case unicode.IsControl(r):
 			return ' '
+		case unicode.Is(unicode.Cf, r):
+			return -1
 		}
 		return r
 	}, s)

@@ -108,6 +108,18 @@ func TestReasonCannotForgeLines(t *testing.T) {
 	}
 }
 
+// Invisible characters cannot make a reason read as something else: a right-to-left override that
+// turns "INC0042" around on screen, a zero-width space inside a ticket number.
+func TestReasonLosesInvisibleCharacters(t *testing.T) {
+	c, err := ParseCommand("adele@contoso.com --reason \"INC\u202e2400\u202c \u200bverified\ufeff\"")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Reason != "INC2400 verified" {
+		t.Errorf("reason = %q, want the visible text only", c.Reason)
+	}
+}
+
 func FuzzParseCommand(f *testing.F) {
 	for _, s := range []string{"adele@contoso.com --reason \"x y\"", "status R-7F3K9Q", "whoami", "“", "<mailto:a@b.co|a@b.co>",
 		"deny R-1234 --reason=no", "a@b.c d@e.f -r 'q'", "audit adele@contoso.com --since 7d", "audit --since=36h"} {

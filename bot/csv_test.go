@@ -39,6 +39,58 @@ func TestParseUserCSV(t *testing.T) {
 	}
 }
 
+// What spreadsheets and PowerShell write comes in as the same list.
+func TestParseUserCSVReadsRealExports(t *testing.T) {
+	utf16le := func(s string) string {
+		b := []byte{0xff, 0xfe}
+		for _, r := range s {
+			b = append(b, byte(r), byte(r>>8))
+		}
+		return string(b)
+	}
+	utf16be := func(s string) string {
+		b := []byte{0xfe, 0xff}
+		for _, r := range s {
+			b = append(b, byte(r>>8), byte(r))
+		}
+		return string(b)
+	}
+	want := "[{2 adele@contoso.com INC1} {3 lynne@contoso.com INC2}]"
+	for _, c := range []struct{ name, in, want string }{
+		{"commas", "UserPrincipalName,Reason\nadele@contoso.com,INC1\nlynne@contoso.com,INC2\n", want},
+		{"semicolons (Excel in many locales)", "UserPrincipalName;Reason\r\nadele@contoso.com;INC1\r\nlynne@contoso.com;INC2\r\n", want},
+		{"a semicolon inside a quoted value", "UserPrincipalName;Reason\nadele@contoso.com;\"INC1\"\nlynne@contoso.com;INC2\n", want},
+		{"tabs", "DisplayName\tUserPrincipalName\tReason\nAdele\tadele@contoso.com\tINC1\nLynne\tlynne@contoso.com\tINC2\n", want},
+		{"Excel's Unicode text (UTF-16 LE, tabs)", utf16le("UserPrincipalName\tReason\r\nadele@contoso.com\tINC1\r\nlynne@contoso.com\tINC2\r\n"), want},
+		{"UTF-16 BE", utf16be("UserPrincipalName,Reason\nadele@contoso.com,INC1\nlynne@contoso.com,INC2\n"), want},
+		{"Windows PowerShell's #TYPE line", "#TYPE Selected.Microsoft.Graph.PowerShell.Models.MicrosoftGraphUser\r\n\"UserPrincipalName\",\"Reason\"\r\n\"adele@contoso.com\",\"INC1\"\r\n\"lynne@contoso.com\",\"INC2\"\r\n",
+			"[{3 adele@contoso.com INC1} {4 lynne@contoso.com INC2}]"},
+		{"the admin center's column name", "User principal name,Display name\nadele@contoso.com,Adele\n", "[{2 adele@contoso.com }]"},
+		{"object IDs", "Id,DisplayName\n10000000-0000-4000-8000-000000000001,Adele\n", "[{2 10000000-0000-4000-8000-000000000001 }]"},
+		{"mail addresses", "Mail\nadele@contoso.com\n", "[{2 adele@contoso.com }]"},
+	} {
+		rows, problems, err := ParseUserCSV(strings.NewReader(c.in), 100)
+		if err != nil || len(problems) > 0 {
+			t.Errorf("%s: %v %v", c.name, err, problems)
+			continue
+		}
+		if got := fmt.Sprint(rows); got != c.want {
+			t.Errorf("%s: rows = %s, want %s", c.name, got, c.want)
+		}
+	}
+}
+
+// A bad line is named in words a person can act on.
+func TestParseUserCSVSaysWhatIsWrong(t *testing.T) {
+	_, problems, err := ParseUserCSV(strings.NewReader("UserPrincipalName,Reason\nadele@contoso.com,x\nlynne@contoso.com,he said \"hi\"\n"), 100)
+	if err != nil || len(problems) != 1 {
+		t.Fatalf("%v %v", problems, err)
+	}
+	if p := problems[0]; p.Line != 3 || !strings.Contains(p.Problem, "line 3 has a quote") || strings.Contains(p.Problem, "bare") {
+		t.Errorf("problem = %+v", p)
+	}
+}
+
 func TestParseUserCSVRefusesFiles(t *testing.T) {
 	var big strings.Builder
 	big.WriteString("UserPrincipalName\n")
@@ -52,6 +104,8 @@ func TestParseUserCSVRefusesFiles(t *testing.T) {
 		{"binary", "UserPrincipalName\n\x00\x01\x02PK", "not a CSV text file"},
 		{"header only", "UserPrincipalName\n", "no users"},
 		{"too many rows", big.String(), "more than 5000 rows"},
+		{"a line of a million commas", "UserPrincipalName\n" + strings.Repeat(",", 1<<20), "line 2 has 1048577 columns"},
+		{"UTF-16 cut in half", "\xff\xfeU\x00P\x00N", "damaged"},
 	} {
 		_, _, err := ParseUserCSV(strings.NewReader(c.in), 5000)
 		if err == nil || !strings.Contains(err.Error(), c.says) {

@@ -38,6 +38,16 @@ func (r *run) write(ctx context.Context, ts []*Target) int {
 		}
 	}
 	found, failed := r.users(ctx, ts)
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	// Someone else's run already writing one of them: that one waits its turn here, refused.
+	elsewhere, err := s.store.Busy(ctx, ids, r.req.ID, StepSetting, StepSet, StepRevoked)
+	if err != nil {
+		s.log.Error("checking who is being reset failed; it stays for the next try", "request", r.req.ID, "err", err)
+		return 0
+	}
 	var (
 		moves   []TargetMove
 		recs    []*AuditRecord
@@ -66,6 +76,10 @@ func (r *run) write(ctx context.Context, ts []*Target) int {
 		u := found[key]
 		if seen[key] {
 			refuse(t, "the same person is already being reset in this request")
+			continue
+		}
+		if other := elsewhere[t.ID]; other != "" {
+			refuse(t, "the same person is being reset right now in "+other)
 			continue
 		}
 		if why := r.mayWrite(requester, approver, u); why != "" {
@@ -178,6 +192,7 @@ func (r *run) send(ctx context.Context, ts []*Target, pws map[int]TempPassword, 
 			answers = append(answers, answer{t: t, res: res, err: err, ms: s.now().Sub(started).Milliseconds()})
 		}
 	}
+	s.hook("answered " + r.req.ID) // Entra has done it (or not); nothing recorded yet
 	var (
 		moves []TargetMove
 		recs  []*AuditRecord

@@ -103,7 +103,7 @@ func TestListsRefused(t *testing.T) {
 		{"too large", "resetpw bulk", map[string]fakeFile{"F5": {Name: "big.csv", Filetype: "csv", Size: 5000, Data: good}}, "the most I take is 4 KiB"},
 		{"larger than it said", "resetpw bulk", map[string]fakeFile{"F6": {Name: "liar.csv", Filetype: "csv", Size: 10, Data: []byte(strings.Repeat("x", 5000))}}, "larger than 4 KiB"},
 		{"empty", "resetpw bulk", map[string]fakeFile{"F7": {Name: "empty.csv", Filetype: "csv", Data: []byte("\n")}}, "empty"},
-		{"no UPN column", "resetpw bulk", map[string]fakeFile{"F8": {Name: "x.csv", Filetype: "csv", Data: []byte("Name,Mail\nAdele,adele@contoso.com\n")}}, "no UserPrincipalName column"},
+		{"no UPN column", "resetpw bulk", map[string]fakeFile{"F8": {Name: "x.csv", Filetype: "csv", Data: []byte("Name,Department\nAdele,Sales\n")}}, "no UserPrincipalName column"},
 		{"binary", "resetpw bulk", map[string]fakeFile{"F9": {Name: "x.csv", Filetype: "csv", Data: []byte("UserPrincipalName\n\x00\x01\x02")}}, "not a CSV text file"},
 		{"a file without the words", "here you go", map[string]fakeFile{"F10": {Name: "a.csv", Filetype: "csv", Data: good}}, ""},
 		{"a file with another command", "resetpw whoami", map[string]fakeFile{"F11": {Name: "a.csv", Filetype: "csv", Data: good}}, "only read files sent with"},

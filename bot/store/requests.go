@@ -327,3 +327,42 @@ func (s *sqlStore) Reserve(ctx context.Context, q bot.QuotaAsk) (bot.QuotaUse, e
 	}
 	return use, nil
 }
+
+// busyChunk keeps Busy's IN lists well inside both engines' limits on bound parameters.
+const busyChunk = 500
+
+func (s *sqlStore) Busy(ctx context.Context, targetIDs []string, except string, steps ...bot.Step) (map[string]string, error) {
+	if len(steps) == 0 {
+		steps = []bot.Step{bot.StepQueued, bot.StepSetting, bot.StepSet, bot.StepRevoked}
+	}
+	out := map[string]string{}
+	for start := 0; start < len(targetIDs); start += busyChunk {
+		ids := targetIDs[start:min(start+busyChunk, len(targetIDs))]
+		args := []any{except, string(bot.StatePreview), string(bot.StatePending), string(bot.StateApproved), string(bot.StateResetting)}
+		for _, st := range steps {
+			args = append(args, string(st))
+		}
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		type hit struct{ target, request string }
+		rows, err := queryAll(ctx, s, func(sc scanner) (hit, error) {
+			var h hit
+			err := sc.Scan(&h.target, &h.request)
+			return h, err
+		}, `SELECT t.target_id, t.request_id FROM request_targets t JOIN requests r ON r.id = t.request_id
+			WHERE t.request_id <> ? AND r.state IN (?, ?, ?, ?) AND t.step IN (`+placeholders(len(steps))+`)
+			AND t.target_id IN (`+placeholders(len(ids))+`) ORDER BY r.created_at`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("checking who is being reset: %w", err)
+		}
+		for _, h := range rows {
+			if _, seen := out[h.target]; !seen {
+				out[h.target] = h.request
+			}
+		}
+	}
+	return out, nil
+}
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }

@@ -27,6 +27,9 @@ type fault struct {
 	status     int
 	retryAfter time.Duration
 	writesOnly bool // waits for the next write, letting reads through
+	// afterApplying makes a failure or a hang happen after the call took effect: the directory
+	// changed, and the client is told otherwise or nothing.
+	afterApplying bool
 }
 
 // SetLatency adds d to every request. A request stops waiting when its client gives up.

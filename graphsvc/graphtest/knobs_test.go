@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -223,5 +224,35 @@ func TestThrottleNextWriteLetsReadsThrough(t *testing.T) {
 	}
 	if n := len(srv.Resets("adele@contoso.com")); n != 1 {
 		t.Errorf("%d passwords set, want 1", n)
+	}
+}
+
+// A write failed after applying has changed the directory; one failed before has not.
+func TestFaultsAfterApplying(t *testing.T) {
+	srv := NewServer(Contoso())
+	defer srv.Close()
+	patch := func(pw string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPatch, srv.URL+"/v1.0/users/"+AdeleID,
+			strings.NewReader(`{"passwordProfile":{"password":"`+pw+`","forceChangePasswordNextSignIn":true}}`))
+		req.Header.Set("Authorization", "Bearer "+srv.Token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	srv.FailNextWrite(1, 503)
+	if code := patch("Before-Fail-1a"); code != 503 || len(srv.Resets(AdeleID)) != 0 {
+		t.Fatalf("a write failed before applying: %d, %d resets", code, len(srv.Resets(AdeleID)))
+	}
+	srv.FailNextWriteAfterApplying(1, 503)
+	if code := patch("After-Fail-1a"); code != 503 {
+		t.Fatalf("status %d, want 503", code)
+	}
+	if r := srv.Resets(AdeleID); len(r) != 1 || r[0].Password != "After-Fail-1a" {
+		t.Fatalf("a write failed after applying did not change the directory: %+v", r)
 	}
 }

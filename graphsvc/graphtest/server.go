@@ -227,6 +227,9 @@ func (s *Server) finish(w http.ResponseWriter, c *call, f fault, overBudget, lat
 	if !s.wait(c.ctx, latency) {
 		return false
 	}
+	if f.afterApplying && (f.kind == faultFail || f.kind == faultHang) {
+		s.route(newRecorder(), c) // the change is made; the client hears what the fault says
+	}
 	switch f.kind {
 	case faultHang:
 		s.wait(c.ctx, -1)

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"DeliveredAndScheduledTogether", deliveredAndScheduled},
 		{"RacingTargetSteps", racingTargetSteps},
 		{"Leases", leases},
+		{"Busy", busy},
 		{"RacingLeases", racingLeases},
 		{"LeaseDelivery", leaseDelivery},
 		{"ConversationRefs", conversationRefs},

@@ -202,3 +202,31 @@ func reserveAtomic(t *testing.T, s bot.Store) {
 		t.Fatalf("%d of 200 concurrent asks were counted against a limit of 30", n)
 	}
 }
+
+// busy: a person in an unfinished request is named with that request; finished, refused or other
+// requests' people are not.
+func busy(t *testing.T, s bot.Store) {
+	waiting := Sample("R-BUSY00") // pending; its first target queued, its second refused
+	create(t, s, waiting)
+	done := Sample("R-BUSY01")
+	done.State = bot.StateDone
+	done.Targets[0].ID = "id-done"
+	create(t, s, done)
+	running := Sample("R-BUSY02")
+	running.State = bot.StateResetting
+	running.Targets[0].ID, running.Targets[0].Step = "id-running", bot.StepSetting
+	create(t, s, running)
+	got, err := s.Busy(ctx, []string{"id-ceo", "id-done", "id-running", "id-nobody"}, "R-OTHER")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"id-ceo": "R-BUSY00", "id-running": "R-BUSY02"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Busy = %v, want %v", got, want)
+	}
+	if got, _ := s.Busy(ctx, []string{"id-ceo"}, "R-BUSY00"); len(got) != 0 {
+		t.Errorf("a request is busy with itself: %v", got)
+	}
+	if got, _ := s.Busy(ctx, []string{"id-ceo", "id-running"}, "R-OTHER", bot.StepSetting); !reflect.DeepEqual(got, map[string]string{"id-running": "R-BUSY02"}) {
+		t.Errorf("Busy in the writing steps = %v", got)
+	}
+}

@@ -44,6 +44,9 @@ FROM requests;
 UPDATE requests SET state = 'done', outcome = 'interrupted before an upgrade; not known whether reset'
 WHERE state = 'resetting';
 
+-- Who is being reset right now, so one person is never in two runs at once.
+CREATE INDEX request_targets_by_target ON request_targets (target_id, step);
+
 DROP INDEX requests_by_batch;
 ALTER TABLE requests DROP COLUMN target_id;
 ALTER TABLE requests DROP COLUMN target_upn;
