@@ -14,27 +14,35 @@ const DigestCSVLines = 12
 
 var _ chat.AuditPoster = (*Adapter)(nil)
 
+// fileLines shows a file under a label's message: its name and size, then its first lines.
+func fileLines(f *chat.Attachment, label string) string {
+	var b strings.Builder
+	pad := strings.Repeat(" ", len([]rune(label)))
+	fmt.Fprintf(&b, "%s  📎 %s (%d bytes)\n", pad, f.Name, f.Size)
+	r, err := f.Open()
+	if err != nil {
+		return b.String()
+	}
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	n := 0
+	for sc.Scan() {
+		if n == DigestCSVLines {
+			b.WriteString(pad + "  …\n")
+			break
+		}
+		b.WriteString(pad + "  " + sc.Text() + "\n")
+		n++
+	}
+	return b.String()
+}
+
 // PostDigest implements chat.AuditPoster: the digest is printed as the audit channel would show it,
 // followed by the start of its CSV.
 func (a *Adapter) PostDigest(_ context.Context, m chat.Message, csv *chat.Attachment) error {
 	out := Render("#it-audit", chat.ViewOn(m, chat.SurfaceChannel))
 	if csv != nil {
-		var b strings.Builder
-		fmt.Fprintf(&b, "%s  📎 %s (%d bytes)\n", strings.Repeat(" ", len("#it-audit")), csv.Name, csv.Size)
-		if f, err := csv.Open(); err == nil {
-			sc := bufio.NewScanner(f)
-			n := 0
-			for sc.Scan() {
-				if n == DigestCSVLines {
-					b.WriteString("           …\n")
-					break
-				}
-				b.WriteString("           " + sc.Text() + "\n")
-				n++
-			}
-			f.Close()
-		}
-		out += b.String()
+		out += fileLines(csv, "#it-audit")
 	}
 	a.print(out)
 	return nil

@@ -215,6 +215,14 @@ func readFile(path string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, chat.MaxFileBytes+1))
 }
 
+var _ chat.FileSender = (*Adapter)(nil)
+
+// DMFile implements chat.FileSender: the file is printed as its first lines, as the digest's CSV is.
+func (a *Adapter) DMFile(_ context.Context, to chat.Actor, m chat.Message, f *chat.Attachment) error {
+	a.print(Render("DM to "+to.UserID, chat.ViewOn(m, chat.SurfaceReply)) + fileLines(f, "DM to "+to.UserID))
+	return nil
+}
+
 // DM implements chat.Chat.
 func (a *Adapter) DM(_ context.Context, to chat.Actor, m chat.Message) (chat.MessageRef, error) {
 	ref := a.ref("D-" + to.UserID)

@@ -89,3 +89,19 @@ func slackError(err error) string {
 	}
 	return ""
 }
+
+var _ chat.FileSender = (*Adapter)(nil)
+
+// DMFile implements chat.FileSender: the message goes to the person's DM, and the file is uploaded
+// into its thread (files:write).
+func (a *Adapter) DMFile(ctx context.Context, to chat.Actor, m chat.Message, f *chat.Attachment) error {
+	channel, err := a.openDM(ctx, to.UserID)
+	if err != nil {
+		return err
+	}
+	ref, err := a.post(ctx, channel, chat.ViewOn(m, chat.SurfaceReply))
+	if err != nil {
+		return err
+	}
+	return a.upload(ctx, channel, ref.ID, f)
+}

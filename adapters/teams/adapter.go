@@ -49,6 +49,9 @@ type Config struct {
 	Issuer       string   // inbound token issuer (default BotFrameworkIssuer)
 	TokenScope   string   // outbound token scope (default BotFrameworkScope)
 	ServiceHosts []string // more connector hosts that may receive the token (sovereign clouds)
+	// FileHosts are more hosts a file a person sends may be downloaded from, besides SharePoint's
+	// (a private cloud); "*.example" matches subdomains.
+	FileHosts []string
 
 	// InsecureLoopback accepts activities without a token when the request comes from loopback with
 	// no proxy headers AND names a loopback service URL: for Microsoft 365 Agents Playground, which

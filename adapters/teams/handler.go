@@ -145,7 +145,7 @@ func fromLoopback(r *http.Request) bool {
 // checked, aadObjectId is Microsoft's word, so the bot maps to Entra by it directly.
 func (a *Adapter) actor(act *inbound, tenant string) chat.Actor {
 	return chat.Actor{Platform: chat.PlatformTeams, Tenant: tenant, UserID: act.From.AadObjectID,
-		ObjectID: act.From.AadObjectID, Name: act.From.Name}
+		ObjectID: act.From.AadObjectID, Name: act.From.Name, TimeZone: act.LocalTimezone}
 }
 
 // idempotencyKey names one delivery: Teams retries with the same activity ID.
@@ -160,7 +160,11 @@ func idempotencyKey(act *inbound) string {
 // Universal Actions). The answer to Teams is an empty 200 at once; the work runs after it and
 // answers in the conversation.
 func (a *Adapter) onMessage(act *inbound) {
-	in := chat.Incoming{Actor: a.actor(act, a.cfg.TenantID), IdempotencyKey: idempotencyKey(act), Reply: a.conversationReplier(act)}
+	// In a channel or a group chat others read the answers: the service then answers in the
+	// person's 1:1 chat, leaving a pointer here.
+	in := chat.Incoming{Actor: a.actor(act, a.cfg.TenantID), IdempotencyKey: idempotencyKey(act), Reply: a.conversationReplier(act),
+		Shared: act.group()}
+	hasFile := len(act.files()) > 0
 	if c, ok := act.submitted(); ok {
 		if !c.valid() {
 			a.log.Warn("teams: card submit with unknown data ignored")
@@ -172,12 +176,20 @@ func (a *Adapter) onMessage(act *inbound) {
 			return // channel chatter the bot was not asked about
 		}
 		in.Text = act.commandText()
-		if in.Text == "" {
+		if in.Text == "" && !hasFile {
 			return // an image, a sticker, an empty mention
 		}
 	}
 	a.cfg.Go(func() {
-		if err := a.cfg.Handler.Handle(context.Background(), in); err != nil {
+		ctx := context.Background()
+		if hasFile && in.File == nil {
+			f, ok := a.receiveFile(ctx, act, in.Reply)
+			if !ok {
+				return
+			}
+			in.File = f
+		}
+		if err := a.cfg.Handler.Handle(ctx, in); err != nil {
 			a.log.Error("teams: handling a message failed", "err", err)
 		}
 	})
