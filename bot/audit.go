@@ -6,12 +6,15 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/resetbot/resetbot/bot/keys"
 	"github.com/resetbot/resetbot/chat"
 )
 
@@ -64,11 +67,61 @@ func (b *ChainBreak) Error() string {
 
 // ChainCheck verifies a trail one record at a time, in the order the store returns them (by Seq),
 // holding only the previous record: memory does not grow with the trail. Feed it every record from
-// the first; Add returns the first break and keeps returning it.
+// the first, then call Finish; Add returns the first break and keeps returning it.
+//
+// The hash chain alone shows an edit, a deletion or a reordering made by someone who did not
+// recompute the hashes after it. Whoever can write the database can recompute them, so with Key set
+// every record must also carry a MAC made with RESETBOT_AUDIT_KEY, which the database never sees;
+// and an Anchor — a record's sequence and hash kept outside the database (each digest carries the
+// head) — shows a trail cut short or rebuilt from the start.
 type ChainCheck struct {
 	Count       int64
 	First, Last AuditRecord
-	broken      *ChainBreak
+	// Key, when set, checks every record's MAC.
+	Key *TrailKey
+	// Anchors are records the trail must still hold, as they were.
+	Anchors []Anchor
+	// Unkeyed counts records before the first one with a MAC (written before the key was set).
+	Unkeyed int64
+	keyed   int64
+	broken  *ChainBreak
+}
+
+// TrailKey authenticates the trail's records with RESETBOT_AUDIT_KEY.
+type TrailKey struct{ mac *keys.MAC }
+
+// NewTrailKey makes the trail's key from the 32-byte audit key.
+func NewTrailKey(auditKey []byte) (*TrailKey, error) {
+	m, err := keys.NewMAC(auditKey, "audit trail")
+	if err != nil {
+		return nil, err
+	}
+	return &TrailKey{mac: m}, nil
+}
+
+// Sign is the MAC of a record's hash; the store keeps it with the record.
+func (k *TrailKey) Sign(hash string) string { return k.mac.Sum(hash) }
+
+// Verify reports whether mac is the MAC of hash.
+func (k *TrailKey) Verify(hash, mac string) bool { return k.mac.Verify(mac, hash) }
+
+// Anchor is a record known from outside the database: its sequence number and hash, as a digest or
+// a SIEM received them.
+type Anchor struct {
+	Seq  int64
+	Hash string
+}
+
+func (a Anchor) String() string { return strconv.FormatInt(a.Seq, 10) + ":" + a.Hash }
+
+// ParseAnchor reads SEQ:HASH, as `resetbot audit verify --anchor` takes it and digests print it.
+func ParseAnchor(s string) (Anchor, error) {
+	seq, hash, ok := strings.Cut(strings.TrimSpace(s), ":")
+	n, err := strconv.ParseInt(seq, 10, 64)
+	if !ok || err != nil || n < 1 || len(hash) != 64 || strings.Trim(strings.ToLower(hash), "0123456789abcdef") != "" {
+		return Anchor{}, fmt.Errorf("an anchor is SEQ:HASH, a record's number and its 64 hex digit hash (as a digest shows it), not %q", clip(s))
+	}
+	return Anchor{Seq: n, Hash: strings.ToLower(hash)}, nil
 }
 
 // Add checks the next record against the one before it.
@@ -99,11 +152,49 @@ func (c *ChainCheck) Add(r AuditRecord) *ChainBreak {
 		return bad("it does not link to record %d (prev_hash %s, but record %d's hash is %s): record %d was changed or replaced after this one was written",
 			c.Last.Seq, short(r.PrevHash), c.Last.Seq, short(wantPrev), c.Last.Seq)
 	}
+	if c.Key != nil {
+		switch {
+		case r.MAC == "" && c.keyed > 0:
+			return bad("it carries no MAC, though the records before it do: it was written, or rewritten, without resetbot's audit key")
+		case r.MAC == "":
+			c.Unkeyed++
+		case !c.Key.Verify(r.Hash, r.MAC):
+			return bad("its MAC does not match: it was changed, or the chain rebuilt, by someone without resetbot's audit key (or RESETBOT_AUDIT_KEY is not the one that wrote it)")
+		default:
+			c.keyed++
+		}
+	}
+	for _, a := range c.Anchors {
+		if a.Seq == r.Seq && a.Hash != r.Hash {
+			return bad("it is not the record #%d anchored outside the database (hash %s): the trail was rebuilt", a.Seq, short(a.Hash))
+		}
+	}
 	if c.Count == 0 {
 		c.First = r
 	}
 	c.Last = r
 	c.Count++
+	return nil
+}
+
+// Finish checks what only the end of the trail shows: an anchored record past its end (records cut
+// off), and a key no record was written with.
+func (c *ChainCheck) Finish() *ChainBreak {
+	if c.broken != nil {
+		return c.broken
+	}
+	for _, a := range c.Anchors {
+		if a.Seq > c.Last.Seq {
+			c.broken = &ChainBreak{Seq: c.Last.Seq + 1, At: c.Last.At,
+				What: fmt.Sprintf("the trail ends at record %d, but record %d is anchored outside the database: records were cut off the end", c.Last.Seq, a.Seq)}
+			return c.broken
+		}
+	}
+	if c.Key != nil && c.Count > 0 && c.keyed == 0 {
+		c.broken = &ChainBreak{Seq: c.First.Seq, At: c.First.At,
+			What: "no record carries a MAC: the trail was written without RESETBOT_AUDIT_KEY, or rebuilt by someone without it"}
+		return c.broken
+	}
 	return nil
 }
 
@@ -122,33 +213,72 @@ func short(h string) string {
 // records from the end leaves a shorter chain that is still intact: compare Last.Hash with a head
 // recorded elsewhere (a digest, a SIEM) to catch that.
 func VerifyTrail(ctx context.Context, st Store) (*ChainCheck, error) {
-	c := &ChainCheck{}
+	return VerifyTrailWith(ctx, st, &ChainCheck{})
+}
+
+// VerifyTrailWith is VerifyTrail with a check set up beforehand: a key, anchors.
+func VerifyTrailWith(ctx context.Context, st Store, c *ChainCheck) (*ChainCheck, error) {
 	err := st.AuditSince(ctx, 0, func(r AuditRecord) error {
 		if b := c.Add(r); b != nil {
 			return b
 		}
 		return nil
 	})
-	return c, err
+	if err != nil {
+		return c, err
+	}
+	if b := c.Finish(); b != nil {
+		return c, b
+	}
+	return c, nil
 }
+
+// TrailReader reads the trail: what Store offers for it.
+type TrailReader interface {
+	AuditSince(ctx context.Context, afterSeq int64, fn func(AuditRecord) error) error
+	AuditAfter(ctx context.Context, t time.Time) (afterSeq int64, err error)
+}
+
+// TrailHead is the last record of the trail (zero when it is empty): what a digest carries out of
+// the database, so a later check can prove the trail still holds it.
+func TrailHead(ctx context.Context, st TrailReader) (Anchor, error) {
+	last, err := st.AuditAfter(ctx, time.Unix(0, math.MaxInt64)) // past every record: the last one
+
+	if err != nil || last == 0 {
+		return Anchor{}, err
+	}
+	var head Anchor
+	err = st.AuditSince(ctx, last-1, func(r AuditRecord) error {
+		head = Anchor{Seq: r.Seq, Hash: r.Hash}
+		return errStop
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return head, err
+}
+
+var errStop = errors.New("stop")
 
 // AuditFields are the names of an exported record's fields, in CSV column order. They are a
 // contract with SIEM parsers: add fields at the end, never rename or reorder. They are the names
 // ChainHash hashes, so an exported line can be checked without resetbot.
 var AuditFields = []string{"seq", "at", "request_id", "event", "platform", "actor_key", "actor_upn", "target_id",
-	"target_upn", "outcome", "detail", "graph_request_id", "duration_ms", "prev_hash", "hash", "line"}
+	"target_upn", "outcome", "detail", "graph_request_id", "duration_ms", "prev_hash", "hash", "line", "mac"}
 
-// auditJSON is an exported record: the hashed fields, the hash, and every field written out even
-// when a hash leaves it out for being zero (line), so each line of an export has every column.
+// auditJSON is an exported record: the hashed fields, the hash, every field written out even when
+// a hash leaves it out for being zero (line), so each line of an export has every column, and the
+// record's MAC.
 type auditJSON struct {
 	auditFields
 	Hash string `json:"hash"`
 	Line int    `json:"line"`
+	MAC  string `json:"mac"`
 }
 
 // MarshalJSON writes the record with the exported field names.
 func (r AuditRecord) MarshalJSON() ([]byte, error) {
-	return json.Marshal(auditJSON{r.fields(r.PrevHash), r.Hash, r.Line})
+	return json.Marshal(auditJSON{r.fields(r.PrevHash), r.Hash, r.Line, r.MAC})
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote.
@@ -163,7 +293,7 @@ func (r *AuditRecord) UnmarshalJSON(b []byte) error {
 	}
 	*r = AuditRecord{Seq: j.Seq, At: at.UTC(), RequestID: j.RequestID, Event: j.Event, Platform: j.Platform,
 		ActorKey: j.ActorKey, ActorUPN: j.ActorUPN, TargetID: j.TargetID, TargetUPN: j.TargetUPN, Outcome: j.Outcome,
-		Detail: j.Detail, GraphRequestID: j.GraphRequestID, DurationMS: j.DurationMS, PrevHash: j.PrevHash, Hash: j.Hash, Line: j.Line}
+		Detail: j.Detail, GraphRequestID: j.GraphRequestID, DurationMS: j.DurationMS, PrevHash: j.PrevHash, Hash: j.Hash, Line: j.Line, MAC: j.MAC}
 	return nil
 }
 
@@ -200,7 +330,7 @@ func (c *csvWriter) Write(r AuditRecord) error {
 	}
 	row := []string{strconv.FormatInt(r.Seq, 10), r.At.UTC().Format(time.RFC3339Nano), r.RequestID, string(r.Event),
 		string(r.Platform), r.ActorKey, r.ActorUPN, r.TargetID, r.TargetUPN, r.Outcome, r.Detail, r.GraphRequestID,
-		strconv.FormatInt(r.DurationMS, 10), r.PrevHash, r.Hash, lineCell(r.Line)}
+		strconv.FormatInt(r.DurationMS, 10), r.PrevHash, r.Hash, lineCell(r.Line), r.MAC}
 	for i := range row {
 		row[i] = CSVSafe(row[i])
 	}

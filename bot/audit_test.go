@@ -322,3 +322,140 @@ func TestParseSince(t *testing.T) {
 		}
 	}
 }
+
+// keyedChain is a chain of n records, each with its MAC, as a store with RESETBOT_AUDIT_KEY writes it.
+func keyedChain(k *bot.TrailKey, n int) []bot.AuditRecord {
+	recs := chain(n)
+	for i := range recs {
+		recs[i].MAC = k.Sign(recs[i].Hash)
+	}
+	return recs
+}
+
+// rehash rebuilds the chain's hashes from the first record on, as someone who can write the
+// database but has no audit key would after editing it: the chain links again, the MACs are theirs.
+func rehash(recs []bot.AuditRecord, mac func(string) string) []bot.AuditRecord {
+	prev := ""
+	for i := range recs {
+		recs[i].Seq, recs[i].PrevHash = int64(i+1), prev
+		recs[i].Hash = recs[i].ChainHash(prev)
+		recs[i].MAC = mac(recs[i].Hash)
+		prev = recs[i].Hash
+	}
+	return recs
+}
+
+// A trail edited, rebuilt or cut short by someone who can write the database is caught by the
+// MACs and by an anchor kept outside it; the hash chain alone would pass each of them.
+func TestTrailAnchoredOutsideTheDatabase(t *testing.T) {
+	key, _ := bot.NewTrailKey(bytes.Repeat([]byte{7}, 32))
+	forged, _ := bot.NewTrailKey(bytes.Repeat([]byte{9}, 32))
+	head := func(recs []bot.AuditRecord) bot.Anchor {
+		l := recs[len(recs)-1]
+		return bot.Anchor{Seq: l.Seq, Hash: l.Hash}
+	}
+	for _, c := range []struct {
+		name   string
+		tamper func(recs []bot.AuditRecord) []bot.AuditRecord
+		says   string
+	}{
+		{"intact", func(r []bot.AuditRecord) []bot.AuditRecord { return r }, ""},
+		{"edited and rehashed, MACs dropped", func(r []bot.AuditRecord) []bot.AuditRecord {
+			r[2].Detail = "nothing to see"
+			return rehash(r, func(string) string { return "" })
+		}, "no record carries a MAC|anchored outside the database"},
+		{"edited and rehashed from the middle, MACs dropped", func(r []bot.AuditRecord) []bot.AuditRecord {
+			r[3].Detail = "nothing to see"
+			rest := rehash(append([]bot.AuditRecord(nil), r...), func(string) string { return "" })
+			return append(r[:3:3], rest[3:]...)
+		}, "carries no MAC, though the records before it do"},
+		{"edited and rehashed with another key", func(r []bot.AuditRecord) []bot.AuditRecord {
+			r[2].Detail = "nothing to see"
+			return rehash(r, forged.Sign)
+		}, "MAC does not match"},
+		{"a record without a MAC after keyed ones", func(r []bot.AuditRecord) []bot.AuditRecord {
+			r[4].MAC = ""
+			return r
+		}, "carries no MAC, though the records before it do"},
+		{"cut off the end", func(r []bot.AuditRecord) []bot.AuditRecord { return r[:4] }, "records were cut off the end"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			original := keyedChain(key, 6)
+			anchor := head(original)
+			check := &bot.ChainCheck{Key: key, Anchors: []bot.Anchor{anchor}}
+			var got *bot.ChainBreak
+			for _, r := range c.tamper(original) {
+				if got = check.Add(r); got != nil {
+					break
+				}
+			}
+			if got == nil {
+				got = check.Finish()
+			}
+			switch {
+			case c.says == "" && got != nil:
+				t.Fatalf("an intact trail reported %v", got)
+			case c.says != "" && got == nil:
+				t.Fatal("the tampering went unnoticed")
+			case c.says != "" && !containsAny(got.Error(), strings.Split(c.says, "|")):
+				t.Errorf("reported %q, want it to say %q", got.Error(), c.says)
+			}
+		})
+	}
+	// A rebuild that keeps the old MACs' absence out of sight still fails the anchor.
+	rebuilt := rehash(keyedChain(key, 6), key.Sign) // as if the key leaked: MACs all valid
+	rebuilt[5].Detail = "changed"
+	rebuilt = rehash(rebuilt, key.Sign)
+	check := &bot.ChainCheck{Key: key, Anchors: []bot.Anchor{head(keyedChain(key, 6))}}
+	var got *bot.ChainBreak
+	for _, r := range rebuilt {
+		if got = check.Add(r); got != nil {
+			break
+		}
+	}
+	if got == nil || !strings.Contains(got.Error(), "anchored outside the database") {
+		t.Errorf("a rebuilt trail with valid MACs passed its anchor: %v", got)
+	}
+}
+
+func TestParseAnchor(t *testing.T) {
+	h := strings.Repeat("ab", 32)
+	if a, err := bot.ParseAnchor("1204:" + strings.ToUpper(h)); err != nil || a.Seq != 1204 || a.Hash != h {
+		t.Errorf("ParseAnchor = %+v, %v", a, err)
+	}
+	for _, bad := range []string{"", "1204", "x:" + h, "0:" + h, "12:" + h[:60], "12:" + strings.Repeat("zz", 32)} {
+		if _, err := bot.ParseAnchor(bad); err == nil {
+			t.Errorf("ParseAnchor(%q) accepted", bad)
+		}
+	}
+}
+
+// The store signs what it appends with the key it was opened with, and a trail written so verifies
+// with that key and not another.
+func TestStoreSignsTheTrail(t *testing.T) {
+	env := scenariotest.NewEnv(t, nil)
+	scenariotest.AuditDay(t, env)
+	if _, err := bot.VerifyTrailWith(context.Background(), env.Store, &bot.ChainCheck{Key: env.TrailKey()}); err != nil {
+		t.Fatalf("the day's trail does not verify with its key: %v", err)
+	}
+	other, _ := bot.NewTrailKey(bytes.Repeat([]byte{1}, 32))
+	if _, err := bot.VerifyTrailWith(context.Background(), env.Store, &bot.ChainCheck{Key: other}); err == nil || !strings.Contains(err.Error(), "MAC does not match") {
+		t.Errorf("the trail verified with another key: %v", err)
+	}
+	head, err := bot.TrailHead(context.Background(), env.Store)
+	if err != nil || head.Seq < 10 {
+		t.Fatalf("TrailHead = %+v, %v", head, err)
+	}
+	if _, err := bot.VerifyTrailWith(context.Background(), env.Store, &bot.ChainCheck{Key: env.TrailKey(), Anchors: []bot.Anchor{head}}); err != nil {
+		t.Errorf("the trail does not hold its own head: %v", err)
+	}
+}
+
+func containsAny(s string, words []string) bool {
+	for _, w := range words {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}

@@ -168,6 +168,9 @@ type AuditRecord struct {
 	Hash           string
 	// Line is the line of the CSV file the target came from; 0 when it was typed.
 	Line int
+	// MAC authenticates Hash with RESETBOT_AUDIT_KEY (see TrailKey); set by the store when appended,
+	// empty for records written without the key.
+	MAC string
 }
 
 // Delivery is a sent DM that must be withdrawn later (the temporary password), kept in the store so

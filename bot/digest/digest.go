@@ -83,6 +83,11 @@ type Digest struct {
 	Entra Entra
 
 	CSVRows int // rows of the detail file, header excluded
+
+	// Head is the last record of resetbot's trail when the digest was built: carried out of the
+	// database in every digest, so `resetbot audit verify --anchor` can later prove the trail still
+	// holds it (nothing cut off the end, nothing rebuilt).
+	Head bot.Anchor
 }
 
 // Approvals counts the approval steps of the period.
@@ -256,6 +261,9 @@ func (b *Builder) Build(ctx context.Context, since, until time.Time, csv io.Writ
 		return nil, fmt.Errorf("writing the detail CSV: %w", err)
 	}
 	d.CSVRows = w.rows
+	if d.Head, err = bot.TrailHead(ctx, b.Trail); err != nil {
+		return nil, fmt.Errorf("reading the audit trail's head: %w", err)
+	}
 	a.privileged(ctx, b.Requests)
 	a.finish()
 	return d, nil

@@ -103,6 +103,9 @@ func (d *Digest) Message(csvName string) chat.Message {
 		foot = append(foot, "no earlier periods yet to compare agents with")
 	}
 	foot = append(foot, "times in "+loc.String())
+	if d.Head.Seq > 0 {
+		foot = append(foot, "trail head "+d.Head.String()+" (keep it: resetbot audit verify --anchor "+d.Head.String()+")")
+	}
 	m.Footer = strings.Join(foot, " · ")
 	return m
 }

@@ -119,6 +119,20 @@ func TestDigestOfADay(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The digest carries the trail's head out of the database, as an anchor that verifies.
+	footer := p.posts[0].Footer
+	i := strings.Index(footer, "--anchor ")
+	if i < 0 {
+		t.Fatalf("the digest carries no trail head: %s", footer)
+	}
+	anchor, err := bot.ParseAnchor(strings.TrimSuffix(strings.Fields(footer[i+len("--anchor "):])[0], ")"))
+	if err != nil || anchor != d.Head {
+		t.Fatalf("the head in the footer %q is not the digest's %+v: %v", footer[i:], d.Head, err)
+	}
+	if _, err := bot.VerifyTrailWith(ctx, env.Store, &bot.ChainCheck{Key: env.TrailKey(), Anchors: []bot.Anchor{anchor}}); err != nil {
+		t.Errorf("the trail does not verify against the digest's anchor: %v", err)
+	}
+
 	// What went through resetbot.
 	if d.Resets != 3 || d.Done != 3 || d.Denied != 1 || d.Approvals.Asked != 1 || d.Approvals.Approved != 1 {
 		t.Errorf("resets %d done %d denied %d approvals %+v", d.Resets, d.Done, d.Denied, d.Approvals)

@@ -87,7 +87,11 @@ func (e *Env) Replica(t testing.TB) (bot.Store, *bot.Service) {
 }
 
 func (e *Env) process(t testing.TB) (bot.Store, *bot.Service) {
-	st, err := store.Open(context.Background(), e.DSN)
+	trailKey, err := bot.NewTrailKey(e.auditKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), e.DSN, store.WithAuditMAC(trailKey.Sign))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +100,12 @@ func (e *Env) process(t testing.TB) (bot.Store, *bot.Service) {
 	svc := bot.NewService(e.Directory, st, c, slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	svc.SetClock(e.Clock.Now)
 	return st, svc
+}
+
+// TrailKey is the key the Env's processes sign the audit trail with.
+func (e *Env) TrailKey() *bot.TrailKey {
+	k, _ := bot.NewTrailKey(e.auditKey)
+	return k
 }
 
 // Logs is everything the service logged.

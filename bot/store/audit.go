@@ -12,7 +12,7 @@ import (
 )
 
 const auditColumns = `seq, at, request_id, event, platform, actor_key, actor_upn, target_id, target_upn,
-	outcome, detail, graph_request_id, duration_ms, prev_hash, hash, line`
+	outcome, detail, graph_request_id, duration_ms, prev_hash, hash, line, mac`
 
 // AppendAudit reads the chain's head and appends after it in one transaction, taking its turn with
 // every other appender in this process or another first (SQLite: the write lock, taken as the
@@ -50,7 +50,7 @@ func (s *sqlStore) AppendAudit(ctx context.Context, recs ...*bot.AuditRecord) (e
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	stmt, err := tx.PrepareContext(ctx, s.d.rebind(`INSERT INTO audit (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+	stmt, err := tx.PrepareContext(ctx, s.d.rebind(`INSERT INTO audit (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
 	if err != nil {
 		return err
 	}
@@ -61,8 +61,12 @@ func (s *sqlStore) AppendAudit(ctx context.Context, recs ...*bot.AuditRecord) (e
 		r.At = r.At.UTC()
 		r.Seq, r.PrevHash = last+1, prev
 		r.Hash = r.ChainHash(prev)
+		r.MAC = ""
+		if s.auditMAC != nil {
+			r.MAC = s.auditMAC(r.Hash)
+		}
 		if _, err = stmt.ExecContext(ctx, r.Seq, nanos(r.At), r.RequestID, string(r.Event), string(r.Platform), r.ActorKey, r.ActorUPN,
-			r.TargetID, r.TargetUPN, r.Outcome, r.Detail, r.GraphRequestID, r.DurationMS, r.PrevHash, r.Hash, r.Line); err != nil {
+			r.TargetID, r.TargetUPN, r.Outcome, r.Detail, r.GraphRequestID, r.DurationMS, r.PrevHash, r.Hash, r.Line, r.MAC); err != nil {
 			return err
 		}
 		last, prev, out[i] = r.Seq, r.Hash, r
@@ -84,7 +88,7 @@ func scanAudit(sc scanner) (bot.AuditRecord, error) {
 		event, platform string
 	)
 	err := sc.Scan(&r.Seq, &at, &r.RequestID, &event, &platform, &r.ActorKey, &r.ActorUPN, &r.TargetID,
-		&r.TargetUPN, &r.Outcome, &r.Detail, &r.GraphRequestID, &r.DurationMS, &r.PrevHash, &r.Hash, &r.Line)
+		&r.TargetUPN, &r.Outcome, &r.Detail, &r.GraphRequestID, &r.DurationMS, &r.PrevHash, &r.Hash, &r.Line, &r.MAC)
 	r.At, r.Event, r.Platform = fromNanos(at), bot.AuditEvent(event), chat.Platform(platform)
 	return r, err
 }

@@ -18,6 +18,8 @@ type sqlStore struct {
 	// has: with the database gone the bot answers "temporarily unavailable" instead of hanging. 0
 	// sets no bound of the store's own (SQLite: a local file, whose lock waits busy_timeout bounds).
 	opTimeout time.Duration
+	// auditMAC, when set, authenticates each appended record's hash (WithAuditMAC).
+	auditMAC func(hash string) string
 }
 
 // scanner is a row to read: *sql.Row or *sql.Rows.
@@ -105,3 +107,6 @@ func jsonText(v any) string {
 	}
 	return string(b)
 }
+
+// base is the shared store inside an engine's, for options applied after opening.
+func (s *sqlStore) base() *sqlStore { return s }

@@ -44,14 +44,45 @@ const accepted = "set RESETBOT_STORE to sqlite:PATH (e.g. " + DefaultDSN + "), "
 // Opening PostgreSQL is bounded in time: an unreachable server is an error within the connect
 // timeout (10 s unless connect_timeout says otherwise), and all of Open, waiting for another
 // replica's migration included, gives up after two minutes.
-func Open(ctx context.Context, dsn string) (bot.Store, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (bot.Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var (
+		st  bot.Store
+		err error
+	)
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
-		return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+		st, err = openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return openPostgres(ctx, dsn)
+		st, err = openPostgres(ctx, dsn)
+	default:
+		return nil, fmt.Errorf("RESETBOT_STORE=%q is not a store I know: %s", redactDSN(dsn), accepted)
 	}
-	return nil, fmt.Errorf("RESETBOT_STORE=%q is not a store I know: %s", redactDSN(dsn), accepted)
+	if err != nil {
+		return nil, err
+	}
+	if sq, ok := st.(interface{ base() *sqlStore }); ok {
+		sq.base().auditMAC = o.auditMAC
+	}
+	return st, nil
+}
+
+// Option changes how a store is opened.
+type Option func(*options)
+
+type options struct {
+	auditMAC func(hash string) string
+}
+
+// WithAuditMAC authenticates every record appended to the trail: mac is called with the record's
+// hash, inside the append's transaction, and its answer is kept with the record. It is made with a
+// key the database never sees (bot.TrailKey), so whoever can write the database can rebuild the hash
+// chain but not the MACs.
+func WithAuditMAC(mac func(hash string) string) Option {
+	return func(o *options) { o.auditMAC = mac }
 }
 
 // redactDSN keeps a password in a connection string out of error messages: the user and password

@@ -227,7 +227,7 @@ func TestAuditExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(rows) != len(all)+1 || strings.Join(rows[0], ",") !=
-		"seq,at,request_id,event,platform,actor_key,actor_upn,target_id,target_upn,outcome,detail,graph_request_id,duration_ms,prev_hash,hash,line" {
+		"seq,at,request_id,event,platform,actor_key,actor_upn,target_id,target_upn,outcome,detail,graph_request_id,duration_ms,prev_hash,hash,line,mac" {
 		t.Fatalf("%d rows, header %v", len(rows), rows[0])
 	}
 	if !strings.Contains(stdout.String(), ",'=SUM(1+2) INC7,") {

@@ -61,7 +61,14 @@ func (d demoCmd) Run(ctx context.Context) error {
 		defer os.RemoveAll(tmp)
 		dsn = "sqlite:" + filepath.Join(tmp, "resetbot.db")
 	}
-	st, err := store.Open(ctx, dsn)
+	// The sandbox makes its own keys; a real install keeps them in RESETBOT_ENCRYPTION_KEY and
+	// RESETBOT_AUDIT_KEY.
+	encryptionKey, auditKey := keys.Random(), keys.Random()
+	trailKey, err := bot.NewTrailKey(auditKey)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, dsn, store.WithAuditMAC(trailKey.Sign))
 	if err != nil {
 		return err
 	}
@@ -75,10 +82,8 @@ func (d demoCmd) Run(ctx context.Context) error {
 	cfg := bot.Defaults()
 	cfg.Policy.Protected = []string{"breakglass@contoso.com"}
 	cfg.Policy.Writeback = true
-	// The sandbox makes its own keys; a real install keeps them in RESETBOT_ENCRYPTION_KEY and
-	// RESETBOT_AUDIT_KEY.
-	key := keys.Random()
-	cfg.EncryptionKey, cfg.AuditKey = key, keys.Random()
+	cfg.EncryptionKey, cfg.AuditKey = encryptionKey, auditKey
+	key := encryptionKey
 	log := slog.New(slog.NewTextHandler(logOut, nil))
 	svc := bot.NewService(dir, st, cfg, log)
 	svc.SetClock(clock.Now)

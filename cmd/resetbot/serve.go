@@ -85,7 +85,11 @@ func (serveCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.Store)
+	trailKey, err := bot.NewTrailKey(cfg.Service.AuditKey)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.Store, store.WithAuditMAC(trailKey.Sign))
 	if err != nil {
 		return err
 	}
