@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/resetbot/resetbot/chat"
 )
@@ -142,9 +144,79 @@ func (s *Service) resolveActor(ctx context.Context, in chat.Incoming) (*User, er
 	}
 	if !u.Enabled {
 		refused("actor_disabled", "")
+		if _, err := s.store.DeleteLink(ctx, in.Actor.Key()); err != nil {
+			s.log.Error("dropping a disabled person's link failed", "actor", in.Actor.Key(), "err", err)
+		}
 		return nil, in.Reply.Reply(ctx, chat.Message{Title: "⛔ Your own account is disabled in Entra, so I won't act for it."})
 	}
+	if ok, err := s.linked(ctx, in, u); err != nil || !ok {
+		return nil, err
+	}
 	return &u, nil
+}
+
+// linked checks, on a platform that does not vouch for a person's Entra identity, that this chat
+// account was linked to this Entra account by a sign-in, and not too long ago. When it was not, the
+// person is sent a sign-in by DM and nothing else happens: ok is false.
+func (s *Service) linked(ctx context.Context, in chat.Incoming, me User) (ok bool, err error) {
+	if in.Actor.ObjectID != "" || !slices.Contains(s.cfg.LinkedIdentity, in.Actor.Platform) {
+		return true, nil
+	}
+	l, found, err := s.store.GetLink(ctx, in.Actor.Key())
+	if err != nil {
+		return false, s.unavailable(ctx, in, err)
+	}
+	why := ""
+	switch {
+	case !found:
+		why = "this chat account is not linked to an Entra account yet"
+	case !strings.EqualFold(l.ObjectID, me.ID):
+		why = "this chat account was linked to another Entra account than the one its email now names"
+	case s.now().Sub(l.VerifiedAt) > s.cfg.LinkLifetime:
+		why = "the link of this chat account to Entra is more than " + humanDuration(s.cfg.LinkLifetime) + " old"
+	default:
+		return true, nil
+	}
+	s.audit(ctx, by(in.Actor, me.UPN, "", EventRefused, "not_linked", why+"; a sign-in was offered"))
+	if s.signIn == nil {
+		return false, in.Reply.Reply(ctx, chat.Message{Title: "⛔ I act for people in " + string(in.Actor.Platform) + " only once they have signed in to Entra here, and sign-in is not set up.",
+			Text: "Ask the admin who runs resetbot to set up agent sign-in (see the README, \"Verified chat identity\")."})
+	}
+	m, signedIn, err := s.signIn.Begin(ctx, in.Actor, me)
+	if err != nil {
+		s.log.Error("starting a link sign-in failed", "actor", in.Actor.Key(), "err", err)
+		return false, in.Reply.Reply(ctx, chat.Message{Title: "⚠️ I could not start your sign-in. Try again in a minute."})
+	}
+	if err := s.TellActor(ctx, in.Actor, m); err != nil {
+		return false, in.Reply.Reply(ctx, chat.Message{Title: "⚠️ I could not DM you the sign-in, and I send it only privately. Open a direct message with me and try again."})
+	}
+	if signedIn {
+		// A sandbox that approves at once: the link is made; the command goes on.
+		if l, found, err := s.store.GetLink(ctx, in.Actor.Key()); err == nil && found && strings.EqualFold(l.ObjectID, me.ID) {
+			return true, nil
+		}
+	}
+	return false, in.Reply.Reply(ctx, chat.Message{Title: "🔗 Before I act for you here, link your chat account to Entra: I sent you a sign-in by direct message.",
+		Text: "Sign in as " + me.UPN + ", then ask again. Nothing was done. (This happens once, and again every " + humanDuration(s.cfg.LinkLifetime) + ".)"})
+}
+
+// Link records that a chat account's owner signed in to Entra as objectID: the sign-in package calls
+// it when a sign-in started for that account completes as the expected person.
+func (s *Service) Link(ctx context.Context, actor chat.Actor, objectID, upn string) {
+	now := s.now()
+	l, found, err := s.store.GetLink(ctx, actor.Key())
+	if err != nil {
+		s.log.Error("reading a link failed", "actor", actor.Key(), "err", err)
+	}
+	linkedAt := now
+	if found && strings.EqualFold(l.ObjectID, objectID) {
+		linkedAt = l.LinkedAt
+	}
+	if err := s.store.PutLink(ctx, IdentityLink{ActorKey: actor.Key(), ObjectID: objectID, LinkedAt: linkedAt, VerifiedAt: now}); err != nil {
+		s.log.Error("keeping a link failed", "actor", actor.Key(), "err", err)
+		return
+	}
+	s.audit(ctx, by(actor, upn, "", EventSignIn, "linked", "the chat account is linked to this Entra account until "+now.Add(s.cfg.LinkLifetime).UTC().Format("2006-01-02")))
 }
 
 // directoryTrouble tells the person Graph failed, with the classified remedy.

@@ -83,3 +83,20 @@ type SignIns interface {
 	// DeleteAgentToken reports whether there was one.
 	DeleteAgentToken(ctx context.Context, actorKey string) (bool, error)
 }
+
+// IdentityLink binds a chat account to the Entra account its owner signed in as.
+type IdentityLink struct {
+	ActorKey   string // chat.Actor.Key
+	ObjectID   string // the Entra object ID they signed in as
+	LinkedAt   time.Time
+	VerifiedAt time.Time // the last sign-in that confirmed it
+}
+
+// IdentityLinks keeps the links of chat accounts to Entra accounts.
+type IdentityLinks interface {
+	// GetLink returns ok false when the account was never linked, or the link was dropped.
+	GetLink(ctx context.Context, actorKey string) (l IdentityLink, ok bool, err error)
+	PutLink(ctx context.Context, l IdentityLink) error
+	// DeleteLink reports whether there was one.
+	DeleteLink(ctx context.Context, actorKey string) (bool, error)
+}

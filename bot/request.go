@@ -263,6 +263,7 @@ type Store interface {
 	ConversationRefs
 	JobRuns
 	SignIns
+	IdentityLinks
 
 	// Ping reports whether the database answers (for /readyz).
 	Ping(ctx context.Context) error

@@ -59,6 +59,13 @@ type Config struct {
 	// do not survive a restart: only the sandbox and tests should do that.
 	EncryptionKey []byte
 	AuditKey      []byte
+	// LinkedIdentity are the platforms whose people are trusted only once they linked their chat
+	// account to Entra by signing in (Slack: a profile email can be edited by a workspace admin, a
+	// SCIM misconfiguration or the person). Platforms that sign the person's Entra object ID into
+	// every request (Teams) need no link.
+	LinkedIdentity []chat.Platform
+	// LinkLifetime is how long a link stands before its owner signs in again (default 90 days).
+	LinkLifetime time.Duration
 	// Owner names this process in the store's leases; empty makes one up.
 	Owner string
 	// Hook, when set, is called at every step boundary with its name ("before set adele@…"): tests use
@@ -83,6 +90,8 @@ func Defaults() Config {
 		Location:          time.Local,
 		ApprovalsChannel:  "#approvals",
 		CallTimeout:       2 * time.Minute,
+		LinkedIdentity:    []chat.Platform{chat.PlatformSlack},
+		LinkLifetime:      90 * 24 * time.Hour,
 	}
 }
 
@@ -135,6 +144,9 @@ func NewService(dir Directory, store Store, cfg Config, log *slog.Logger) *Servi
 	}
 	if cfg.RateWindow == 0 {
 		cfg.RateWindow = time.Hour
+	}
+	if cfg.LinkLifetime == 0 {
+		cfg.LinkLifetime = 90 * 24 * time.Hour
 	}
 	if cfg.Owner == "" {
 		cfg.Owner = newID("P-")

@@ -36,6 +36,9 @@ type fakeUser struct {
 	Deleted, IsBot    bool
 	IsRestricted      bool
 	IsUltraRestricted bool
+	IsStranger        bool   // a member of another organisation, met in a shared channel
+	Team              string // their own workspace; fakeTeam when empty
+	Enterprise        string // their Enterprise Grid organisation, if any
 }
 
 // fakeFile is an uploaded file: files.info metadata and its bytes, served from the API host.
@@ -136,6 +139,10 @@ func newFakeSlack(t testing.TB) *fakeSlack {
 		{ID: "U_GONE", Name: "Gone Away", Email: "gone@contoso.com", Deleted: true},
 		{ID: "U_GUEST", Name: "Guest Fabrikam", Email: "guest@fabrikam.com", IsRestricted: true},
 		{ID: "U_STRANGER", Name: "Stranger", Email: "stranger@contoso.com"},
+		// Someone of another organisation in a shared channel whose profile shows a contoso address.
+		{ID: "U_CONNECT", Name: "Pat From Elsewhere", Email: "pat@contoso.com", IsStranger: true, Team: "T_FABRIKAM"},
+		// Someone of another workspace, not flagged a stranger, whose profile shows a contoso address.
+		{ID: "U_OTHERTEAM", Name: "Pat Elsewhere", Email: "pat@contoso.com", Team: "T_FABRIKAM"},
 	} {
 		f.users[u.ID] = u
 	}
@@ -241,9 +248,14 @@ func (f *fakeSlack) serveAPI(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, map[string]any{"ok": false, "error": "user_not_found"})
 			return
 		}
+		team := u.Team
+		if team == "" {
+			team = fakeTeam
+		}
 		writeJSON(w, map[string]any{"ok": true, "user": map[string]any{
-			"id": u.ID, "team_id": fakeTeam, "name": strings.ToLower(strings.ReplaceAll(u.Name, " ", ".")),
-			"real_name": u.Name, "deleted": u.Deleted, "is_bot": u.IsBot,
+			"id": u.ID, "team_id": team, "name": strings.ToLower(strings.ReplaceAll(u.Name, " ", ".")),
+			"real_name": u.Name, "deleted": u.Deleted, "is_bot": u.IsBot, "is_stranger": u.IsStranger,
+			"enterprise_user": map[string]any{"enterprise_id": u.Enterprise},
 			"is_restricted": u.IsRestricted, "is_ultra_restricted": u.IsUltraRestricted,
 			"profile": map[string]any{"real_name": u.Name, "email": u.Email},
 		}})

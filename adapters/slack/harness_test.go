@@ -2,6 +2,7 @@ package slack
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,8 +20,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/chat"
+	"github.com/resetbot/resetbot/graphsvc/graphtest"
 )
 
 // harness is a whole resetbot on Slack, on loopback: the scenario Env (Graph simulator, SQLite, the
@@ -71,12 +74,40 @@ func newHarness(t testing.TB, env *scenariotest.Env, change func(*Config)) *harn
 		t.Fatal(err)
 	}
 	env.Service.Attach(chat.PlatformSlack, a)
+	linkPersonas(t, env)
 	mux := http.NewServeMux()
 	a.Mount(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	t.Cleanup(a.Wait)
 	return &harness{env: env, slack: fake, adapter: a, srv: srv, logs: logs}
+}
+
+// linkPersonas links every seeded persona's Slack account to their Entra account, as each would have
+// by signing in once: Slack identities are trusted only through such a link.
+func linkPersonas(t testing.TB, env *scenariotest.Env) {
+	t.Helper()
+	now := env.Clock.Now()
+	for _, u := range graphtest.Contoso().Users {
+		key := chat.Actor{Platform: chat.PlatformSlack, Tenant: fakeTeam, UserID: personaID(u.UPN)}.Key()
+		if err := env.Store.PutLink(context.Background(), bot.IdentityLink{ActorKey: key, ObjectID: u.ID, LinkedAt: now, VerifiedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// linkAs links one Slack account to a persona's Entra account.
+func linkAs(t testing.TB, env *scenariotest.Env, team, user, upn string) {
+	t.Helper()
+	u, ok := env.Graph.User(upn)
+	if !ok {
+		t.Fatalf("no %s in the tenant", upn)
+	}
+	now := env.Clock.Now()
+	key := chat.Actor{Platform: chat.PlatformSlack, Tenant: team, UserID: user}.Key()
+	if err := env.Store.PutLink(context.Background(), bot.IdentityLink{ActorKey: key, ObjectID: u.ID, LinkedAt: now, VerifiedAt: now}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (h *harness) next() string { return strconv.FormatInt(h.n.Add(1), 10) }

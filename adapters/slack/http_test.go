@@ -360,22 +360,40 @@ func TestPeopleCacheIsBounded(t *testing.T) {
 	}
 }
 
-// TestOnlyOurWorkspace: a workspace other than the bot's own is refused, unless configured.
+// TestOnlyOurWorkspace: who may use the bot is decided by the person's own workspace as users.info
+// says it, never by the payload's team_id, which in a channel shared with another organisation names
+// the channel's workspace. A stranger (Slack Connect) or a member of another workspace whose profile
+// shows one of our addresses is refused, whatever the payload says; a configured Enterprise Grid
+// organisation lets its members in.
 func TestOnlyOurWorkspace(t *testing.T) {
 	h := newHarness(t, nil, nil)
-	form := h.slashForm("U_HELPDESK", "adele@contoso.com")
-	form.Set("team_id", "T_ELSEWHERE")
-	mark := h.slack.mark()
-	h.post(t, "/slack/commands", form, nil)
-	h.adapter.Wait()
-	mustSee(t, h.seen(h.slack.since(mark)), "reply", "does not serve this Slack workspace")
+	for _, who := range []struct{ user, says string }{
+		{"U_CONNECT", "another organisation"},
+		{"U_OTHERTEAM", "does not serve your Slack workspace"},
+	} {
+		form := h.slashForm(who.user, "adele@contoso.com") // team_id is ours: the channel is
+		mark := h.slack.mark()
+		h.post(t, "/slack/commands", form, nil)
+		h.adapter.Wait()
+		mustSee(t, h.seen(h.slack.since(mark)), "reply", who.says)
+		for _, c := range h.slack.since(mark) {
+			if strings.HasPrefix(c.Channel, "D_") {
+				t.Errorf("%s was sent a DM: %+v", who.user, c)
+			}
+		}
+	}
 	noGraphCalls(t, h)
 
 	h2 := newHarness(t, nil, func(c *Config) { c.Workspaces = []string{"E_CONTOSO_ORG"} })
-	form = h2.slashForm("U_HELPDESK", "whoami")
+	h2.slack.mu.Lock()
+	u := h2.slack.users["U_HELPDESK"]
+	u.Team, u.Enterprise = "T_PARIS", "E_CONTOSO_ORG"
+	h2.slack.users["U_HELPDESK"] = u
+	h2.slack.mu.Unlock()
+	linkAs(t, h2.env, "T_PARIS", "U_HELPDESK", "helpdesk@contoso.com")
+	form := h2.slashForm("U_HELPDESK", "whoami")
 	form.Set("team_id", "T_PARIS")
-	form.Set("enterprise_id", "E_CONTOSO_ORG")
-	mark = h2.slack.mark()
+	mark := h2.slack.mark()
 	h2.post(t, "/slack/commands", form, nil)
 	h2.adapter.Wait()
 	mustSee(t, h2.seen(h2.slack.since(mark)), "reply", "Helen Desk")

@@ -19,22 +19,13 @@ type sender struct {
 	user       string // user_id
 }
 
-// whoIs turns a Slack sender into the person the bot acts for: their workspace must be allowed, and
-// Slack must vouch for a work email (users.info with users:read.email), which is how they are found in
-// Entra. When it cannot, the person is told why and ok is false: nothing else happens.
+// whoIs turns a Slack sender into the person the bot acts for. Slack must vouch for a full member of
+// an allowed workspace: users.info says which workspace (or Enterprise Grid organisation) the person
+// belongs to — never the payload's team_id, which in a channel shared with another organisation
+// (Slack Connect) names the channel's workspace, not the person's — and that they are no stranger,
+// guest, bot or deactivated account, with a work email, which is how they are found in Entra. When it
+// cannot, the person is told why and ok is false: nothing else happens.
 func (a *Adapter) whoIs(ctx context.Context, s sender, reply chat.Replier) (actor chat.Actor, ok bool) {
-	allowed, err := a.workspaceAllowed(ctx, s)
-	if err != nil {
-		a.log.Error("auth.test failed: cannot tell which workspace is ours", "err", err)
-		_ = reply.Reply(ctx, chat.Message{Title: "⚠️ I can't reach Slack to check who you are just now; nothing was changed. Try again in a minute."})
-		return chat.Actor{}, false
-	}
-	if !allowed {
-		a.log.Warn("refused a person from a workspace that is not allowed", "team", s.team, "enterprise", s.enterprise)
-		_ = reply.Reply(ctx, chat.Message{Title: "⛔ resetbot does not serve this Slack workspace.",
-			Text: "It resets passwords only for the organisation that installed it. Ask your IT team how to reset a password here."})
-		return chat.Actor{}, false
-	}
 	p, err := a.lookUp(ctx, s)
 	if err != nil {
 		a.log.Error("users.info failed", "user", s.user, "err", err)
@@ -45,25 +36,43 @@ func (a *Adapter) whoIs(ctx context.Context, s sender, reply chat.Replier) (acto
 		_ = reply.Reply(ctx, chat.Message{Title: "⛔ " + p.refusal, Text: "Nothing was changed."})
 		return chat.Actor{}, false
 	}
+	allowed, err := a.workspaceAllowed(ctx, sender{team: p.team, enterprise: p.enterprise, user: s.user})
+	if err != nil {
+		a.log.Error("auth.test failed: cannot tell which workspace is ours", "err", err)
+		_ = reply.Reply(ctx, chat.Message{Title: "⚠️ I can't reach Slack to check who you are just now; nothing was changed. Try again in a minute."})
+		return chat.Actor{}, false
+	}
+	if !allowed {
+		a.log.Warn("refused a person from a workspace that is not allowed", "team", p.team, "enterprise", p.enterprise, "payload_team", s.team)
+		_ = reply.Reply(ctx, chat.Message{Title: "⛔ resetbot does not serve your Slack workspace.",
+			Text: "It resets passwords only for the organisation that installed it. Ask your own IT team how to reset a password."})
+		return chat.Actor{}, false
+	}
 	return p.actor, true
 }
 
 // person is what users.info said about someone, reduced to what the bot uses.
 type person struct {
-	actor   chat.Actor
-	refusal string // why this Slack account may not use the bot; empty when it may
-	at      time.Time
+	actor      chat.Actor
+	team       string // the person's own workspace
+	enterprise string // their Enterprise Grid organisation, else empty
+	refusal    string // why this Slack account may not use the bot; empty when it may
+	at         time.Time
 }
 
 // personFrom applies the rules on who may use the bot from Slack at all. Guests are refused: a single- or
 // multi-channel guest is someone from outside, whatever email their profile shows.
 func personFrom(s sender, u *slackgo.User) person {
-	p := person{actor: chat.Actor{Platform: chat.PlatformSlack, Tenant: s.team, UserID: s.user}}
+	team := firstNonEmpty(u.TeamID, s.team)
+	p := person{actor: chat.Actor{Platform: chat.PlatformSlack, Tenant: team, UserID: s.user, TimeZone: u.TZ},
+		team: team, enterprise: u.Enterprise.EnterpriseID}
 	switch {
 	case u.Deleted:
 		p.refusal = "Your Slack account is deactivated."
 	case u.IsBot || u.IsAppUser || u.ID == "USLACKBOT":
 		p.refusal = "Bots and apps can't use resetbot."
+	case u.IsStranger:
+		p.refusal = "You are in this channel from another organisation (a shared channel): resetbot serves only the people of the organisation that installed it."
 	case u.IsRestricted || u.IsUltraRestricted:
 		p.refusal = "Slack guests can't use resetbot: it serves full members of the workspace."
 	case strings.TrimSpace(u.Profile.Email) == "":

@@ -44,6 +44,7 @@ type env struct {
 type envOpts struct {
 	tenant     *graphtest.Tenant
 	policy     func(*bot.Policy)
+	config     func(*bot.Config)
 	deviceFlow bool
 	// sandbox: the authority approves every device code at once and Begin waits for it, as in
 	// resetbot demo.
@@ -85,6 +86,9 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if o.policy != nil {
 		o.policy(&cfg.Policy)
 	}
+	if o.config != nil {
+		o.config(&cfg)
+	}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.svc = bot.NewService(dir, st, cfg, log)
 	e.svc.SetClock(e.clock)
@@ -99,7 +103,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	}
 	sc := signin.Config{ClientID: e.auth.ClientID, Authority: e.auth.Authority(), Scopes: scopes,
 		Key: testKey, Store: st, HTTPClient: e.auth.Client(), Now: e.clock, Log: log,
-		Tell: e.svc.TellActor, Audit: e.svc.AuditSignIn}
+		Tell: e.svc.TellActor, Audit: e.svc.AuditSignIn, Linked: e.svc.Link}
 	if !o.deviceFlow && o.sandbox == "" {
 		sc.PublicURL = e.callback.URL
 	}

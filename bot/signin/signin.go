@@ -76,6 +76,9 @@ type Config struct {
 	Tell func(ctx context.Context, to chat.Actor, m chat.Message) error
 	// Audit records sign-in events in the trail (bot.Service.AuditSignIn); no secrets in detail.
 	Audit func(ctx context.Context, actor chat.Actor, upn, outcome, detail string)
+	// Linked, when set, hears every sign-in completed as the expected person
+	// (bot.Service.Link): the chat account is then linked to that Entra account.
+	Linked func(ctx context.Context, actor chat.Actor, objectID, upn string)
 }
 
 // Manager implements bot.AgentSignIn and serves the callback.
@@ -293,6 +296,9 @@ func (m *Manager) finish(ctx context.Context, actor chat.Actor, wantOID, wantUPN
 	}
 	m.cfg.Log.Info("agent signed in", "actor", actor.Key(), "oid", wantOID)
 	m.audit(ctx, actor, wantUPN, "signed_in", "")
+	if m.cfg.Linked != nil {
+		m.cfg.Linked(ctx, actor, wantOID, wantUPN)
+	}
 	words = "Signed in as " + wantUPN + " until " + m.clock(now.Add(m.cfg.SessionTTL)) + ". You can close this page and go back to the chat."
 	return true, words, chat.Message{Title: "✅ Signed in to resetbot as " + wantUPN + ".",
 		Text: "Resets that need your own sign-in now run as you, until " + m.clock(now.Add(m.cfg.SessionTTL)) + ". /resetpw logout ends it."}

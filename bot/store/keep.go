@@ -12,7 +12,7 @@ import (
 )
 
 // What the store keeps beyond requests and the trail (bot/keep.go): conversation references,
-// scheduled-job runs and agents' sign-ins.
+// scheduled-job runs, agents' sign-ins and the links of chat accounts to Entra accounts.
 
 func (s *sqlStore) GetConversationRef(ctx context.Context, key string) (bot.ConversationRef, bool, error) {
 	text, err := queryOne(ctx, s, s.read, scanValue[string], `SELECT ref FROM conversation_refs WHERE key = ?`, key)
@@ -172,6 +172,40 @@ func (s *sqlStore) DeleteAgentToken(ctx context.Context, actorKey string) (bool,
 	ok, err := s.exec(ctx, `DELETE FROM agent_tokens WHERE actor_key = ?`, actorKey)
 	if err != nil {
 		return false, fmt.Errorf("forgetting an agent's sign-in: %w", err)
+	}
+	return ok, nil
+}
+
+func (s *sqlStore) GetLink(ctx context.Context, actorKey string) (bot.IdentityLink, bool, error) {
+	l, err := queryOne(ctx, s, s.read, func(sc scanner) (bot.IdentityLink, error) {
+		var l bot.IdentityLink
+		var linked, verified int64
+		err := sc.Scan(&l.ActorKey, &l.ObjectID, &linked, &verified)
+		l.LinkedAt, l.VerifiedAt = fromNanos(linked), fromNanos(verified)
+		return l, err
+	}, `SELECT actor_key, object_id, linked_at, verified_at FROM identity_links WHERE actor_key = ?`, actorKey)
+	if errors.Is(err, sql.ErrNoRows) {
+		return bot.IdentityLink{}, false, nil
+	}
+	if err != nil {
+		return bot.IdentityLink{}, false, fmt.Errorf("reading the link of %q: %w", actorKey, err)
+	}
+	return l, true, nil
+}
+
+func (s *sqlStore) PutLink(ctx context.Context, l bot.IdentityLink) error {
+	if _, err := s.exec(ctx, `INSERT INTO identity_links (actor_key, object_id, linked_at, verified_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (actor_key) DO UPDATE SET object_id = excluded.object_id, linked_at = excluded.linked_at, verified_at = excluded.verified_at`,
+		l.ActorKey, l.ObjectID, nanos(l.LinkedAt), nanos(l.VerifiedAt)); err != nil {
+		return fmt.Errorf("keeping the link of %q: %w", l.ActorKey, err)
+	}
+	return nil
+}
+
+func (s *sqlStore) DeleteLink(ctx context.Context, actorKey string) (bool, error) {
+	ok, err := s.exec(ctx, `DELETE FROM identity_links WHERE actor_key = ?`, actorKey)
+	if err != nil {
+		return false, fmt.Errorf("dropping the link of %q: %w", actorKey, err)
 	}
 	return ok, nil
 }

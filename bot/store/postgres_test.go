@@ -95,7 +95,7 @@ func TestPostgresMigrationsUpAndDown(t *testing.T) {
 	if err != nil || len(up) == 0 {
 		t.Fatalf("up: %d migrations, %v", len(up), err)
 	}
-	want := "agent_tokens audit conversation_refs deliveries goose_db_version idempotency_keys job_runs pending_sign_ins quota request_targets requests"
+	want := "agent_tokens audit conversation_refs deliveries goose_db_version idempotency_keys identity_links job_runs pending_sign_ins quota request_targets requests"
 	if got := strings.Join(tables(t, db), " "); got != want {
 		t.Fatalf("tables after up: %s\nwant %s", got, want)
 	}

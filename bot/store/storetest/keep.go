@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -188,5 +189,36 @@ func signIns(t *testing.T, s bot.Store) {
 	}
 	if ok, _ := s.DeleteAgentToken(ctx, tok.ActorKey); ok {
 		t.Error("a second sign-out found a token")
+	}
+}
+
+// identityLinks: a link kept, replaced by a later sign-in, dropped once.
+func identityLinks(t *testing.T, s bot.Store) {
+	if _, ok, err := s.GetLink(ctx, "slack:T1:U1"); ok || err != nil {
+		t.Fatalf("a link nobody made: %v %v", ok, err)
+	}
+	first := bot.IdentityLink{ActorKey: "slack:T1:U1", ObjectID: "oid-1", LinkedAt: t0, VerifiedAt: t0}
+	if err := s.PutLink(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := s.GetLink(ctx, first.ActorKey); !ok || err != nil || !reflect.DeepEqual(got, first) {
+		t.Fatalf("GetLink = %+v %v %v", got, ok, err)
+	}
+	again := first
+	again.VerifiedAt = t0.Add(time.Hour)
+	if err := s.PutLink(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, _ := s.GetLink(ctx, first.ActorKey); !got.VerifiedAt.Equal(again.VerifiedAt) {
+		t.Errorf("a renewed link kept %v", got.VerifiedAt)
+	}
+	if ok, err := s.DeleteLink(ctx, first.ActorKey); !ok || err != nil {
+		t.Fatalf("DeleteLink = %v %v", ok, err)
+	}
+	if ok, _ := s.DeleteLink(ctx, first.ActorKey); ok {
+		t.Error("a link was dropped twice")
+	}
+	if _, ok, _ := s.GetLink(ctx, first.ActorKey); ok {
+		t.Error("a dropped link is still there")
 	}
 }

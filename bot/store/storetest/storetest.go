@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"JobRuns", jobRuns},
 		{"RacingJobClaims", racingJobClaims},
 		{"SignIns", signIns},
+		{"IdentityLinks", identityLinks},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := open(t)
