@@ -256,7 +256,7 @@ func (f *fakeSlack) serveAPI(w http.ResponseWriter, r *http.Request) {
 			"id": u.ID, "team_id": team, "name": strings.ToLower(strings.ReplaceAll(u.Name, " ", ".")),
 			"real_name": u.Name, "deleted": u.Deleted, "is_bot": u.IsBot, "is_stranger": u.IsStranger,
 			"enterprise_user": map[string]any{"enterprise_id": u.Enterprise},
-			"is_restricted": u.IsRestricted, "is_ultra_restricted": u.IsUltraRestricted,
+			"is_restricted":   u.IsRestricted, "is_ultra_restricted": u.IsUltraRestricted,
 			"profile": map[string]any{"real_name": u.Name, "email": u.Email},
 		}})
 	case "conversations.open":
