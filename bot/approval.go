@@ -67,7 +67,7 @@ func (s *Service) decide(ctx context.Context, in chat.Incoming, me User, cmd Com
 	mine := strings.EqualFold(req.RequesterID, me.ID)
 	if mine && deny {
 		// The requester may withdraw their own request: that needs no entitlement.
-		return s.deny(ctx, in, req, me, cmd.Reason, true)
+		return s.deny(ctx, in, req, me, cmd.Reason, withdrawn)
 	}
 	if mine {
 		return refuse("You can't approve your own request. Someone else who may reset " + targetsWords(req) + " must approve it.")
@@ -94,16 +94,16 @@ func (s *Service) decide(ctx context.Context, in chat.Incoming, me User, cmd Com
 		return refuse("Resets are held by the tenant-wide brake: only someone who may read the audit trail can " + verb + " them.")
 	}
 	if deny {
-		return s.deny(ctx, in, req, me, cmd.Reason, false)
+		return s.deny(ctx, in, req, me, cmd.Reason, denied)
 	}
 	// The requester is checked again too: their account or roles may have changed while the card
 	// waited. A requester who may no longer reset a target ends the request.
 	if !requester.Enabled {
-		return s.deny(ctx, in, req, me, "the requester's account is disabled", false)
+		return s.deny(ctx, in, req, me, "the requester's account is disabled", noLongerAllowed)
 	}
 	for _, t := range targets {
 		if d := s.cfg.Policy.Decide(requester, t); d.Verdict == Deny {
-			return s.deny(ctx, in, req, me, "the requester may no longer reset "+t.Name()+": "+d.Reason, false)
+			return s.deny(ctx, in, req, me, "the requester may no longer reset "+t.Name()+": "+d.Reason, noLongerAllowed)
 		}
 	}
 	ch := Change{ApproverKey: in.Actor.Key(), ApproverID: me.ID, ApproverUPN: me.UPN, ApproverName: me.Name(),
@@ -124,12 +124,23 @@ func (s *Service) decide(ctx context.Context, in chat.Incoming, me User, cmd Com
 	return s.runRequest(ctx, req.ID, fresh, nil)
 }
 
-// deny moves a pending request to denied (withdrawn, when its requester does it), records it,
-// updates the card and tells the requester.
-func (s *Service) deny(ctx context.Context, in chat.Incoming, req *Request, me User, reason string, withdrawn bool) error {
+// denial is why a pending request ends without a reset.
+type denial int
+
+const (
+	denied          denial = iota // an approver said no
+	withdrawn                     // its requester took it back
+	noLongerAllowed               // approved, but the requester may no longer ask for it
+)
+
+// deny moves a pending request to denied, records it, updates the card and tells the requester.
+func (s *Service) deny(ctx context.Context, in chat.Incoming, req *Request, me User, reason string, why denial) error {
 	outcome := "denied by " + me.Name()
-	if withdrawn {
+	switch why {
+	case withdrawn:
 		outcome = "withdrawn by " + me.Name()
+	case noLongerAllowed:
+		outcome = "no longer allowed"
 	}
 	if reason != "" {
 		outcome += ": " + reason
@@ -144,14 +155,19 @@ func (s *Service) deny(ctx context.Context, in chat.Incoming, req *Request, me U
 		return in.Reply.Reply(ctx, chat.Message{Title: "⛔ " + s.alreadyDecided(s.reload(ctx, req))})
 	}
 	what := "denied"
-	if withdrawn {
+	if why == withdrawn {
 		what = "withdrawn"
 	}
 	s.audit(ctx, by(in.Actor, me.UPN, req.ID, EventApproval, what, reason).on(single(req)))
 	req = s.reload(ctx, req)
 	s.updateCard(ctx, req)
-	if withdrawn {
+	switch why {
+	case withdrawn:
 		return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("You withdrew request %s; nothing was reset.", req.ID)})
+	case noLongerAllowed:
+		s.tellRequester(ctx, req, chat.Message{Title: fmt.Sprintf("⛔ Your request %s to reset %s was approved, but %s, so nothing was reset.", req.ID, targetsWords(req), reason)})
+		return in.Reply.Reply(ctx, chat.Message{Title: "⛔ This reset is no longer allowed: " + reason + ".",
+			Text: fmt.Sprintf("Request %s is now denied, and %s has been told.", req.ID, req.RequesterName)})
 	}
 	s.tellRequester(ctx, req, chat.Message{Title: fmt.Sprintf("⛔ %s denied your request %s to reset %s; nothing was reset.", me.Name(), req.ID, targetsWords(req)),
 		Text: reason})

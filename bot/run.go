@@ -41,6 +41,8 @@ type run struct {
 	progress time.Time
 	// toldUndelivered: the requester was told their password DM could not be sent.
 	toldUndelivered bool
+	// distrusted: the request's seals did not hold, so nobody it names is told anything.
+	distrusted bool
 }
 
 // Resume finishes the requests an interrupted process left, on any replica: those approved or
@@ -154,6 +156,7 @@ func (s *Service) renewLease(ctx context.Context, id string) (stop func()) {
 func (r *run) work(ctx context.Context) error {
 	s := r.s
 	if why := s.authorised(r.req); why != "" {
+		r.distrusted = true
 		r.untrusted(ctx, why)
 		return r.finish(ctx)
 	}
@@ -284,6 +287,9 @@ func (r *run) finish(ctx context.Context) error {
 	}
 	r.req.State, r.req.Outcome = StateDone, outcome
 	s.hook("done " + r.req.ID)
+	if r.distrusted {
+		return nil // the requester and the card a forged row names are not told anything
+	}
 	s.updateCard(ctx, s.reload(ctx, r.req))
 	if r.req.Single() {
 		r.tell(ctx, r.singleOutcome())
