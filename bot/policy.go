@@ -175,11 +175,17 @@ const SelfServiceResetURL = "https://aka.ms/sspr"
 // approve.
 func (p Policy) Decide(requester, target User) Decision {
 	name := target.Name()
-	switch {
-	case sameUser(requester, target):
+	if sameUser(requester, target) {
 		return Decision{Verdict: Deny,
 			Reason: "You can't reset your own password here.",
 			Remedy: "Use self-service password reset at " + SelfServiceResetURL + "."}
+	}
+	// Someone who may reset nobody learns nothing about the target: not that it is a break-glass
+	// account, synchronised, disabled or a guest.
+	if d, none := p.resetsNobody(requester, target); none {
+		return d
+	}
+	switch {
 	case p.isProtected(target):
 		return Decision{Verdict: Deny,
 			Reason: name + " is a protected (break-glass) account: resetbot never resets it.",
@@ -231,6 +237,27 @@ func (p Policy) Decide(requester, target User) Decision {
 		}
 	}
 	return Decision{Verdict: Allow, Reason: allowed}
+}
+
+// resetsNobody refuses, with the entitlement's own words, a requester who may reset nobody at all:
+// in entra mode no role that can reset passwords, in rules mode no rule that makes them an agent.
+func (p Policy) resetsNobody(requester, target User) (Decision, bool) {
+	switch p.mode() {
+	case ModeEntra:
+		if len(resettingAssignments(requester.Roles)) == 0 {
+			e := entitled(requester, target)
+			return Decision{Verdict: Deny, Reason: e.reason, Remedy: e.remedy}, true
+		}
+	case ModeRules:
+		for _, r := range p.Rules {
+			if intersectsFold(r.Agents, requester.Groups) {
+				return Decision{}, false
+			}
+		}
+		_, d, _ := p.ruleFor(requester, target)
+		return d, true
+	}
+	return Decision{}, false
 }
 
 // MayApprove says whether approver may approve requester's pending reset of target: not the

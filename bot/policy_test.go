@@ -639,7 +639,11 @@ func TestDecideEntraMode(t *testing.T) {
 		{name: "synced", policy: pol, requester: pHelen, target: pAlex, verdict: Deny,
 			exactReason: "Alex Wilber is synchronised from on-premises Active Directory. A cloud reset would not reach AD because password writeback is not enabled for resetbot.",
 			exactRemedy: "Reset it in AD, or ask an admin to enable writeback (Entra Connect → Optional features → Password writeback) and sign in with /resetpw login."},
-		{name: "synced before entitlement", policy: pol, requester: pNora, target: pAlex, verdict: Deny, reason: []string{"on-premises"}},
+		// Someone who may reset nobody learns nothing about the target: not that it is synchronised,
+		// nor that it is a break-glass account.
+		{name: "no right, synced target: nothing about the target", policy: pol, requester: pNora, target: pAlex, verdict: Deny, reason: []string{"no Entra role that can reset passwords"}},
+		{name: "no right, protected target: nothing about the target", policy: Policy{PrivilegedNeedsApproval: true, Protected: []string{"alex@contoso.com"}},
+			requester: pNora, target: pAlex, verdict: Deny, reason: []string{"no Entra role that can reset passwords"}},
 		// With writeback the reset runs as the agent: their entitlement decides, not the bot's role.
 		{name: "synced with writeback", policy: Policy{PrivilegedNeedsApproval: true, Writeback: true, BotRole: RolePasswordAdmin},
 			requester: pHelen, target: pAlex, verdict: Allow},

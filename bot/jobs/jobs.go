@@ -64,7 +64,12 @@ func ParseSchedule(setting, spec, tz string) (cron.Schedule, error) {
 		}
 		loc = l
 	}
-	sched, err := cron.ParseStandard(spec)
+	// robfig/cron panics on a zone prefix with nothing after it ("TZ=UTC"): say what is wrong instead.
+	if zone, rest, found := strings.Cut(strings.TrimSpace(spec), " "); (strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=")) && (!found || strings.TrimSpace(rest) == "" || strings.HasSuffix(zone, "=")) {
+		return nil, fmt.Errorf("%s=%q names a time zone but no schedule: put the zone in %s_TZ and the five fields here (e.g. \"0 8 * * 1-5\"), or write CRON_TZ=Europe/Paris 0 8 * * 1-5",
+			setting, spec, strings.TrimSuffix(setting, "_SCHEDULE"))
+	}
+	sched, err := parseStandard(spec)
 	if err != nil {
 		return nil, fmt.Errorf("%s=%q is not a cron schedule (five fields: minute hour day-of-month month day-of-week, e.g. \"0 8 * * 1-5\"): %v", setting, spec, err)
 	}
@@ -72,6 +77,17 @@ func ParseSchedule(setting, spec, tz string) (cron.Schedule, error) {
 		s.Location = loc
 	}
 	return sched, nil
+}
+
+// parseStandard is cron.ParseStandard with its panics on odd input turned into errors: a setting
+// must never bring the process down.
+func parseStandard(spec string) (s cron.Schedule, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("it cannot be read (%v)", r)
+		}
+	}()
+	return cron.ParseStandard(spec)
 }
 
 // Runner runs jobs. Every replica runs one with its own owner name.

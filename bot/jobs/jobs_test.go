@@ -226,11 +226,19 @@ func TestParseScheduleErrorsNameTheSetting(t *testing.T) {
 		{"0 8 * *", "UTC", `RESETBOT_DIGEST_SCHEDULE="0 8 * *" is not a cron schedule`},
 		{"every morning", "", "RESETBOT_DIGEST_SCHEDULE"},
 		{"0 8 * * 1-5", "Europe/Nowhere", `RESETBOT_DIGEST_TZ="Europe/Nowhere" is not a time zone`},
+		// robfig/cron panics on these; the setting must be named, not crash the process.
+		{"TZ=UTC", "", "names a time zone but no schedule"},
+		{"CRON_TZ=UTC", "", "RESETBOT_DIGEST_TZ"},
+		{"TZ=", "", "names a time zone but no schedule"},
+		{"CRON_TZ= 0 8 * * *", "", "names a time zone but no schedule"},
 	} {
 		_, err := ParseSchedule("RESETBOT_DIGEST_SCHEDULE", c.spec, c.tz)
 		if err == nil || !strings.Contains(err.Error(), c.says) {
 			t.Errorf("ParseSchedule(%q, %q) = %v, want it to say %q", c.spec, c.tz, err, c.says)
 		}
+	}
+	if _, err := ParseSchedule("RESETBOT_DIGEST_SCHEDULE", "CRON_TZ=Europe/Paris 0 8 * * 1-5", ""); err != nil {
+		t.Errorf("a zone prefix with a schedule is refused: %v", err)
 	}
 	s, err := ParseSchedule("RESETBOT_DIGEST_SCHEDULE", "0 8 * * 1-5", "Europe/Paris")
 	if err != nil {

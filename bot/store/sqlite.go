@@ -61,6 +61,13 @@ func openSQLite(ctx context.Context, path string) (_ bot.Store, err error) {
 	cantOpen := func(err error) error {
 		return fmt.Errorf("opening the SQLite store %s: %w (check that it is a file resetbot may read and write, in a folder it may write to)", path, err)
 	}
+	// The file holds the audit trail and sealed secrets: readable by resetbot's own user only.
+	// SQLite gives its journal files the database file's mode.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err != nil {
+		return nil, cantOpen(err)
+	} else {
+		f.Close()
+	}
 
 	// busy_timeout makes a writer in another process wait for the lock instead of failing.
 	// WAL lets readers carry on while one writer writes. synchronous=NORMAL is WAL's usual partner:

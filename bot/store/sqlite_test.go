@@ -283,3 +283,27 @@ func TestOpenErrorsSayWhatToDo(t *testing.T) {
 		}
 	}
 }
+
+// A new SQLite file and its journal are readable by resetbot's own user only: they hold the trail
+// and sealed secrets.
+func TestSQLiteFileIsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "resetbot.db")
+	s, err := Open(ctx, "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.AppendAudit(ctx, &bot.AuditRecord{Event: bot.EventRefused}); err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal"} {
+		st, err := os.Stat(path + suffix)
+		if err != nil {
+			continue
+		}
+		if mode := st.Mode().Perm(); mode&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no access for group and others", filepath.Base(path+suffix), mode)
+		}
+	}
+}
