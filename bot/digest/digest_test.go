@@ -204,6 +204,10 @@ func TestEntraMatching(t *testing.T) {
 			ByUPN: "bob-admin@contoso.com", ByIP: "203.0.113.7", TargetID: adeleID, TargetUPN: adele},
 		{ID: "a3", At: at("2026-11-26 10:02"), Activity: "Reset user password", Result: "success", CorrelationID: "c2",
 			ByUPN: "bob-admin@contoso.com", TargetID: adeleID, TargetUPN: adele},
+		// An admin resetting the same account a minute before the agent did through resetbot is
+		// someone else: outside resetbot, however close in time.
+		{ID: "a9", At: at("2026-11-26 10:59"), Activity: "Reset password (by admin)", Result: "success", CorrelationID: "c6",
+			ByUPN: "bob-admin@contoso.com", TargetID: alexID, TargetUPN: alex},
 		{ID: "a4", At: at("2026-11-26 11:00"), Activity: "Reset password (by admin)", Result: "success", CorrelationID: "c3",
 			ByUPN: "helpdesk@contoso.com", TargetID: alexID, TargetUPN: alex},
 		{ID: "a5", At: at("2026-11-26 11:00"), Activity: "Reset user password", Result: "success", CorrelationID: "c3",
@@ -216,14 +220,14 @@ func TestEntraMatching(t *testing.T) {
 	}}
 	d, out := build(t, &Builder{Trail: tr, Entra: log, Config: Config{BotAppID: botApp}}, since, until)
 	x := d.Entra
-	if x.Err != "" || x.Entries != 5 || x.ThroughBot != 2 || x.Outside != 3 || x.ByAdmin != 1 || x.SelfService != 1 || x.ByOtherApp != 1 {
+	if x.Err != "" || x.Entries != 6 || x.ThroughBot != 2 || x.Outside != 4 || x.ByAdmin != 2 || x.SelfService != 1 || x.ByOtherApp != 1 {
 		t.Fatalf("entra: %+v", x)
 	}
 	var hows []string
 	for _, o := range x.OutsideList {
 		hows = append(hows, o.Target+" "+o.How())
 	}
-	want := "adele@contoso.com by bob-admin@contoso.com (admin center or PowerShell)|alex@contoso.com by app HR sync|alex@contoso.com self-service"
+	want := "adele@contoso.com by bob-admin@contoso.com (admin center or PowerShell)|alex@contoso.com by bob-admin@contoso.com (admin center or PowerShell)|alex@contoso.com by app HR sync|alex@contoso.com self-service"
 	if strings.Join(hows, "|") != want {
 		t.Errorf("outside:\n%s\nwant\n%s", strings.Join(hows, "|"), want)
 	}
@@ -231,7 +235,7 @@ func TestEntraMatching(t *testing.T) {
 		t.Errorf("failures: %+v", d.Failures)
 	}
 	rows := readCSV(t, out)
-	if len(rows) != 1+3+5 || d.CSVRows != 8 {
+	if len(rows) != 1+3+6 || d.CSVRows != 9 {
 		t.Fatalf("%d rows:\n%s", len(rows), out)
 	}
 	if strings.Join(rows[0], ",") != strings.Join(DetailColumns, ",") {
@@ -243,7 +247,7 @@ func TestEntraMatching(t *testing.T) {
 			entra = append(entra, r[8]+":"+r[6])
 		}
 	}
-	if got := strings.Join(entra, " "); got != "a1:success; through resetbot a2:success; outside resetbot a4:success; through resetbot a6:success; outside resetbot a7:success; outside resetbot" {
+	if got := strings.Join(entra, " "); got != "a1:success; through resetbot a2:success; outside resetbot a9:success; outside resetbot a4:success; through resetbot a6:success; outside resetbot a7:success; outside resetbot" {
 		t.Errorf("entra rows: %s", got)
 	}
 }

@@ -224,6 +224,7 @@ type merger struct {
 
 type poolItem struct {
 	target string
+	by     string // the agent's UPN: Entra names them as the initiator of a reset made as them
 	at     time.Time
 	failed bool
 	used   bool
@@ -252,7 +253,7 @@ func (m *merger) trail(r bot.AuditRecord) error {
 		}
 		t := strings.ToLower(r.TargetID)
 		m.byTgt[t] = append(m.byTgt[t], m.base+len(m.pool))
-		m.pool = append(m.pool, poolItem{target: t, at: r.At, failed: r.Outcome != "done"})
+		m.pool = append(m.pool, poolItem{target: t, by: strings.ToLower(r.ActorUPN), at: r.At, failed: r.Outcome != "done"})
 	}
 	return nil
 }
@@ -268,7 +269,9 @@ func (m *merger) finish() error {
 }
 
 // decide settles the head entry: resetbot's app, or a reset of resetbot's of the same account
-// within the window (the closest unused one), makes it resetbot's; self-service never is.
+// within the window (the closest unused one) made as the same person Entra names as its initiator,
+// makes it resetbot's; self-service never is. An admin who resets the same account in the admin
+// center a minute after an agent did through resetbot is someone else, and is listed as outside.
 func (m *merger) decide() error {
 	e := m.head
 	through := e.Class == classBotApp
@@ -292,6 +295,9 @@ func (m *merger) match(e spooled) int {
 		p := m.pool[idx-m.base]
 		if p.used || (success && p.failed) {
 			continue
+		}
+		if p.by != "" && e.ByUPN != "" && !strings.EqualFold(p.by, e.ByUPN) {
+			continue // another person did this one
 		}
 		gap := p.at.Sub(e.At)
 		if gap < 0 {
