@@ -30,7 +30,7 @@ type AgentDirectory interface {
 	// ResetPasswordAs is Directory.ResetPassword (a cloud user's passwordProfile) as the agent.
 	ResetPasswordAs(ctx context.Context, as TokenSource, userID string, pw TempPassword, opts ResetOptions) (ResetResult, error)
 	// RevokeSessionsAs is Directory.RevokeSessions as the agent.
-	RevokeSessionsAs(ctx context.Context, as TokenSource, userID string) error
+	RevokeSessionsAs(ctx context.Context, as TokenSource, userID string) (RevokeResult, error)
 }
 
 // AgentSignIn signs agents in and out and keeps their tokens. bot/signin implements it.

@@ -252,6 +252,16 @@ func (o oneByOne) ResetPasswords(ctx context.Context, resets []bot.PasswordReset
 	return out
 }
 
+func (o oneByOne) RevokeSessionsMany(ctx context.Context, ids []string, progress func(bot.RevokeOutcome)) []bot.RevokeOutcome {
+	out := make([]bot.RevokeOutcome, len(ids))
+	for i, id := range ids {
+		res, err := o.RevokeSessions(ctx, id)
+		out[i] = bot.RevokeOutcome{UserID: id, GraphRequestID: res.GraphRequestID, Err: err}
+		progress(out[i])
+	}
+	return out
+}
+
 // A list above the threshold needs a second person: nothing is reset until someone entitled to
 // reset every user on it approves; the requester cannot, and a second approval does nothing.
 func TestBulkListApproval(t *testing.T) {

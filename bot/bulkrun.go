@@ -338,7 +338,7 @@ func (s *Service) revokeAll(ctx context.Context, items []*batchItem) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			err := s.dir.RevokeSessions(ctx, it.req.TargetID)
+			_, err := s.dir.RevokeSessions(ctx, it.req.TargetID)
 			rec := &AuditRecord{RequestID: it.req.ID, Event: EventRevoke, Platform: it.req.Requester.Platform, ActorKey: it.req.Requester.Key(),
 				ActorUPN: it.req.RequesterUPN, TargetID: it.req.TargetID, TargetUPN: it.req.TargetUPN, Outcome: "done"}
 			if err != nil {

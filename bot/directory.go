@@ -73,6 +73,11 @@ type ResetResult struct {
 	GraphRequestID string // Graph's request-id, kept in the audit trail to match Entra's own logs
 }
 
+// RevokeResult is what the directory tells us about a session revocation that succeeded.
+type RevokeResult struct {
+	GraphRequestID string // Graph's request-id, kept in the audit trail to match Entra's own logs
+}
+
 // Directory is the bot's view of Microsoft Entra ID. graphsvc implements it on Microsoft Graph.
 type Directory interface {
 	// FindUser looks a user up by UPN, mail or object ID, with their roles, groups and units.
@@ -82,7 +87,7 @@ type Directory interface {
 	// It must never be called for a synced user.
 	ResetPassword(ctx context.Context, userID string, pw TempPassword, opts ResetOptions) (ResetResult, error)
 	// RevokeSessions invalidates the user's refresh tokens and session cookies.
-	RevokeSessions(ctx context.Context, userID string) error
+	RevokeSessions(ctx context.Context, userID string) (RevokeResult, error)
 }
 
 // ErrorKind classifies what went wrong in the directory, so the bot can tell the agent what to do.
@@ -151,6 +156,14 @@ type ResetOutcome struct {
 	Err            error
 }
 
+// RevokeOutcome is what became of one session revocation of a batch: Err is nil when Graph confirmed
+// it, else a *DirectoryError.
+type RevokeOutcome struct {
+	UserID         string
+	GraphRequestID string
+	Err            error
+}
+
 // BatchDirectory is what lists of users need beyond Directory: many lookups and many resets at once,
 // batched and paced to stay inside Graph's throttling budget. graphsvc implements it.
 type BatchDirectory interface {
@@ -160,6 +173,11 @@ type BatchDirectory interface {
 	// ResetPasswords sets many passwords, each at most once per call; outcomes[i] answers resets[i].
 	// progress, when not nil, is called as outcomes arrive (in any order).
 	ResetPasswords(ctx context.Context, resets []PasswordReset, progress func(ResetOutcome)) (outcomes []ResetOutcome)
+	// RevokeSessionsMany revokes the sessions of many users, paced inside the same write budget as
+	// ResetPasswords; outcomes[i] answers userIDs[i]. Revocation is idempotent: an attempt that
+	// failed in transit may be sent again. progress, when not nil, is called once per entry as
+	// outcomes arrive (in any order).
+	RevokeSessionsMany(ctx context.Context, userIDs []string, progress func(RevokeOutcome)) (outcomes []RevokeOutcome)
 	// PasswordChangedAt is when the user's password last changed (zero when Entra has no record).
 	PasswordChangedAt(ctx context.Context, userID string) (time.Time, error)
 }

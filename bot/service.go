@@ -517,22 +517,20 @@ func (s *Service) performReset(ctx context.Context, req *Request, target User) (
 		GraphRequestID: res.GraphRequestID, DurationMS: took})
 	s.obs.ResetFinished("done")
 	if s.cfg.RevokeSessions {
-		// revokeSignInSessions returns nothing of its own, so its request-id comes from a trace.
-		graphReq := &lastRequestID{}
-		tctx := WithGraphTrace(ctx, &GraphTrace{Answered: graphReq.set})
 		revokeStarted := s.now()
+		var rev RevokeResult
 		var err error
 		// Only delegated-only mode revokes as the agent; otherwise the bot's own permission does, as
 		// for any reset (the agent's sign-in carries no session-revocation permission then).
 		if s.cfg.Policy.AsAgent {
-			err = s.agentDir.RevokeSessionsAs(tctx, agent, req.TargetID)
+			rev, err = s.agentDir.RevokeSessionsAs(ctx, agent, req.TargetID)
 		} else {
-			err = s.dir.RevokeSessions(tctx, req.TargetID)
+			rev, err = s.dir.RevokeSessions(ctx, req.TargetID)
 		}
 		revoked = err == nil
 		rec := &AuditRecord{RequestID: req.ID, Event: EventRevoke, Platform: req.Requester.Platform, ActorKey: req.Requester.Key(),
 			ActorUPN: req.RequesterUPN, TargetID: req.TargetID, TargetUPN: req.TargetUPN, Outcome: "done",
-			GraphRequestID: graphReq.get(), DurationMS: s.now().Sub(revokeStarted).Milliseconds()}
+			GraphRequestID: rev.GraphRequestID, DurationMS: s.now().Sub(revokeStarted).Milliseconds()}
 		if err != nil {
 			de := asDirectoryError(err)
 			rec.Outcome, rec.Detail = "failed", resetFailureWords(de)
@@ -800,15 +798,6 @@ func (s *Service) lookupFailed(ctx context.Context, in chat.Incoming, rec AuditR
 	rec.Outcome, rec.Detail, rec.GraphRequestID = "lookup_failed", "could not "+doing+": "+resetFailureWords(de), de.RequestID
 	s.audit(ctx, &rec)
 }
-
-// lastRequestID keeps the request-id of the latest Graph answer a GraphTrace heard.
-type lastRequestID struct {
-	mu sync.Mutex
-	id string
-}
-
-func (l *lastRequestID) set(id string) { l.mu.Lock(); l.id = id; l.mu.Unlock() }
-func (l *lastRequestID) get() string   { l.mu.Lock(); defer l.mu.Unlock(); return l.id }
 
 func cmdVerb(k CommandKind) string {
 	if k == CmdDeny {

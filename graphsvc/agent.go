@@ -168,13 +168,14 @@ func (c *Client) ResetPasswordAs(ctx context.Context, as bot.TokenSource, userID
 	return res, agentFailure(err)
 }
 
-// RevokeSessionsAs revokes the user's sessions as the agent.
-func (c *Client) RevokeSessionsAs(ctx context.Context, as bot.TokenSource, userID string) error {
+// RevokeSessionsAs revokes the user's sessions as the agent and returns Graph's request-id.
+func (c *Client) RevokeSessionsAs(ctx context.Context, as bot.TokenSource, userID string) (bot.RevokeResult, error) {
 	adapter, err := c.agentAdapter(ctx, as)
 	if err != nil {
-		return err
+		return bot.RevokeResult{}, err
 	}
-	return agentFailure(c.revokeSessions(ctx, adapter, userID))
+	res, err := c.revokeSessions(ctx, adapter, userID)
+	return res, agentFailure(err)
 }
 
 // agentFailure gives a 403 on a change made as the agent the agent's remedy: it was their own role

@@ -216,7 +216,7 @@ func TestThrottledUntilRetriesRunOut(t *testing.T) {
 		writeGraphError(w, 429, "TooManyRequests", "Please retry again later.")
 	})
 	c := newTestClient(t, f.URL, func(cfg *Config) { cfg.MaxRetries = 2 })
-	err := c.RevokeSessions(context.Background(), "u1")
+	_, err := c.RevokeSessions(context.Background(), "u1")
 	if de := asDirectoryError(t, err); de.Kind != bot.ErrThrottled {
 		t.Errorf("got %+v", de)
 	}
@@ -225,17 +225,56 @@ func TestThrottledUntilRetriesRunOut(t *testing.T) {
 	}
 }
 
-func TestPostIsNotRetriedOn503(t *testing.T) {
-	f := newFakeGraph(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
-		writeGraphError(w, 503, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later.")
+// revokeSignInSessions may be sent again after a 503 (revoking twice is revoking once), and its
+// result names the request Graph finally answered.
+func TestRevokeIsRetriedOn503(t *testing.T) {
+	f := newFakeGraph(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n == 1 {
+			writeGraphError(w, 503, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later.")
+			return
+		}
+		writeJSON(w, 200, map[string]any{"value": true})
 	})
 	c := newTestClient(t, f.URL, nil)
-	err := c.RevokeSessions(context.Background(), "u1")
-	if de := asDirectoryError(t, err); de.Kind != bot.ErrTransient || de.Status != 503 {
+	res, err := c.RevokeSessions(context.Background(), "u1")
+	if err != nil || res.GraphRequestID != "req-2" {
+		t.Errorf("got %+v, %v", res, err)
+	}
+	reqs := f.requests()
+	if len(reqs) != 2 || reqs[1].Method != http.MethodPost || reqs[1].Path != "/v1.0/users/u1/revokeSignInSessions" {
+		t.Errorf("requests: %+v", reqs)
+	}
+}
+
+// {"value": false} is Graph saying it did not revoke: an error, with the request-id.
+func TestRevokeAnsweredFalse(t *testing.T) {
+	f := newFakeGraph(t, func(_ int, w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]any{"value": false}) })
+	c := newTestClient(t, f.URL, nil)
+	_, err := c.RevokeSessions(context.Background(), "u1")
+	if de := asDirectoryError(t, err); de.Kind != bot.ErrOther || de.RequestID != "req-1" {
 		t.Errorf("got %+v", de)
 	}
-	if reqs := f.requests(); len(reqs) != 1 || reqs[0].Method != http.MethodPost || reqs[0].Path != "/v1.0/users/u1/revokeSignInSessions" {
-		t.Errorf("requests: %+v", reqs)
+}
+
+// Only calls that can be repeated without a second effect are retried after a 5xx.
+func TestRetryOn503OnlyWhatCanBeRepeated(t *testing.T) {
+	c := newTestClient(t, "https://graph.example.com", nil)
+	for _, tc := range []struct {
+		method, path string
+		retry        bool
+	}{
+		{"GET", "/v1.0/users/u1", true},
+		{"PATCH", "/v1.0/users/u1", true},
+		{"POST", "/v1.0/users/u1/revokeSignInSessions", true},
+		{"POST", "/v1.0/users/u1/authentication/methods/28c10230-6103-485e-b985-444c60001490/resetPassword", false},
+		{"POST", "/v1.0/users/u1/authentication/temporaryAccessPassMethods", false},
+		{"DELETE", "/v1.0/users/u1/authentication/temporaryAccessPassMethods/x", false},
+	} {
+		req := httptest.NewRequest(tc.method, "https://graph.example.com"+tc.path, nil)
+		resp := &http.Response{StatusCode: 503, Header: http.Header{"Retry-After": {"0"}}, Body: http.NoBody}
+		if got := c.shouldRetry(0, 0, req, resp); got != tc.retry {
+			t.Errorf("%s %s: retry=%v, want %v", tc.method, tc.path, got, tc.retry)
+		}
 	}
 }
 
@@ -352,7 +391,7 @@ func TestBadArgumentsNeverReachGraph(t *testing.T) {
 	if _, err := c.ResetPassword(ctx, "u1", bot.TempPassword{}, bot.ResetOptions{}); bot.KindOf(err) != bot.ErrOther {
 		t.Errorf("empty password: %v", err)
 	}
-	if err := c.RevokeSessions(ctx, " "); bot.KindOf(err) != bot.ErrOther {
+	if _, err := c.RevokeSessions(ctx, " "); bot.KindOf(err) != bot.ErrOther {
 		t.Errorf("empty user ID: %v", err)
 	}
 	if _, err := c.FindUser(ctx, "adele"); bot.KindOf(err) != bot.ErrNotFound {

@@ -314,23 +314,34 @@ func redact(err error, secret string) error {
 }
 
 // RevokeSessions invalidates the user's refresh tokens and session cookies
-// (POST /users/{id}/revokeSignInSessions). It is never retried on 5xx; see shouldRetry.
-func (c *Client) RevokeSessions(ctx context.Context, userID string) error {
+// (POST /users/{id}/revokeSignInSessions) and returns Graph's request-id. Revoking twice leaves the
+// user as revoking once, so a 5xx is retried like a read; see shouldRetry.
+func (c *Client) RevokeSessions(ctx context.Context, userID string) (bot.RevokeResult, error) {
 	return c.revokeSessions(ctx, c.adapter, userID)
 }
 
-func (c *Client) revokeSessions(ctx context.Context, adapter abs.RequestAdapter, userID string) error {
+func (c *Client) revokeSessions(ctx context.Context, adapter abs.RequestAdapter, userID string) (bot.RevokeResult, error) {
 	if strings.TrimSpace(userID) == "" {
-		return &bot.DirectoryError{Kind: bot.ErrOther, Message: "no user ID given for the session revocation", Remedy: RemedyOther}
+		return bot.RevokeResult{}, &bot.DirectoryError{Kind: bot.ErrOther, Message: "no user ID given for the session revocation", Remedy: RemedyOther}
 	}
-	resp, err := users.NewUsersRequestBuilderInternal(map[string]string{"baseurl": c.baseURL}, adapter).ByUserId(userID).RevokeSignInSessions().PostAsRevokeSignInSessionsPostResponse(ctx, nil)
+	headers := &khttp.HeadersInspectionOptions{InspectResponseHeaders: true, ResponseHeaders: abs.NewResponseHeaders()}
+	resp, err := users.NewUsersRequestBuilderInternal(map[string]string{"baseurl": c.baseURL}, adapter).ByUserId(userID).RevokeSignInSessions().
+		PostAsRevokeSignInSessionsPostResponse(ctx, &users.ItemRevokeSignInSessionsRequestBuilderPostRequestConfiguration{
+			Options: []abs.RequestOption{headers}})
 	if err != nil {
-		return c.fail(ctx, err)
+		return bot.RevokeResult{}, c.fail(ctx, err)
 	}
+	reqID := header(headers.GetResponseHeaders(), "request-id")
 	if resp != nil && resp.GetValue() != nil && !*resp.GetValue() {
-		return &bot.DirectoryError{Kind: bot.ErrOther, Message: "Graph answered that the sessions were not revoked", Remedy: RemedyOther}
+		return bot.RevokeResult{}, notRevoked(reqID)
 	}
-	return nil
+	return bot.RevokeResult{GraphRequestID: reqID}, nil
+}
+
+// notRevoked is Graph's 2xx answer {"value": false}: it did not revoke, and said so.
+func notRevoked(reqID string) *bot.DirectoryError {
+	return &bot.DirectoryError{Kind: bot.ErrOther, Message: "Graph answered that the sessions were not revoked",
+		Remedy: RemedyOther, RequestID: reqID}
 }
 
 // eachItem calls fn for every item of a collection response and of the pages its @odata.nextLink
