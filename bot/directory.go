@@ -18,6 +18,9 @@ type User struct {
 	Synced      bool // onPremisesSyncEnabled == true: mastered in on-premises AD
 	Guest       bool // userType == "Guest"
 	ManagerID   string
+	// PasswordChangedAt is Entra's lastPasswordChangeDateTime: the last password change or reset
+	// (zero when Entra has no record).
+	PasswordChangedAt time.Time
 
 	// Roles are the user's active directory role assignments: direct, and those that come through a
 	// role-assignable group the user is a member of.
@@ -26,8 +29,14 @@ type User struct {
 	EligibleRoles []RoleAssignment
 	// Groups are the IDs of the groups the user is a transitive member of (for rules mode).
 	Groups []string
-	// InRoleAssignableGroup is true when the user is a member or owner of a role-assignable group.
+	// InRoleAssignableGroup is true when the user is a member or owner of a role-assignable group,
+	// active or PIM-eligible (PIM for Groups): Entra lets only a Privileged Authentication
+	// Administrator or a Global Administrator reset them.
 	InRoleAssignableGroup bool
+	// RoleAssignableGroupOwner is true when the user owns a role-assignable group, or is eligible
+	// to: an owner can add anyone, themselves included, and so take the group's roles. For wording;
+	// InRoleAssignableGroup is set too.
+	RoleAssignableGroupOwner bool
 	// AdministrativeUnits are the IDs of the administrative units the user is a member of.
 	AdministrativeUnits []string
 	// InRestrictedAU is true when one of those units is a restricted management administrative unit.
@@ -180,4 +189,42 @@ type BatchDirectory interface {
 	RevokeSessionsMany(ctx context.Context, userIDs []string, progress func(RevokeOutcome)) (outcomes []RevokeOutcome)
 	// PasswordChangedAt is when the user's password last changed (zero when Entra has no record).
 	PasswordChangedAt(ctx context.Context, userID string) (time.Time, error)
+}
+
+// GroupsOfInterest are the groups whose membership the policy reads: rules mode's agent and target
+// groups, and the audit readers that are groups rather than roles. A directory that reads
+// memberships from the group side once for all lookups (graphsvc.Config.GroupsOfInterest) needs
+// them, and then lists in User.Groups only these and the role-assignable groups. Add any other group
+// the bot matches users against (the Temporary Access Pass policy's include and exclude groups).
+// Never nil: a policy that names no group needs none.
+func (p Policy) GroupsOfInterest() []string {
+	out := []string{}
+	add := func(ids ...string) {
+		for _, id := range ids {
+			if _, isRole := roleNames[id]; id != "" && !isRole && !containsFold(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	for _, r := range p.Rules {
+		add(r.Agents...)
+		add(r.Targets.Groups...)
+	}
+	add(p.AuditReaders...)
+	return out
+}
+
+// UnitsOfInterest are the administrative units rules mode selects targets by. Units that Entra's
+// own rules depend on (restricted management units, units a role is scoped to) need not be listed:
+// a directory reads those anyway. Never nil.
+func (p Policy) UnitsOfInterest() []string {
+	out := []string{}
+	for _, r := range p.Rules {
+		for _, id := range r.Targets.AdministrativeUnits {
+			if id != "" && !containsFold(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
 }

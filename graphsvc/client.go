@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,7 +25,6 @@ import (
 	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	graphauth "github.com/microsoftgraph/msgraph-sdk-go-core/authentication"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
-	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/resetbot/resetbot/bot"
@@ -37,6 +37,11 @@ type Client struct {
 	maxRetries   int
 	maxRetryWait time.Duration
 	batch        *batchState // FindUsers and ResetPasswords: concurrency and write pacing (batch.go)
+
+	// Lookups: the shared privileged set (directory_index.go) and what the policy reads beyond it.
+	index            *indexCache
+	groupsOfInterest []string // nil: read each user's own groups
+	unitsOfInterest  []string
 
 	// For calls made as a signed-in agent (agent.go): the same HTTP pipeline, and where a token
 	// may go.
@@ -131,16 +136,18 @@ func New(cfg Config) (*Client, error) {
 	}
 
 	c := &Client{
-		baseURL:       ep.String() + "/v1.0",
-		maxRetries:    cfg.MaxRetries,
-		maxRetryWait:  cfg.MaxRetryWait,
-		reportsBudget: cfg.ReportsBudget,
-		reportsWindow: positive(cfg.ReportsWindow, ReportsWindow),
-		batch:         newBatchState(cfg),
-		timeout:       cfg.Timeout,
-		host:          ep.Hostname(),
-		endpointHost:  ep.Host,
-		scheme:        ep.Scheme,
+		baseURL:         ep.String() + "/v1.0",
+		maxRetries:      cfg.MaxRetries,
+		maxRetryWait:    cfg.MaxRetryWait,
+		reportsBudget:   cfg.ReportsBudget,
+		reportsWindow:   positive(cfg.ReportsWindow, ReportsWindow),
+		batch:           newBatchState(cfg),
+		index:           newIndexCache(cfg.DirectoryCacheTTL),
+		unitsOfInterest: slices.Clone(cfg.UnitsOfInterest),
+		timeout:         cfg.Timeout,
+		host:            ep.Hostname(),
+		endpointHost:    ep.Host,
+		scheme:          ep.Scheme,
 		agent: agentSettings{
 			operationTimeout: positive(cfg.OperationTimeout, DefaultOperationTimeout),
 			minPoll:          positive(cfg.MinPoll, DefaultMinPoll),
@@ -148,6 +155,14 @@ func New(cfg Config) (*Client, error) {
 		},
 	}
 	c.agent.maxPoll = max(c.agent.maxPoll, c.agent.minPoll)
+	if cfg.GroupsOfInterest != nil {
+		c.groupsOfInterest = make([]string, 0, len(cfg.GroupsOfInterest))
+		for _, g := range cfg.GroupsOfInterest {
+			if g = strings.TrimSpace(g); g != "" && !containsFold(c.groupsOfInterest, g) {
+				c.groupsOfInterest = append(c.groupsOfInterest, g)
+			}
+		}
+	}
 	registerSerializers()
 	c.hc = c.httpClient(cfg)
 	adapter, err := msgraphgocore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
@@ -391,14 +406,10 @@ func (b boundedCredential) GetToken(ctx context.Context, opts policy.TokenReques
 	return b.cred.GetToken(ctx, opts)
 }
 
-// users and roleManagement root the request builders at our base URL. The *Internal constructors
-// take the path parameters; the raw-URL ones would pin every request to that exact URL.
+// users roots the request builders at our base URL. The *Internal constructor takes the path
+// parameters; the raw-URL one would pin every request to that exact URL.
 func (c *Client) users() *users.UsersRequestBuilder {
 	return users.NewUsersRequestBuilderInternal(map[string]string{"baseurl": c.baseURL}, c.adapter)
-}
-
-func (c *Client) roleManagement() *rolemanagement.RoleManagementRequestBuilder {
-	return rolemanagement.NewRoleManagementRequestBuilderInternal(map[string]string{"baseurl": c.baseURL}, c.adapter)
 }
 
 // fail turns an SDK error into what callers of bot.Directory may see: the caller's own context
