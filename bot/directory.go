@@ -117,6 +117,16 @@ const (
 	ErrOnPremisesPolicy ErrorKind = "onprem_policy"
 	// ErrSignInNeeded: the reset must run as the agent, and the agent has no usable sign-in.
 	ErrSignInNeeded ErrorKind = "not_signed_in"
+	// ErrAccessPassDisabled: Temporary Access Pass is turned off in the tenant's authentication
+	// methods policy. Nothing was created.
+	ErrAccessPassDisabled ErrorKind = "access_pass_disabled"
+	// ErrAccessPassNotInPolicy: the user is outside the Temporary Access Pass policy's scope (not in
+	// an included group, or in an excluded one). Nothing was created.
+	ErrAccessPassNotInPolicy ErrorKind = "access_pass_not_in_policy"
+	// ErrAccessPassGuest: a Temporary Access Pass cannot be given to an external guest.
+	ErrAccessPassGuest ErrorKind = "access_pass_guest"
+	// ErrAccessPassLifetime: the lifetime asked for is outside what the tenant's policy allows.
+	ErrAccessPassLifetime ErrorKind = "access_pass_lifetime"
 )
 
 // DirectoryError is a classified directory failure with a remedy an agent can act on.
@@ -227,4 +237,86 @@ func (p Policy) UnitsOfInterest() []string {
 		}
 	}
 	return out
+}
+
+// AccessPassOptions says how a Temporary Access Pass is made.
+type AccessPassOptions struct {
+	// Lifetime is how long the pass stays valid from now, in whole minutes: at least 10 minutes, at
+	// most 30 days, and within the tenant policy's range. Zero means the policy's default.
+	Lifetime time.Duration
+	// UsableOnce makes the pass good for one sign-in. The tenant policy may force it on.
+	UsableOnce bool
+}
+
+// AccessPass is a Temporary Access Pass the directory created. Code is a secret, delivered like a
+// temporary password (by DM only, withdrawn on schedule, never logged or stored): Entra shows it
+// this once and never again.
+type AccessPass struct {
+	Code                TempPassword
+	StartsAt, ExpiresAt time.Time
+	UsableOnce          bool
+	// ReplacedExisting is true when the user already had a pass: Entra keeps one per user, so the
+	// earlier one no longer works.
+	ReplacedExisting bool
+	GraphRequestID   string // Graph's request-id of the creation, for the audit trail
+}
+
+// AccessPassPolicy is the tenant's Temporary Access Pass policy (its authentication methods policy).
+type AccessPassPolicy struct {
+	Enabled                                   bool
+	MinLifetime, MaxLifetime, DefaultLifetime time.Duration
+	// UsableOnceForced: every pass is good for one sign-in, whatever is asked.
+	UsableOnceForced bool
+	// Who the policy covers: all users, or the members of IncludeGroups; never the members of
+	// ExcludeGroups.
+	AllUsers                     bool
+	IncludeGroups, ExcludeGroups []string
+}
+
+// Covers reports whether u could sign in with a pass: the policy is on, includes u and does not
+// exclude u. Entra creates a pass for anyone, but only users in scope can use it. u.Groups must be
+// read with the policy's groups among the groups of interest, or membership of them is not seen.
+func (p AccessPassPolicy) Covers(u User) bool {
+	if !p.Enabled || intersectsFold(p.ExcludeGroups, u.Groups) {
+		return false
+	}
+	return p.AllUsers || intersectsFold(p.IncludeGroups, u.Groups)
+}
+
+// Kinds of authentication method (AuthMethod.Kind).
+const (
+	AuthPassword           = "password"
+	AuthPhone              = "phone"
+	AuthEmail              = "email"
+	AuthAuthenticator      = "authenticator" // Microsoft Authenticator
+	AuthFIDO2              = "fido2"         // a security key or passkey
+	AuthWindowsHello       = "windowsHello"
+	AuthPlatformCredential = "platformCredential"
+	AuthSoftwareOATH       = "softwareOath"
+	AuthAccessPass         = "temporaryAccessPass"
+	AuthOther              = "other" // a method this version does not know
+)
+
+// AuthMethod is one authentication method a user has registered, as much of it as an agent needs
+// to pick a way to verify the caller. Detail never holds a full phone number or mail address:
+// phones show their last two digits ("•••• •• 34 (mobile)"), mail addresses their first letter and
+// domain ("a•••@contoso.com"); device names, which often carry a person's name, are left out.
+type AuthMethod struct {
+	Kind    string
+	Detail  string
+	Created time.Time // zero when Entra does not say
+}
+
+// AccessPasses is what a directory that can issue Temporary Access Passes offers beyond Directory;
+// the bot finds it by type assertion. graphsvc implements it.
+type AccessPasses interface {
+	// CreateAccessPass gives the user a new Temporary Access Pass, replacing any earlier one. It
+	// changes nothing else: the password stays as it is. Errors are *DirectoryError, with
+	// ErrAccessPassDisabled, ErrAccessPassNotInPolicy, ErrAccessPassGuest or ErrAccessPassLifetime
+	// where the tenant's policy or the user's kind refused it; the code is in none of them.
+	CreateAccessPass(ctx context.Context, userID string, opts AccessPassOptions) (AccessPass, error)
+	// AccessPassPolicy reads the tenant's Temporary Access Pass policy.
+	AccessPassPolicy(ctx context.Context) (AccessPassPolicy, error)
+	// AuthenticationMethods lists the user's registered methods, masked.
+	AuthenticationMethods(ctx context.Context, userID string) ([]AuthMethod, error)
 }

@@ -1,6 +1,10 @@
 package graphtest
 
-import "github.com/resetbot/resetbot/bot"
+import (
+	"time"
+
+	"github.com/resetbot/resetbot/bot"
+)
 
 // Identifiers of the seeded contoso.com tenant. They are stable, so tests can name users by ID as well
 // as by UPN ("adele@contoso.com"); the number at the end of a user ID is the persona's seed order.
@@ -49,7 +53,10 @@ const (
 // Contoso returns the seeded tenant: 25 personas covering every column and most rows of the
 // who-can-reset matrix, plus synced, disabled, guest, break-glass and PIM-eligible users, and the
 // owner and a PIM-eligible member of a role-assignable group. Adele, Nestor, Alex and Henrietta have
-// managers. Each call returns a fresh value.
+// managers. Adele (phone, Authenticator, email), Megan (security key, Windows Hello) and Pat
+// (Authenticator) have registered authentication methods; the others only a password. The
+// Temporary Access Pass policy is Entra's default, enabled for all users. Each call returns a fresh
+// value.
 func Contoso() *Tenant {
 	tenantWide := func(roles ...string) []bot.RoleAssignment {
 		out := make([]bot.RoleAssignment, len(roles))
@@ -63,6 +70,7 @@ func Contoso() *Tenant {
 		return User{ID: id, UPN: upn, Mail: upn, DisplayName: name, AccountEnabled: true, UserType: "Member"}
 	}
 	with := func(u User, f func(*User)) User { f(&u); return u }
+	seeded := time.Date(2025, 3, 4, 9, 30, 0, 0, time.UTC)
 
 	return &Tenant{
 		TenantID:           ContosoTenantID,
@@ -82,14 +90,30 @@ func Contoso() *Tenant {
 			{ID: ParisOfficeID, DisplayName: "Paris office"},
 		},
 		Users: []User{
-			with(user(AdeleID, "adele", "Adele Vance"), func(u *User) { u.ManagerID = MeganID }),
+			with(user(AdeleID, "adele", "Adele Vance"), func(u *User) {
+				u.ManagerID = MeganID
+				u.AuthMethods = []AuthMethod{
+					{Type: "phoneAuthenticationMethod", PhoneNumber: "+1 4255550134", PhoneType: "mobile"},
+					{Type: "microsoftAuthenticatorAuthenticationMethod", DisplayName: "Adele's iPhone", Created: seeded},
+					{Type: "emailAuthenticationMethod", Email: "adele.vance@outlook.com"},
+				}
+			}),
 			with(user(HelpdeskID, "helpdesk", "Helen Desk"), func(u *User) {
 				u.Roles = tenantWide(bot.RoleHelpdeskAdmin)
 				u.Groups = []string{HelpdeskTeamID}
 			}),
-			with(user(MeganID, "megan", "Megan Bowen"), func(u *User) { u.Roles = tenantWide(bot.RoleGlobalAdmin) }),
+			with(user(MeganID, "megan", "Megan Bowen"), func(u *User) {
+				u.Roles = tenantWide(bot.RoleGlobalAdmin)
+				u.AuthMethods = []AuthMethod{
+					{Type: "fido2AuthenticationMethod", DisplayName: "Megan's key", Model: "YubiKey 5 NFC", Created: seeded},
+					{Type: "windowsHelloForBusinessAuthenticationMethod", DisplayName: "MEGAN-LAPTOP", Created: seeded},
+				}
+			}),
 			with(user(CeoID, "ceo", "Ceo Person"), func(u *User) { u.Roles = tenantWide(bot.RoleGlobalAdmin) }),
-			with(user(PatID, "pat", "Pat Admin"), func(u *User) { u.Roles = tenantWide(bot.RolePrivilegedAuthAdmin) }),
+			with(user(PatID, "pat", "Pat Admin"), func(u *User) {
+				u.Roles = tenantWide(bot.RolePrivilegedAuthAdmin)
+				u.AuthMethods = []AuthMethod{{Type: "microsoftAuthenticatorAuthenticationMethod", DisplayName: "Pat's Pixel", Created: seeded}}
+			}),
 			with(user(SamID, "sam", "Sam Security"), func(u *User) { u.Roles = tenantWide(bot.RolePrivilegedAuthAdmin) }),
 			with(user(PwAdminID, "pwadmin", "Pia Password"), func(u *User) { u.Roles = tenantWide(bot.RolePasswordAdmin) }),
 			with(user(AuthAdminID, "authadmin", "Aurora Auth"), func(u *User) { u.Roles = tenantWide(bot.RoleAuthAdmin) }),

@@ -21,6 +21,8 @@ type directory struct {
 	resets     map[string][]PasswordSet
 	revoked    map[string]int
 	ops        map[string]*operation
+	tapPolicy  AccessPassPolicy
+	passes     map[string][]IssuedAccessPass // user ID → Temporary Access Passes created, oldest first
 }
 
 // PasswordSet is a password the server actually set on a user.
@@ -42,6 +44,7 @@ func newDirectory(t *Tenant) directory {
 		users: map[string]*User{}, byUPN: map[string]string{},
 		groups: map[string]*Group{}, aus: map[string]*AdministrativeUnit{},
 		resets: map[string][]PasswordSet{}, revoked: map[string]int{}, ops: map[string]*operation{},
+		tapPolicy: DefaultAccessPassPolicy(), passes: map[string][]IssuedAccessPass{},
 	}
 	if d.tenant.TenantID == "" {
 		d.tenant.TenantID = newGUID()
@@ -86,6 +89,11 @@ func (d *directory) putUser(u User) User {
 	}
 	if u.UserType == "" {
 		u.UserType = "Member"
+	}
+	for i, m := range u.AuthMethods {
+		if m.ID == "" {
+			u.AuthMethods[i].ID = methodID(m)
+		}
 	}
 	if old, ok := d.users[u.ID]; ok {
 		delete(d.byUPN, lower(old.UPN))
@@ -329,4 +337,20 @@ func (s *Server) Tenant() Tenant {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.tenant
+}
+
+// methodID is a method's ID: phones have fixed ones by type (Learn, phoneAuthenticationMethod);
+// others a new GUID.
+func methodID(m AuthMethod) string {
+	if m.Type == "phoneAuthenticationMethod" {
+		switch m.PhoneType {
+		case "alternateMobile":
+			return "b6332ec1-7057-4abe-9331-3d72feddfe41"
+		case "office":
+			return "e37fc753-ff3b-4958-9484-eaa9425c82bc"
+		default:
+			return "3179e48a-750b-4051-897c-87b9720928f7"
+		}
+	}
+	return newGUID()
 }

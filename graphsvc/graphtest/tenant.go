@@ -52,6 +52,8 @@ type User struct {
 	Groups []string
 	// AdministrativeUnits are the IDs of the administrative units the user is a member of.
 	AdministrativeUnits []string
+	// AuthMethods are the authentication methods the user registered, besides the password.
+	AuthMethods []AuthMethod
 }
 
 // Synced reports whether the user's password is mastered on-premises (onPremisesSyncEnabled true).
@@ -62,6 +64,7 @@ func (u User) clone() User {
 	u.EligibleRoles = slices.Clone(u.EligibleRoles)
 	u.Groups = slices.Clone(u.Groups)
 	u.AdministrativeUnits = slices.Clone(u.AdministrativeUnits)
+	u.AuthMethods = slices.Clone(u.AuthMethods)
 	if u.OnPremisesSyncEnabled != nil {
 		u.OnPremisesSyncEnabled = Bool(*u.OnPremisesSyncEnabled)
 	}
