@@ -604,7 +604,10 @@ func TestFindUserNotFound(t *testing.T) {
 // A failure reading the privileged set fails the lookup: a user whose roles could not be read must
 // not look like a user without roles.
 func TestFindUserFailsClosed(t *testing.T) {
-	for _, failing := range []string{"roleAssignments", "roleEligibilitySchedules", "/groups", "/owners", "eligibilitySchedules", "administrativeUnits"} {
+	for failing, permission := range map[string]string{"roleAssignments": "RoleManagement.Read.Directory",
+		"roleEligibilitySchedules": "RoleManagement.Read.Directory", "/groups": "GroupMember.Read.All", "/owners": "GroupMember.Read.All",
+		"group/eligibilitySchedules": "PrivilegedEligibilitySchedule.Read.AzureADGroup", "administrativeUnits": "AdministrativeUnit.Read.All",
+		"administrativeUnits/au1/members": "AdministrativeUnit.Read.All", "groups/g1/members": "GroupMember.Read.All"} {
 		f := newDirectoryFake(t, func(_ int, w http.ResponseWriter, r *http.Request) {
 			switch {
 			case r.URL.Path == "/v1.0/users/u1@contoso.com":
@@ -621,7 +624,7 @@ func TestFindUserFailsClosed(t *testing.T) {
 		})
 		c := newTestClient(t, f.URL, func(cfg *Config) { cfg.GroupsOfInterest = []string{} })
 		u, err := c.FindUser(context.Background(), "u1@contoso.com")
-		if de := asDirectoryError(t, err); de.Kind != bot.ErrInsufficientPrivileges || u.ID != "" {
+		if de := asDirectoryError(t, err); de.Kind != bot.ErrInsufficientPrivileges || u.ID != "" || !strings.Contains(de.Remedy, permission) {
 			t.Errorf("%s failing: %+v, %+v", failing, u, de)
 		}
 	}

@@ -2,6 +2,8 @@ package graphsvc
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -228,17 +230,17 @@ func (c *Client) readIndex(ctx context.Context) (*directoryIndex, error) {
 		func(a models.UnifiedRoleAssignmentable) {
 			addRole(x.active, deref(a.GetPrincipalId()), deref(a.GetRoleDefinitionId()), deref(a.GetDirectoryScopeId()))
 		}); err != nil {
-		return nil, err
+		return nil, lacking(err, permRoles, "role assignments")
 	}
 	if err := eachListed(ctx, c, &eligible, false, models.CreateUnifiedRoleEligibilityScheduleCollectionResponseFromDiscriminatorValue,
 		func(s models.UnifiedRoleEligibilityScheduleable) {
 			addRole(x.eligible, deref(s.GetPrincipalId()), deref(s.GetRoleDefinitionId()), deref(s.GetDirectoryScopeId()))
 		}); err != nil {
-		return nil, err
+		return nil, lacking(err, permRoles, "role eligibilities")
 	}
 	if err := eachListed(ctx, c, &groups, false, models.CreateGroupCollectionResponseFromDiscriminatorValue,
 		func(g models.Groupable) { x.assignable = append(x.assignable, deref(g.GetId())) }); err != nil {
-		return nil, err
+		return nil, lacking(err, permGroups, "groups")
 	}
 	// The units that matter: restricted management units (only their own administrators may
 	// change their members), the units a role is scoped to (their administrators may reset their
@@ -265,12 +267,12 @@ func (c *Client) readIndex(ctx context.Context) (*directoryIndex, error) {
 				x.restricted[strings.ToLower(id)] = restricted
 			}
 		}); err != nil {
-		return nil, err
+		return nil, lacking(err, permUnits, "administrative units")
 	}
 	for i, g := range x.interest {
 		if err := eachListed(ctx, c, &interest[i], true, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
 			func(o models.DirectoryObjectable) { addMember(x.interestOf, deref(o.GetId()), g) }); err != nil {
-			return nil, err
+			return nil, lacking(err, permGroups, "group members")
 		}
 	}
 
@@ -299,7 +301,7 @@ func (c *Client) readIndex(ctx context.Context) (*directoryIndex, error) {
 		}{{&people[i].members, x.memberOf}, {&people[i].owners, x.ownerOf}} {
 			if err := eachListed(ctx, c, l.listing, true, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
 				func(o models.DirectoryObjectable) { addMember(l.into, deref(o.GetId()), g) }); err != nil {
-				return nil, err
+				return nil, lacking(err, permGroups, "group members and owners")
 			}
 		}
 		if err := eachListed(ctx, c, &people[i].eligible, true, models.CreatePrivilegedAccessGroupEligibilityScheduleCollectionResponseFromDiscriminatorValue,
@@ -314,16 +316,36 @@ func (c *Client) readIndex(ctx context.Context) (*directoryIndex, error) {
 					addMember(x.eligibleOwnerOf, deref(s.GetPrincipalId()), g)
 				}
 			}); err != nil {
-			return nil, err
+			return nil, lacking(err, permGroupEligibility, "PIM for Groups eligibilities")
 		}
 	}
 	for i, a := range x.units {
 		if err := eachListed(ctx, c, &unitMembers[i], true, models.CreateDirectoryObjectCollectionResponseFromDiscriminatorValue,
 			func(o models.DirectoryObjectable) { addMember(x.unitsOf, deref(o.GetId()), a) }); err != nil {
-			return nil, err
+			return nil, lacking(err, permUnits, "administrative unit members")
 		}
 	}
 	return x, nil
+}
+
+// The application permissions the privileged set is read with (least privileged for each read).
+const (
+	permRoles            = "RoleManagement.Read.Directory"
+	permGroups           = "GroupMember.Read.All"
+	permGroupEligibility = "PrivilegedEligibilitySchedule.Read.AzureADGroup"
+	permUnits            = "AdministrativeUnit.Read.All"
+)
+
+// lacking gives a refused read of the privileged set a remedy that names the permission it needs.
+func lacking(err error, permission, what string) error {
+	var de *bot.DirectoryError
+	if !errors.As(err, &de) || de.Kind != bot.ErrInsufficientPrivileges {
+		return err
+	}
+	cp := *de
+	cp.Remedy = fmt.Sprintf("resetbot's app may not read %s, which every lookup needs: grant it the application permission %s "+
+		"(with admin consent), then run `resetbot check` again.", what, permission)
+	return &cp
 }
 
 // addMember records that principal belongs to container (a group or unit), once.
