@@ -27,7 +27,10 @@ type User struct {
 	Roles []RoleAssignment
 	// EligibleRoles are PIM-eligible assignments: not active now, but the user can activate them.
 	EligibleRoles []RoleAssignment
-	// Groups are the IDs of the groups the user is a transitive member of (for rules mode).
+	// Groups are IDs of groups the user is a transitive member of — not all of them: only the
+	// groups the policy reads (Policy.GroupsOfInterest: rules mode's agents and targets, audit
+	// readers) and the role-assignable groups the user is a member of. A directory configured with
+	// no groups of interest lists them all.
 	Groups []string
 	// InRoleAssignableGroup is true when the user is a member or owner of a role-assignable group,
 	// active or PIM-eligible (PIM for Groups): Entra lets only a Privileged Authentication
@@ -37,7 +40,9 @@ type User struct {
 	// to: an owner can add anyone, themselves included, and so take the group's roles. For wording;
 	// InRoleAssignableGroup is set too.
 	RoleAssignableGroupOwner bool
-	// AdministrativeUnits are the IDs of the administrative units the user is a member of.
+	// AdministrativeUnits are IDs of administrative units the user is a direct member of — only
+	// those that matter to the policy: restricted management units, units a role (active or
+	// eligible) is scoped to, and the units rules select by (Policy.UnitsOfInterest).
 	AdministrativeUnits []string
 	// InRestrictedAU is true when one of those units is a restricted management administrative unit.
 	InRestrictedAU bool

@@ -28,7 +28,10 @@ func BenchmarkResetLoopVsBatch(b *testing.B) {
 	const n = 1000
 	// A generous per-attempt timeout: on a busy machine one of the loop's 6,000 calls may stall,
 	// and the loop's FindUser does not retry a timeout.
-	srv, c, users, _ := bulkSim(b, n, func(cfg *Config) { cfg.Timeout, cfg.HTTPClient = 30*time.Second, nil })
+	// No groups of interest, as serve configures entra mode: no read of each user's own groups.
+	srv, c, users, _ := bulkSim(b, n, func(cfg *Config) {
+		cfg.Timeout, cfg.HTTPClient, cfg.GroupsOfInterest = 30*time.Second, nil, []string{}
+	})
 	srv.SetLatency(20 * time.Millisecond)
 	ctx := context.Background()
 	upns := make([]string, n)
@@ -144,7 +147,7 @@ func BenchmarkResetThrottled(b *testing.B) {
 	var throttled int64
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		srv, c, users, _ := bulkSim(b, n, func(cfg *Config) { cfg.HTTPClient = nil })
+		srv, c, users, _ := bulkSim(b, n, func(cfg *Config) { cfg.HTTPClient, cfg.GroupsOfInterest = nil, []string{} })
 		srv.SetLatency(20 * time.Millisecond)
 		upns := make([]string, n)
 		for i, u := range users {
