@@ -364,25 +364,3 @@ func CSVSafe(s string) string {
 	}
 	return s
 }
-
-// GraphTrace hears about Graph's answers to calls made with a context, as net/http/httptrace does
-// for HTTP: the directory implementation calls Answered with each final answer's request-id (after
-// any retries). The service uses it where a directory method returns no result of its own (session
-// revocation), so the trail still names Graph's request. Answered may be called from several
-// goroutines at once.
-type GraphTrace struct {
-	Answered func(requestID string)
-}
-
-type graphTraceKey struct{}
-
-// WithGraphTrace returns a context whose Graph calls are reported to t.
-func WithGraphTrace(ctx context.Context, t *GraphTrace) context.Context {
-	return context.WithValue(ctx, graphTraceKey{}, t)
-}
-
-// GraphTraceFrom returns the trace a context carries, or nil.
-func GraphTraceFrom(ctx context.Context) *GraphTrace {
-	t, _ := ctx.Value(graphTraceKey{}).(*GraphTrace)
-	return t
-}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/resetbot/resetbot/chat"
 )
@@ -17,6 +18,8 @@ import (
 func (s *Service) Handle(ctx context.Context, in chat.Incoming) error {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
+	// Whatever decides this command is read from Entra after it arrived, never from a cache older.
+	ctx = FreshAfter(ctx, time.Now())
 	s.obs.Command(in.Actor.Platform)
 	in.Reply = s.privately(in)
 	if in.IdempotencyKey != "" {

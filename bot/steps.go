@@ -18,6 +18,7 @@ import (
 // passwords of those still allowed. It returns how many targets moved.
 func (r *run) write(ctx context.Context, ts []*Target) int {
 	s := r.s
+	ctx = FreshAfter(ctx, time.Now()) // the moment of the write decides, not a cache from before it
 	requester, err := r.user(ctx, r.req.RequesterID)
 	if err != nil {
 		if KindOf(err) != ErrNotFound {
@@ -263,6 +264,7 @@ func ambiguous(err error) bool {
 // user's write is never sent again: it writes back to AD, and AD may simply be slow.
 func (r *run) settle(ctx context.Context, ts []*Target) int {
 	s := r.s
+	ctx = FreshAfter(ctx, time.Now())
 	ids := make([]string, len(ts))
 	for i, t := range ts {
 		ids[i] = t.ID

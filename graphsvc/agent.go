@@ -168,13 +168,13 @@ func (c *Client) ResetPasswordAs(ctx context.Context, as bot.TokenSource, userID
 	return res, agentFailure(err)
 }
 
-// RevokeSessionsAs revokes the user's sessions as the agent.
+// RevokeSessionsAs revokes the user's sessions as the agent and returns Graph's request-id.
 func (c *Client) RevokeSessionsAs(ctx context.Context, as bot.TokenSource, userID string) (bot.RevokeResult, error) {
 	adapter, err := c.agentAdapter(ctx, as)
 	if err != nil {
 		return bot.RevokeResult{}, err
 	}
-	res, err := c.revokeWithID(ctx, adapter, userID)
+	res, err := c.revokeSessions(ctx, adapter, userID)
 	return res, agentFailure(err)
 }
 

@@ -32,8 +32,9 @@ import (
 //   - an item answered 429 is sent again, in a later batch with other items, after its own
 //     Retry-After; an item answered 408 or 5xx, or missing from the answer, after its Retry-After
 //     or a backoff; a whole batch that failed (network, timeout, 5xx on the envelope) has all its
-//     items sent again the same way. Only idempotent requests are batched: GETs, and PATCHes with a
-//     fixed body (setting the same password twice leaves the user as setting it once);
+//     items sent again the same way. Only idempotent requests are batched: GETs, PATCHes with a
+//     fixed body (setting the same password twice leaves the user as setting it once) and
+//     revokeSignInSessions (revoking twice is revoking once);
 //   - retries are bounded by Config.MaxRetries, Config.MaxRetryWait and the caller's deadline,
 //     exactly as for single calls; then the item settles with its last classified failure;
 //   - once the caller's context ends nothing new is sent; batches already in flight get up to

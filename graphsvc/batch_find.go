@@ -3,39 +3,47 @@ package graphsvc
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	absser "github.com/microsoft/kiota-abstractions-go/serialization"
+	khttp "github.com/microsoft/kiota-http-go"
 	jsonser "github.com/microsoft/kiota-serialization-json-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/models"
-	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
-	"github.com/microsoftgraph/msgraph-sdk-go/users"
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
 	"github.com/resetbot/resetbot/bot"
 )
 
+// maxInValues is how many values Graph takes in one `in (…)` of a $filter (without advanced
+// queries): "limited to 15 expressions".
+const maxInValues = 15
+
 // FindUsers looks many users up; users[i] and errs[i] answer refs[i] exactly as FindUser(refs[i])
-// would, with the same reads batched 20 to a $batch (at most Config.BatchConcurrency in flight):
+// would. It costs, for n distinct refs:
 //
-//  1. the user by object ID or UPN, with $select and the manager's ID, for every ref;
-//  2. for a ref with "@" that no user has as UPN, the user by mail address;
-//  3. for every user found, the four membership reads: active role assignments, PIM eligibilities,
-//     transitive groups and administrative units (a user found through two refs is read once);
-//  4. for every role-assignable group among those, its active and eligible roles (a group shared by
-//     many users is read once).
+//   - ⌈n/15⌉ reads of the users by object ID (id in (…)) or UPN (userPrincipalName in (…)), with
+//     $select and the manager's ID, and ⌈m/15⌉ more by mail address for the m refs with "@" that are
+//     nobody's UPN — 20 reads to a $batch, at most Config.BatchConcurrency batches in flight;
+//   - the tenant's privileged set (directory_index.go), shared with every other lookup and read at
+//     most once per Config.DirectoryCacheTTL: a few requests for the whole tenant, none per user;
+//   - only when Config.GroupsOfInterest is nil, one read of each user's own transitive groups.
 //
-// A later page of a listing (more than 100 groups, say) is read with a call of its own, as FindUser
-// reads it. Reads throttled or answered 5xx are retried like single calls. When ctx ends, refs not
-// fully looked up get ctx's error, as FindUser would return.
+// So 1,000 users cost about 67 reads plus the privileged set, where reading each user's
+// memberships cost over 5,000. A later page of a listing is read with a call of its own. Reads
+// throttled or answered 5xx are retried like single calls. When ctx ends, refs not fully looked up
+// get ctx's error, as FindUser would return.
 func (c *Client) FindUsers(ctx context.Context, refs []string) ([]bot.User, []error) {
 	type lookup struct {
 		ref      string
 		user     bot.User
 		found    bool
 		err      error
-		notFound *bot.DirectoryError // the answer to the GET by UPN, kept for the mail fallback
+		notFound string // the request-id of the read that did not find the ref (UPN: before mail)
 	}
 	var (
 		byRef   = map[string]*lookup{}
@@ -60,148 +68,145 @@ func (c *Client) FindUsers(ctx context.Context, refs []string) ([]bot.User, []er
 		return Classify(err)
 	}
 
-	// 1. The users by object ID or UPN.
-	var byID reads
-	for _, l := range lookups {
-		if !bot.IsGUID(l.ref) && !strings.Contains(l.ref, "@") {
-			l.err = &bot.DirectoryError{Kind: bot.ErrNotFound,
-				Message: fmt.Sprintf("%q is not a UPN, mail address or object ID", l.ref), Remedy: RemedyNotFound}
-			continue
+	// The privileged set is read (or found in the cache) while the users are.
+	index := c.indexLater(ctx)
+
+	// find reads, in one round of $batch, the users whose property is one of the refs of each
+	// group, 15 refs to a filter, and hands each user found to the lookups it answers.
+	type byProp struct {
+		prop    string // id, userPrincipalName or mail
+		lookups []*lookup
+	}
+	find := func(groups ...byProp) {
+		type chunk struct {
+			prop    string
+			lookups []*lookup
+			answer  listing
 		}
-		info, err := c.users().ByUserId(l.ref).ToGetRequestInformation(ctx, &users.UserItemRequestBuilderGetRequestConfiguration{
-			QueryParameters: &users.UserItemRequestBuilderGetQueryParameters{Select: userFields, Expand: managerExpand},
-		})
-		byID.add(c, info, err, func(res itemResult) {
-			if res.err == nil {
-				gu, err := parseBody[models.Userable](res.body, models.CreateUserFromDiscriminatorValue)
-				switch {
+		var (
+			round  reads
+			chunks []*chunk
+		)
+		for _, g := range groups {
+			for rest := g.lookups; len(rest) > 0; {
+				n := min(maxInValues, len(rest))
+				chunks = append(chunks, &chunk{prop: g.prop, lookups: rest[:n]})
+				rest = rest[n:]
+			}
+		}
+		for _, ch := range chunks {
+			values := make([]string, len(ch.lookups))
+			for j, l := range ch.lookups {
+				values[j] = odataString(l.ref)
+			}
+			round.addURL(c, "/users", url.Values{
+				"$filter": {ch.prop + " in (" + strings.Join(values, ",") + ")"},
+				"$select": {strings.Join(userFields, ",")},
+				"$expand": {managerExpand[0]},
+			}, ch.answer.keep)
+		}
+		round.run(ctx, c)
+		for _, ch := range chunks {
+			wanted := map[string][]*lookup{}
+			for _, l := range ch.lookups {
+				wanted[strings.ToLower(l.ref)] = append(wanted[strings.ToLower(l.ref)], l)
+			}
+			matches := map[*lookup][]bot.User{}
+			err := eachListed(ctx, c, &ch.answer, false, models.CreateUserCollectionResponseFromDiscriminatorValue,
+				func(gu models.Userable) {
+					u := toBotUser(gu)
+					key := map[string]string{"id": u.ID, "userPrincipalName": u.UPN, "mail": u.Mail}[ch.prop]
+					for _, l := range wanted[strings.ToLower(key)] {
+						matches[l] = append(matches[l], u)
+					}
+				})
+			for _, l := range ch.lookups {
+				switch found := matches[l]; {
 				case err != nil:
 					l.err = fail(err)
-				case gu != nil:
-					l.user, l.found = toBotUser(gu), true
-				default: // 204 or empty body: Graph never does this for a user
-					l.notFound = &bot.DirectoryError{Kind: bot.ErrNotFound, Remedy: RemedyNotFound}
+				case len(found) == 1:
+					l.user, l.found = found[0], true
+				case len(found) > 1:
+					l.err = ambiguousMail(len(found), l.ref)
+				default:
+					l.notFound = ch.answer.res.header["request-id"]
 				}
-			} else if ctx.Err() != nil || res.err.Kind != bot.ErrNotFound || bot.IsGUID(l.ref) {
-				l.err = fail(res.err)
-			} else {
-				l.notFound = res.err
 			}
-		})
+		}
 	}
-	byID.run(ctx, c)
+
+	// 1. By object ID and by UPN.
+	var byID, byUPN []*lookup
+	for _, l := range lookups {
+		switch {
+		case bot.IsGUID(l.ref):
+			byID = append(byID, l)
+		case strings.Contains(l.ref, "@"):
+			byUPN = append(byUPN, l)
+		default:
+			l.err = malformedRef(l.ref)
+		}
+	}
+	find(byProp{"id", byID}, byProp{"userPrincipalName", byUPN})
 
 	// 2. Refs with "@" that are nobody's UPN: by mail address.
-	var byMail reads
+	var byMail []*lookup
 	for _, l := range lookups {
-		if l.found || l.err != nil || l.notFound == nil {
-			continue
+		if l.err == nil && !l.found {
+			if bot.IsGUID(l.ref) {
+				l.err = userNotFound(l.ref, l.notFound)
+			} else {
+				byMail = append(byMail, l)
+			}
 		}
-		if ctx.Err() != nil {
-			l.err = ctx.Err()
-			continue
-		}
-		info, err := c.users().ToGetRequestInformation(ctx, &users.UsersRequestBuilderGetRequestConfiguration{
-			QueryParameters: &users.UsersRequestBuilderGetQueryParameters{
-				Filter: ptr("mail eq " + odataString(l.ref)),
-				Select: userFields,
-				Expand: managerExpand,
-			},
-		})
-		byMail.add(c, info, err, func(res itemResult) {
-			if res.err != nil {
-				l.err = fail(res.err)
-				return
-			}
-			list, err := parseBody[models.UserCollectionResponseable](res.body, models.CreateUserCollectionResponseFromDiscriminatorValue)
-			if err != nil {
-				l.err = fail(err)
-				return
-			}
-			var found []models.Userable
-			if list != nil {
-				found = list.GetValue()
-			}
-			switch len(found) {
-			case 0:
-				de := *l.notFound
-				de.Message = fmt.Sprintf("no user has the UPN or mail address %s", l.ref)
-				l.err = &de
-			case 1:
-				l.user, l.found = toBotUser(found[0]), true
-			default:
-				l.err = &bot.DirectoryError{Kind: bot.ErrOther,
-					Message: fmt.Sprintf("%d users have the mail address %s", len(found), l.ref),
-					Remedy:  "Give the user's UPN or object ID instead of the mail address."}
-			}
-		})
 	}
-	byMail.run(ctx, c)
-
-	// 3. Memberships of every user found, once per user.
-	members := map[string]*membership{}
-	var memberReads reads
-	for _, l := range lookups {
-		if !l.found || members[l.user.ID] != nil {
-			continue
+	find(byProp{"mail", byMail})
+	for _, l := range byMail {
+		if l.err == nil && !l.found {
+			l.err = userNotFound(l.ref, l.notFound)
 		}
-		m := &membership{}
-		members[l.user.ID] = m
-		c.addMembershipReads(ctx, &memberReads, l.user.ID, m)
-	}
-	memberReads.run(ctx, c)
-	for _, m := range members {
-		m.parse(ctx, c)
 	}
 
-	// 4. Roles held through role-assignable groups, once per group.
-	groups := map[string]*groupRoles{}
-	var groupReads reads
-	for _, m := range members {
-		for _, gid := range m.assignable {
-			if groups[gid] == nil {
-				g := &groupRoles{}
-				groups[gid] = g
-				c.addRoleReads(ctx, &groupReads, gid, &g.active, &g.eligible)
+	// 3. Only without groups of interest: each user's own groups, once per user.
+	ownGroups := map[string]*listing{}
+	if c.groupsOfInterest == nil {
+		var round reads
+		for _, l := range lookups {
+			if l.found && ownGroups[l.user.ID] == nil {
+				g := &listing{}
+				ownGroups[l.user.ID] = g
+				info, err := c.memberGroupsRequest(ctx, l.user.ID)
+				round.add(c, info, err, g.keep)
 			}
 		}
+		round.run(ctx, c)
 	}
-	groupReads.run(ctx, c)
-	for _, g := range groups {
-		g.active.parse(ctx, c)
-		g.eligible.parse(ctx, c)
+	groupsOf := map[string][]string{}
+	for id, g := range ownGroups {
+		var all []string
+		err := eachListed(ctx, c, g, false, models.CreateGroupCollectionResponseFromDiscriminatorValue,
+			func(gr models.Groupable) { all = append(all, deref(gr.GetId())) })
+		if err != nil {
+			for _, l := range lookups {
+				if l.found && l.user.ID == id {
+					l.err = fail(err)
+				}
+			}
+		}
+		groupsOf[id] = all
 	}
 
-	// Put each user together as FindUser does.
+	// 4. Put each user together with the privileged set, as FindUser does.
+	idx, idxErr := index()
 	for _, l := range lookups {
 		if !l.found || l.err != nil {
 			continue
 		}
-		m := members[l.user.ID]
-		if err := m.firstErr(); err != nil {
-			l.err = fail(err)
+		if idxErr != nil {
+			l.err = fail(idxErr)
 			continue
 		}
-		u := l.user
-		u.Groups = slices.Clone(m.groups)
-		u.AdministrativeUnits, u.InRestrictedAU = slices.Clone(m.units), m.restricted
-		u.InRoleAssignableGroup = len(m.assignable) > 0
-		viaGroups := make([][]bot.RoleAssignment, len(m.assignable))
-		viaGroupsElig := make([][]bot.RoleAssignment, len(m.assignable))
-		for i, gid := range m.assignable {
-			g := groups[gid]
-			if err := firstError(g.active.err, g.eligible.err); err != nil {
-				l.err = fail(err)
-				break
-			}
-			viaGroups[i], viaGroupsElig[i] = g.active.roles, g.eligible.roles
-		}
-		if l.err != nil {
-			continue
-		}
-		u.Roles = dedupe(m.direct.roles, viaGroups...)
-		u.EligibleRoles = dedupe(m.eligible.roles, viaGroupsElig...)
-		l.user = u
+		idx.complete(&l.user, groupsOf[l.user.ID], c.groupsOfInterest == nil)
 	}
 
 	out := make([]bot.User, len(refs))
@@ -212,6 +217,8 @@ func (c *Client) FindUsers(ctx context.Context, refs []string) ([]bot.User, []er
 			errs[i] = l.err
 		case l.found:
 			out[i] = l.user
+			out[i].Groups = slices.Clone(l.user.Groups)
+			out[i].AdministrativeUnits = slices.Clone(l.user.AdministrativeUnits)
 		case ctx.Err() != nil: // never sent: the caller gave up first
 			errs[i] = ctx.Err()
 		default: // cannot happen: every read settles
@@ -219,6 +226,28 @@ func (c *Client) FindUsers(ctx context.Context, refs []string) ([]bot.User, []er
 		}
 	}
 	return out, errs
+}
+
+// userNotFound is the answer for a ref no user has, whichever way it was looked for: requestID
+// names the last read that came back without it.
+func userNotFound(ref, requestID string) *bot.DirectoryError {
+	msg := "no user has the UPN or mail address " + ref
+	if bot.IsGUID(ref) {
+		msg = "no user has the object ID " + ref
+	}
+	return &bot.DirectoryError{Kind: bot.ErrNotFound, Status: http.StatusNotFound, Code: "Request_ResourceNotFound",
+		Message: msg, Remedy: RemedyNotFound, RequestID: requestID}
+}
+
+func malformedRef(ref string) *bot.DirectoryError {
+	return &bot.DirectoryError{Kind: bot.ErrNotFound,
+		Message: fmt.Sprintf("%q is not a UPN, mail address or object ID", ref), Remedy: RemedyNotFound}
+}
+
+func ambiguousMail(n int, ref string) *bot.DirectoryError {
+	return &bot.DirectoryError{Kind: bot.ErrOther,
+		Message: fmt.Sprintf("%d users have the mail address %s", n, ref),
+		Remedy:  "Give the user's UPN or object ID instead of the mail address."}
 }
 
 // reads is a list of GETs for runBatch, each with what to do with its answer.
@@ -241,8 +270,102 @@ func (r *reads) add(c *Client, info *abs.RequestInformation, err error, done fun
 	r.done = append(r.done, done)
 }
 
+// addURL queues a GET of path (relative to /v1.0) with the query options q.
+func (r *reads) addURL(c *Client, path string, q url.Values, done func(itemResult)) {
+	r.reqs = append(r.reqs, batchReq{method: "GET", url: path + queryString(q)})
+	r.done = append(r.done, done)
+}
+
+// queryString encodes OData query options as Graph's own examples write them: "?$select=a,b&
+// $filter=userPrincipalName in ('x@contoso.com')", with spaces as %20 (not "+", which Graph may
+// read as a plus) and only what must be escaped escaped ('#', '&', '+', '%', …).
+func queryString(q url.Values) string {
+	if len(q) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		for _, v := range q[k] {
+			if b.Len() == 0 {
+				b.WriteByte('?')
+			} else {
+				b.WriteByte('&')
+			}
+			b.WriteString(queryEscape(k))
+			b.WriteByte('=')
+			b.WriteString(queryEscape(v))
+		}
+	}
+	return b.String()
+}
+
+var queryUnescapes = strings.NewReplacer("+", "%20", "%24", "$", "%2C", ",", "%27", "'", "%28", "(", "%29", ")", "%40", "@",
+	"%3A", ":", "%2F", "/", "%3D", "=")
+
+func queryEscape(s string) string { return queryUnescapes.Replace(url.QueryEscape(s)) }
+
+// run sends the reads and settles each once. No more reads than the Client keeps $batch requests
+// in flight go out as plain GETs side by side: a $batch would take the same round trip, and a
+// single lookup then reads Graph with GETs only (resetbot check, an audit of Graph's logs). More go
+// in $batch requests of 20.
 func (r *reads) run(ctx context.Context, c *Client) {
+	if len(r.reqs) <= cap(c.batch.slots) {
+		c.runSingles(ctx, r.reqs, func(i int, res itemResult) { r.done[i](res) })
+		return
+	}
 	c.runBatch(ctx, r.reqs, false, func(i int, res itemResult) { r.done[i](res) })
+}
+
+// runSingles sends each GET as a request of its own, all at once (a handful: see reads.run), with
+// the Client's retry policy, and calls onResult once per request, never two calls at once. Once
+// ctx has ended nothing is sent: those requests settle "not attempted".
+func (c *Client) runSingles(ctx context.Context, reqs []batchReq, onResult func(i int, r itemResult)) {
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+	)
+	settle := func(i int, res itemResult) {
+		mu.Lock()
+		defer mu.Unlock()
+		onResult(i, res)
+	}
+	for i, req := range reqs {
+		if ctx.Err() != nil {
+			settle(i, itemResult{err: cancelled(false)})
+			continue
+		}
+		wg.Go(func() { settle(i, c.getRaw(ctx, req.url)) })
+	}
+	wg.Wait()
+}
+
+// getRaw GETs rel (relative to /v1.0, query encoded) and returns the answer as a batch item's.
+func (c *Client) getRaw(ctx context.Context, rel string) itemResult {
+	u, err := url.Parse(c.baseURL + rel)
+	if err != nil {
+		return itemResult{err: Classify(err)}
+	}
+	info := abs.NewRequestInformation()
+	info.Method = abs.GET
+	info.SetUri(*u)
+	info.Headers.TryAdd("Accept", "application/json")
+	headers := &khttp.HeadersInspectionOptions{InspectResponseHeaders: true, ResponseHeaders: abs.NewResponseHeaders()}
+	info.AddRequestOptions([]abs.RequestOption{headers})
+	raw, err := c.adapter.SendPrimitive(ctx, info, "[]byte", abs.ErrorMappings{"XXX": odataerrors.CreateODataErrorFromDiscriminatorValue})
+	if err != nil {
+		return itemResult{err: Classify(err)}
+	}
+	body, _ := raw.([]byte)
+	h := map[string]string{}
+	for _, k := range headers.GetResponseHeaders().ListKeys() {
+		h[strings.ToLower(k)] = header(headers.GetResponseHeaders(), k)
+	}
+	return itemResult{status: http.StatusOK, header: h, body: body}
 }
 
 // listing is the first page of a collection a batch item answered, read later (a later page is a
@@ -254,31 +377,6 @@ type listing struct {
 
 func (l *listing) keep(res itemResult) { l.res, l.got = res, true }
 
-// roleListing is a listing of role assignments or eligibilities, once parsed.
-type roleListing struct {
-	listing
-	eligible bool
-	roles    []bot.RoleAssignment
-	err      error
-}
-
-func (r *roleListing) parse(ctx context.Context, c *Client) {
-	if r.err = r.listing.failure(ctx); r.err != nil {
-		return
-	}
-	if r.eligible {
-		r.err = eachInBody(ctx, c, r.res.body, models.CreateUnifiedRoleEligibilityScheduleCollectionResponseFromDiscriminatorValue,
-			func(s models.UnifiedRoleEligibilityScheduleable) {
-				r.roles = append(r.roles, bot.RoleAssignment{TemplateID: deref(s.GetRoleDefinitionId()), Scope: deref(s.GetDirectoryScopeId())})
-			})
-		return
-	}
-	r.err = eachInBody(ctx, c, r.res.body, models.CreateUnifiedRoleAssignmentCollectionResponseFromDiscriminatorValue,
-		func(a models.UnifiedRoleAssignmentable) {
-			r.roles = append(r.roles, bot.RoleAssignment{TemplateID: deref(a.GetRoleDefinitionId()), Scope: deref(a.GetDirectoryScopeId())})
-		})
-}
-
 // failure is the listing's failure: the item's, or the caller's context error when it was never read.
 func (l *listing) failure(ctx context.Context) error {
 	if !l.got {
@@ -289,99 +387,6 @@ func (l *listing) failure(ctx context.Context) error {
 	}
 	if l.res.err != nil {
 		return l.res.err
-	}
-	return nil
-}
-
-// membership is what FindUser's readMemberships reads for one user.
-type membership struct {
-	direct, eligible roleListing
-	groupList        listing
-	unitList         listing
-
-	groups, assignable []string
-	groupsErr          error
-	units              []string
-	restricted         bool
-	unitsErr           error
-}
-
-type groupRoles struct {
-	active, eligible roleListing
-}
-
-// addRoleReads queues the active and eligible role reads for a principal (user or group), as
-// activeRoles and eligibleRoles send them.
-func (c *Client) addRoleReads(ctx context.Context, r *reads, principalID string, active, eligible *roleListing) {
-	eligible.eligible = true
-	info, err := c.roleManagement().Directory().RoleAssignments().ToGetRequestInformation(ctx, &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetRequestConfiguration{
-		QueryParameters: &rolemanagement.DirectoryRoleAssignmentsRequestBuilderGetQueryParameters{
-			Filter: ptr("principalId eq " + odataString(principalID)),
-		},
-	})
-	r.add(c, info, err, active.keep)
-	info, err = c.roleManagement().Directory().RoleEligibilitySchedules().ToGetRequestInformation(ctx, &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetRequestConfiguration{
-		QueryParameters: &rolemanagement.DirectoryRoleEligibilitySchedulesRequestBuilderGetQueryParameters{
-			Filter: ptr("principalId eq " + odataString(principalID)),
-		},
-	})
-	r.add(c, info, err, eligible.keep)
-}
-
-// addMembershipReads queues the four reads of readMemberships for a user.
-func (c *Client) addMembershipReads(ctx context.Context, r *reads, userID string, m *membership) {
-	c.addRoleReads(ctx, r, userID, &m.direct, &m.eligible)
-	info, err := c.users().ByUserId(userID).TransitiveMemberOf().GraphGroup().ToGetRequestInformation(ctx, &users.ItemTransitiveMemberOfGraphGroupRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.ItemTransitiveMemberOfGraphGroupRequestBuilderGetQueryParameters{Select: []string{"id", "isAssignableToRole"}},
-	})
-	if info != nil { // the cast as Microsoft documents it; see sendCast
-		info.UrlTemplate = strings.Replace(info.UrlTemplate, "/graph.", "/microsoft.graph.", 1)
-	}
-	r.add(c, info, err, m.groupList.keep)
-	info, err = c.users().ByUserId(userID).MemberOf().GraphAdministrativeUnit().ToGetRequestInformation(ctx, &users.ItemMemberOfGraphAdministrativeUnitRequestBuilderGetRequestConfiguration{
-		QueryParameters: &users.ItemMemberOfGraphAdministrativeUnitRequestBuilderGetQueryParameters{Select: []string{"id", "isMemberManagementRestricted"}},
-	})
-	if info != nil {
-		info.UrlTemplate = strings.Replace(info.UrlTemplate, "/graph.", "/microsoft.graph.", 1)
-	}
-	r.add(c, info, err, m.unitList.keep)
-}
-
-// parse reads the four listings as memberGroups and administrativeUnits do.
-func (m *membership) parse(ctx context.Context, c *Client) {
-	m.direct.parse(ctx, c)
-	m.eligible.parse(ctx, c)
-	if m.groupsErr = m.groupList.failure(ctx); m.groupsErr == nil {
-		m.groupsErr = eachInBody(ctx, c, m.groupList.res.body, models.CreateGroupCollectionResponseFromDiscriminatorValue, func(g models.Groupable) {
-			id := deref(g.GetId())
-			m.groups = append(m.groups, id)
-			if g.GetIsAssignableToRole() != nil && *g.GetIsAssignableToRole() {
-				m.assignable = append(m.assignable, id)
-			}
-		})
-	}
-	if m.unitsErr = m.unitList.failure(ctx); m.unitsErr == nil {
-		m.unitsErr = eachInBody(ctx, c, m.unitList.res.body, models.CreateAdministrativeUnitCollectionResponseFromDiscriminatorValue, func(au models.AdministrativeUnitable) {
-			m.units = append(m.units, deref(au.GetId()))
-			if au.GetIsMemberManagementRestricted() != nil && *au.GetIsMemberManagementRestricted() {
-				m.restricted = true
-			}
-		})
-	}
-	if m.firstErr() != nil {
-		m.assignable = nil // no group roles are read for a user whose lookup failed anyway
-	}
-}
-
-func (m *membership) firstErr() error {
-	return firstError(m.direct.err, m.eligible.err, m.groupsErr, m.unitsErr)
-}
-
-func firstError(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
 	}
 	return nil
 }

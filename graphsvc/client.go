@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,7 +25,6 @@ import (
 	msgraphgocore "github.com/microsoftgraph/msgraph-sdk-go-core"
 	graphauth "github.com/microsoftgraph/msgraph-sdk-go-core/authentication"
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
-	"github.com/microsoftgraph/msgraph-sdk-go/rolemanagement"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/resetbot/resetbot/bot"
@@ -37,6 +37,11 @@ type Client struct {
 	maxRetries   int
 	maxRetryWait time.Duration
 	batch        *batchState // FindUsers and ResetPasswords: concurrency and write pacing (batch.go)
+
+	// Lookups: the shared privileged set (directory_index.go) and what the policy reads beyond it.
+	index            *indexCache
+	groupsOfInterest []string // nil: read each user's own groups
+	unitsOfInterest  []string
 
 	// For calls made as a signed-in agent (agent.go): the same HTTP pipeline, and where a token
 	// may go.
@@ -131,16 +136,18 @@ func New(cfg Config) (*Client, error) {
 	}
 
 	c := &Client{
-		baseURL:       ep.String() + "/v1.0",
-		maxRetries:    cfg.MaxRetries,
-		maxRetryWait:  cfg.MaxRetryWait,
-		reportsBudget: cfg.ReportsBudget,
-		reportsWindow: positive(cfg.ReportsWindow, ReportsWindow),
-		batch:         newBatchState(cfg),
-		timeout:       cfg.Timeout,
-		host:          ep.Hostname(),
-		endpointHost:  ep.Host,
-		scheme:        ep.Scheme,
+		baseURL:         ep.String() + "/v1.0",
+		maxRetries:      cfg.MaxRetries,
+		maxRetryWait:    cfg.MaxRetryWait,
+		reportsBudget:   cfg.ReportsBudget,
+		reportsWindow:   positive(cfg.ReportsWindow, ReportsWindow),
+		batch:           newBatchState(cfg),
+		index:           newIndexCache(cfg.DirectoryCacheTTL),
+		unitsOfInterest: slices.Clone(cfg.UnitsOfInterest),
+		timeout:         cfg.Timeout,
+		host:            ep.Hostname(),
+		endpointHost:    ep.Host,
+		scheme:          ep.Scheme,
 		agent: agentSettings{
 			operationTimeout: positive(cfg.OperationTimeout, DefaultOperationTimeout),
 			minPoll:          positive(cfg.MinPoll, DefaultMinPoll),
@@ -148,6 +155,14 @@ func New(cfg Config) (*Client, error) {
 		},
 	}
 	c.agent.maxPoll = max(c.agent.maxPoll, c.agent.minPoll)
+	if cfg.GroupsOfInterest != nil {
+		c.groupsOfInterest = make([]string, 0, len(cfg.GroupsOfInterest))
+		for _, g := range cfg.GroupsOfInterest {
+			if g = strings.TrimSpace(g); g != "" && !containsFold(c.groupsOfInterest, g) {
+				c.groupsOfInterest = append(c.groupsOfInterest, g)
+			}
+		}
+	}
 	registerSerializers()
 	c.hc = c.httpClient(cfg)
 	adapter, err := msgraphgocore.NewGraphRequestAdapterBaseWithParseNodeFactoryAndSerializationWriterFactoryAndHttpClient(
@@ -204,7 +219,6 @@ func (c *Client) httpClient(cfg Config) *http.Client {
 		// Outside the retry handler, so it records the headers of the answer we act on, not of
 		// every throttled attempt.
 		khttp.NewHeadersInspectionHandler(),
-		graphTraceHandler{},
 		retry,
 		khttp.NewParametersNameDecodingHandler(),
 		khttp.NewUserAgentHandler(),
@@ -215,10 +229,11 @@ func (c *Client) httpClient(cfg Config) *http.Client {
 
 // shouldRetry is the RetryHandler's policy. kiota only asks about 429, 503 and 504.
 //   - 429: Graph did not process the request, so any method may be sent again.
-//   - 503/504: Graph may have done the work before failing, so only methods that can be repeated
-//     without a second effect are retried: GET, and PATCH (its fixed body sets the same password
-//     again). A POST is never retried on 5xx: revokeSignInSessions twice is harmless but a POST
-//     resetPassword twice would set a second generated password.
+//   - 503/504: Graph may have done the work before failing, so only calls that can be repeated
+//     without a second effect are retried: GET, PATCH (its fixed body sets the same password
+//     again) and the POST revokeSignInSessions (revoking twice is revoking once). No other POST
+//     is retried on 5xx: resetPassword twice would be a second reset, and a Temporary Access Pass
+//     created twice a second pass.
 //
 // No wait longer than MaxRetryWait or past the caller's deadline is started: the call fails with
 // Graph's own answer (ErrThrottled carrying Retry-After) so the caller can decide.
@@ -229,7 +244,7 @@ func (c *Client) shouldRetry(_ time.Duration, executionCount int, req *http.Requ
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests:
 	case http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodPatch {
+		if !repeatable(req) {
 			return false
 		}
 	default:
@@ -247,6 +262,17 @@ func (c *Client) shouldRetry(_ time.Duration, executionCount int, req *http.Requ
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 	return true
+}
+
+// repeatable reports whether sending req twice leaves Graph as sending it once.
+func repeatable(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPatch:
+		return true
+	case http.MethodPost:
+		return strings.HasSuffix(strings.ToLower(req.URL.Path), "/revokesigninsessions")
+	}
+	return false
 }
 
 // nextRetryDelay is the longest wait kiota's RetryHandler (v1.5.4) will choose for this attempt:
@@ -293,21 +319,6 @@ func (replayableBody) Intercept(p khttp.Pipeline, i int, req *http.Request) (*ht
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	r.Body, _ = r.GetBody()
 	return p.Next(r, i)
-}
-
-// graphTraceHandler tells a bot.GraphTrace carried by the request's context the request-id of the
-// answer acted on (outside the retry handler: not every throttled attempt), so the audit trail can
-// name Graph's request for calls whose result carries no request-id of its own.
-type graphTraceHandler struct{}
-
-func (graphTraceHandler) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
-	resp, err := p.Next(req, i)
-	if t := bot.GraphTraceFrom(req.Context()); t != nil && t.Answered != nil && resp != nil {
-		if id := resp.Header.Get("request-id"); id != "" {
-			t.Answered(id)
-		}
-	}
-	return resp, err
 }
 
 // attemptHandler is the innermost middleware: every attempt gets its own request copy, a fresh
@@ -395,14 +406,10 @@ func (b boundedCredential) GetToken(ctx context.Context, opts policy.TokenReques
 	return b.cred.GetToken(ctx, opts)
 }
 
-// users and roleManagement root the request builders at our base URL. The *Internal constructors
-// take the path parameters; the raw-URL ones would pin every request to that exact URL.
+// users roots the request builders at our base URL. The *Internal constructor takes the path
+// parameters; the raw-URL one would pin every request to that exact URL.
 func (c *Client) users() *users.UsersRequestBuilder {
 	return users.NewUsersRequestBuilderInternal(map[string]string{"baseurl": c.baseURL}, c.adapter)
-}
-
-func (c *Client) roleManagement() *rolemanagement.RoleManagementRequestBuilder {
-	return rolemanagement.NewRoleManagementRequestBuilderInternal(map[string]string{"baseurl": c.baseURL}, c.adapter)
 }
 
 // fail turns an SDK error into what callers of bot.Directory may see: the caller's own context

@@ -105,6 +105,26 @@ type Config struct {
 	WriteBudget int
 	WriteWindow time.Duration
 
+	// DirectoryCacheTTL is how long one read of the tenant's privileged set serves lookups: role
+	// assignments (active and eligible), role-assignable groups with their members, owners and PIM
+	// for Groups eligibilities, the administrative units that matter with their members, and the
+	// members of the groups of interest. Default 30 s: a role granted or removed shows in lookups
+	// within that time. Concurrent lookups share one read. A negative value reads it for every
+	// lookup (concurrent ones still share).
+	DirectoryCacheTTL time.Duration
+	// GroupsOfInterest are the groups the policy reads membership of beyond the role-assignable
+	// ones: in rules mode the rules' agent and target groups, the audit readers' groups, the
+	// Temporary Access Pass policy's groups. The caller sets them (bot.Policy.GroupsOfInterest).
+	// User.Groups then lists only these and the role-assignable groups the user is in, all read
+	// from the group side once per DirectoryCacheTTL. nil means not configured: each lookup reads
+	// the user's own transitive groups (one more request per user) so that groups named anywhere
+	// still match; an empty, non-nil list reads none.
+	GroupsOfInterest []string
+	// UnitsOfInterest are administrative units the policy selects targets by (rules mode). Units
+	// that matter to Entra's own rules — restricted management units and units a role is scoped
+	// to — are always read; User.AdministrativeUnits lists no others.
+	UnitsOfInterest []string
+
 	// OperationTimeout bounds the wait for a resetPassword operation (a synced user's reset, made
 	// as the agent) to end, default 2 minutes. MinPoll and MaxPoll bound the wait between polls
 	// (Graph's Retry-After is honoured within them), default 1 s and 10 s.

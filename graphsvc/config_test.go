@@ -153,7 +153,7 @@ func TestSecretCredentialWithPrivateAuthority(t *testing.T) {
 	var mu sync.Mutex
 	var paths []string
 	var base string
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewTLSServer(batchAware(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		paths = append(paths, r.Method+" "+r.URL.Path)
 		mu.Unlock()
@@ -173,8 +173,7 @@ func TestSecretCredentialWithPrivateAuthority(t *testing.T) {
 			}
 			writeJSON(w, 200, map[string]any{"token_type": "Bearer", "access_token": "token-from-private-authority", "expires_in": 3600})
 		case "/v1.0/roleManagement/directory/roleAssignments", "/v1.0/roleManagement/directory/roleEligibilitySchedules",
-			"/v1.0/users/u1@contoso.com/transitiveMemberOf/microsoft.graph.group", "/v1.0/users/u1/transitiveMemberOf/microsoft.graph.group",
-			"/v1.0/users/u1/memberOf/microsoft.graph.administrativeUnit":
+			"/v1.0/groups", "/v1.0/directory/administrativeUnits", "/v1.0/users/u1/transitiveMemberOf/microsoft.graph.group":
 			writeJSON(w, 200, map[string]any{"value": []any{}})
 		case "/v1.0/users/u1@contoso.com":
 			if r.Header.Get("Authorization") != "Bearer token-from-private-authority" {

@@ -112,6 +112,14 @@ func fromResponse(status int, code, msg, reqID string, h *abs.ResponseHeaders) *
 		de.Kind, de.Remedy = bot.ErrNotFound, RemedyNotFound
 	case status == 401:
 		de.Kind, de.Remedy = bot.ErrOther, RemedyCredentials
+	case strings.Contains(lmsg, "usercredentialpolicy") && strings.Contains(lmsg, "temporaryaccesspass"):
+		// Reported for TAP turned off and for a user outside its policy alike (next-wave.md §1.4);
+		// CreateAccessPass reads the policy to tell which.
+		de.Kind, de.Remedy = bot.ErrAccessPassDisabled, RemedyAccessPassOffOrOutOfScope
+	case strings.Contains(lmsg, "temporary access pass cannot be added to an external guest"):
+		de.Kind, de.Remedy = bot.ErrAccessPassGuest, RemedyAccessPassGuest
+	case strings.Contains(lmsg, "lifetimeinminutes"):
+		de.Kind, de.Remedy = bot.ErrAccessPassLifetime, lifetimeRemedy(msg)
 	case status == 403 || code == "Authorization_RequestDenied":
 		de.Kind, de.Remedy = bot.ErrInsufficientPrivileges, RemedyInsufficientPrivileges
 	case status == 400 && (strings.Contains(lmsg, "on-premises mastered") || strings.Contains(lmsg, "on-premise mastered") ||
@@ -129,6 +137,18 @@ func fromResponse(status int, code, msg, reqID string, h *abs.ResponseHeaders) *
 		de.Message = fmt.Sprintf("Graph answered %d with no error message", status)
 	}
 	return de
+}
+
+var lifetimeRange = regexp.MustCompile(`between (\d+) and (\d+)`)
+
+// lifetimeRemedy names the tenant's range from Graph's "The valid range between 60 and 480." when it
+// is there.
+func lifetimeRemedy(msg string) string {
+	if m := lifetimeRange.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("Choose a lifetime from %s to %s minutes: the tenant's Temporary Access Pass policy allows no other "+
+			"(an Authentication Policy Administrator can change the range). Nothing was created.", m[1], m[2])
+	}
+	return "Choose a lifetime within the tenant's Temporary Access Pass policy (by default 1 to 8 hours). Nothing was created."
 }
 
 func header(h *abs.ResponseHeaders, name string) string {

@@ -245,25 +245,30 @@ func TestSimulatorThrottledResetCompletesOnce(t *testing.T) {
 
 func TestSimulatorRevokeSessions(t *testing.T) {
 	srv, c := newSimulator(t, nil)
-	if _, err := c.RevokeSessions(context.Background(), graphtest.AdeleID); err != nil {
+	res, err := c.RevokeSessions(context.Background(), graphtest.AdeleID)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if n := srv.SessionsRevoked("adele@contoso.com"); n != 1 {
 		t.Errorf("revoked %d times", n)
 	}
+	if reqs := srv.Requests(); len(reqs) != 1 || res.GraphRequestID != reqs[0].RequestID {
+		t.Errorf("request-id %q; requests %+v", res.GraphRequestID, reqs)
+	}
 }
 
-func TestSimulatorRevoke503IsNotRetried(t *testing.T) {
+func TestSimulatorRevoke503IsRetried(t *testing.T) {
 	srv, c := newSimulator(t, nil)
 	srv.FailNext(1, http.StatusServiceUnavailable)
-	_, err := c.RevokeSessions(context.Background(), graphtest.AdeleID)
-	if bot.KindOf(err) != bot.ErrTransient {
-		t.Errorf("got %v", err)
+	res, err := c.RevokeSessions(context.Background(), graphtest.AdeleID)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n := len(srv.Requests()); n != 1 {
-		t.Errorf("%d requests, want 1", n)
+	reqs := srv.Requests()
+	if len(reqs) != 2 || res.GraphRequestID != reqs[1].RequestID {
+		t.Errorf("request-id %q; %d requests", res.GraphRequestID, len(reqs))
 	}
-	if n := srv.SessionsRevoked(graphtest.AdeleID); n != 0 {
+	if n := srv.SessionsRevoked(graphtest.AdeleID); n != 1 {
 		t.Errorf("revoked %d times", n)
 	}
 }

@@ -46,6 +46,8 @@ func check(ctx context.Context, dir checkedDirectory, user string, now time.Time
 		return withRemedy(err)
 	}
 	fmt.Fprintf(out, "✓ signed in to Graph and read %s (%s)\n", u.Name(), u.UPN)
+	fmt.Fprintln(out, "  with the tenant's roles, role-assignable groups and their owners, PIM eligibilities and administrative units")
+	fmt.Fprintln(out, "  (User.Read.All, RoleManagement.Read.Directory, GroupMember.Read.All, PrivilegedEligibilitySchedule.Read.AzureADGroup, AdministrativeUnit.Read.All)")
 	fmt.Fprintf(out, "  enabled=%v synced=%v guest=%v roles=%d eligible=%d groups=%d units=%d\n",
 		u.Enabled, u.Synced, u.Guest, len(u.Roles), len(u.EligibleRoles), len(u.Groups), len(u.AdministrativeUnits))
 	fmt.Fprintln(out, "  (resets themselves are not tried: check changes nothing)")
@@ -54,10 +56,31 @@ func check(ctx context.Context, dir checkedDirectory, user string, now time.Time
 	err = dir.PasswordResets(ctx, now.Add(-24*time.Hour), now, func(digest.EntraReset) error { return errEnough })
 	if err != nil && !errors.Is(err, errEnough) {
 		fmt.Fprintf(out, "✗ could not read Entra's audit log, so digests will not list resets made outside resetbot: %v\n", withRemedy(err))
+		checkAccessPasses(ctx, dir, out)
 		return nil
 	}
 	fmt.Fprintln(out, "✓ read Entra's audit log (AuditLog.Read.All): digests can list resets made outside resetbot")
+	checkAccessPasses(ctx, dir, out)
 	return nil
+}
+
+// checkAccessPasses reads the Temporary Access Pass policy, which only passes need: a failure is
+// said but is no error.
+func checkAccessPasses(ctx context.Context, dir checkedDirectory, out io.Writer) {
+	passes, ok := dir.(bot.AccessPasses)
+	if !ok {
+		return
+	}
+	pol, err := passes.AccessPassPolicy(ctx)
+	switch {
+	case err != nil:
+		fmt.Fprintf(out, "✗ could not read the Temporary Access Pass policy, which passes need (Policy.Read.AuthenticationMethod; creating them needs UserAuthMethod-TAP.ReadWrite.All): %v\n", withRemedy(err))
+	case !pol.Enabled:
+		fmt.Fprintln(out, "✓ read the Temporary Access Pass policy (Policy.Read.AuthenticationMethod): turned off in the tenant, so no passes")
+	default:
+		fmt.Fprintf(out, "✓ read the Temporary Access Pass policy (Policy.Read.AuthenticationMethod): on, %v to %v; creating passes needs UserAuthMethod-TAP.ReadWrite.All\n",
+			pol.MinLifetime, pol.MaxLifetime)
+	}
 }
 
 // withRemedy appends what to do to a classified Graph error.

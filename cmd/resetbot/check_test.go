@@ -39,7 +39,8 @@ func TestCheckSaysWhatWorks(t *testing.T) {
 	if err := check(context.Background(), c, "helpdesk@contoso.com", time.Now(), &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"✓ signed in to Graph and read", "helpdesk@contoso.com", "✓ read Entra's audit log"} {
+	for _, want := range []string{"✓ signed in to Graph and read", "helpdesk@contoso.com", "GroupMember.Read.All", "✓ read Entra's audit log",
+		"✓ read the Temporary Access Pass policy (Policy.Read.AuthenticationMethod): on, 1h0m0s to 8h0m0s"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

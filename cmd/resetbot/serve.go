@@ -81,6 +81,7 @@ func (serveCmd) Run(ctx context.Context) error {
 	}
 	m := metrics.New()
 	gcfg.Observe = m.GraphCall
+	gcfg.GroupsOfInterest, gcfg.UnitsOfInterest = cfg.Service.Policy.GroupsOfInterest(), cfg.Service.Policy.UnitsOfInterest()
 	dir, err := graphsvc.New(gcfg)
 	if err != nil {
 		return err

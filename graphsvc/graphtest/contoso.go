@@ -1,6 +1,10 @@
 package graphtest
 
-import "github.com/resetbot/resetbot/bot"
+import (
+	"time"
+
+	"github.com/resetbot/resetbot/bot"
+)
 
 // Identifiers of the seeded contoso.com tenant. They are stable, so tests can name users by ID as well
 // as by UPN ("adele@contoso.com"); the number at the end of a user ID is the persona's seed order.
@@ -35,18 +39,24 @@ const (
 	GuestID       = "10000000-0000-4000-8000-000000000021" // GuestUPN: B2B guest from fabrikam.com
 	BreakGlassID  = "10000000-0000-4000-8000-000000000022" // breakglass@: Global Administrator
 	IsaiahID      = "10000000-0000-4000-8000-000000000023" // isaiah@: PIM-eligible Global Administrator
+	MiriamID      = "10000000-0000-4000-8000-000000000024" // miriam@: no role, owner of Tier0 Operators
+	HenriettaID   = "10000000-0000-4000-8000-000000000025" // henrietta@: no role, PIM-eligible member of Tier0 Operators
 
 	// GuestUPN is the guest's UPN; '#' must be escaped (%23) in a URL path.
 	GuestUPN = "guest_fabrikam.com#EXT#@contoso.com"
 
-	Tier0OperatorsID = "20000000-0000-4000-8000-000000000001" // role-assignable group; lee@
+	Tier0OperatorsID = "20000000-0000-4000-8000-000000000001" // role-assignable group; lee@, owner miriam@, eligible henrietta@
 	HelpdeskTeamID   = "20000000-0000-4000-8000-000000000002" // ordinary group; helpdesk@, parishelp@
 	ParisOfficeID    = "30000000-0000-4000-8000-000000000001" // administrative unit; nestor@
 )
 
-// Contoso returns the seeded tenant: 23 personas covering every column and most rows of the
-// who-can-reset matrix, plus synced, disabled, guest, break-glass and PIM-eligible users.
-// Each call returns a fresh value.
+// Contoso returns the seeded tenant: 25 personas covering every column and most rows of the
+// who-can-reset matrix, plus synced, disabled, guest, break-glass and PIM-eligible users, and the
+// owner and a PIM-eligible member of a role-assignable group. Adele, Nestor, Alex and Henrietta have
+// managers. Adele (phone, Authenticator, email), Megan (security key, Windows Hello) and Pat
+// (Authenticator) have registered authentication methods; the others only a password. The
+// Temporary Access Pass policy is Entra's default, enabled for all users. Each call returns a fresh
+// value.
 func Contoso() *Tenant {
 	tenantWide := func(roles ...string) []bot.RoleAssignment {
 		out := make([]bot.RoleAssignment, len(roles))
@@ -60,6 +70,7 @@ func Contoso() *Tenant {
 		return User{ID: id, UPN: upn, Mail: upn, DisplayName: name, AccountEnabled: true, UserType: "Member"}
 	}
 	with := func(u User, f func(*User)) User { f(&u); return u }
+	seeded := time.Date(2025, 3, 4, 9, 30, 0, 0, time.UTC)
 
 	return &Tenant{
 		TenantID:           ContosoTenantID,
@@ -69,22 +80,40 @@ func Contoso() *Tenant {
 		ServicePrincipalID: ResetbotServicePrincipalID,
 		Groups: []Group{
 			// Tier0 Operators holds no role itself: membership alone puts lee@ in the matrix row
-			// "member of a role-assignable group". Tests can give it roles with AddGroup.
-			{ID: Tier0OperatorsID, DisplayName: "Tier0 Operators", IsAssignableToRole: true},
+			// "member or owner of a role-assignable group", and so does owning it (miriam@) or being
+			// PIM-eligible to join it (henrietta@). Tests can give it roles with AddGroup.
+			{ID: Tier0OperatorsID, DisplayName: "Tier0 Operators", IsAssignableToRole: true,
+				Owners: []string{MiriamID}, EligibleMembers: []string{HenriettaID}},
 			{ID: HelpdeskTeamID, DisplayName: "Helpdesk Team"},
 		},
 		AdministrativeUnits: []AdministrativeUnit{
 			{ID: ParisOfficeID, DisplayName: "Paris office"},
 		},
 		Users: []User{
-			with(user(AdeleID, "adele", "Adele Vance"), func(u *User) { u.ManagerID = MeganID }),
+			with(user(AdeleID, "adele", "Adele Vance"), func(u *User) {
+				u.ManagerID = MeganID
+				u.AuthMethods = []AuthMethod{
+					{Type: "phoneAuthenticationMethod", PhoneNumber: "+1 4255550134", PhoneType: "mobile"},
+					{Type: "microsoftAuthenticatorAuthenticationMethod", DisplayName: "Adele's iPhone", Created: seeded},
+					{Type: "emailAuthenticationMethod", Email: "adele.vance@outlook.com"},
+				}
+			}),
 			with(user(HelpdeskID, "helpdesk", "Helen Desk"), func(u *User) {
 				u.Roles = tenantWide(bot.RoleHelpdeskAdmin)
 				u.Groups = []string{HelpdeskTeamID}
 			}),
-			with(user(MeganID, "megan", "Megan Bowen"), func(u *User) { u.Roles = tenantWide(bot.RoleGlobalAdmin) }),
+			with(user(MeganID, "megan", "Megan Bowen"), func(u *User) {
+				u.Roles = tenantWide(bot.RoleGlobalAdmin)
+				u.AuthMethods = []AuthMethod{
+					{Type: "fido2AuthenticationMethod", DisplayName: "Megan's key", Model: "YubiKey 5 NFC", Created: seeded},
+					{Type: "windowsHelloForBusinessAuthenticationMethod", DisplayName: "MEGAN-LAPTOP", Created: seeded},
+				}
+			}),
 			with(user(CeoID, "ceo", "Ceo Person"), func(u *User) { u.Roles = tenantWide(bot.RoleGlobalAdmin) }),
-			with(user(PatID, "pat", "Pat Admin"), func(u *User) { u.Roles = tenantWide(bot.RolePrivilegedAuthAdmin) }),
+			with(user(PatID, "pat", "Pat Admin"), func(u *User) {
+				u.Roles = tenantWide(bot.RolePrivilegedAuthAdmin)
+				u.AuthMethods = []AuthMethod{{Type: "microsoftAuthenticatorAuthenticationMethod", DisplayName: "Pat's Pixel", Created: seeded}}
+			}),
 			with(user(SamID, "sam", "Sam Security"), func(u *User) { u.Roles = tenantWide(bot.RolePrivilegedAuthAdmin) }),
 			with(user(PwAdminID, "pwadmin", "Pia Password"), func(u *User) { u.Roles = tenantWide(bot.RolePasswordAdmin) }),
 			with(user(AuthAdminID, "authadmin", "Aurora Auth"), func(u *User) { u.Roles = tenantWide(bot.RoleAuthAdmin) }),
@@ -98,10 +127,16 @@ func Contoso() *Tenant {
 				u.Roles = []bot.RoleAssignment{{TemplateID: bot.RoleHelpdeskAdmin, Scope: "/administrativeUnits/" + ParisOfficeID}}
 				u.Groups = []string{HelpdeskTeamID}
 			}),
-			with(user(NestorID, "nestor", "Nestor Wilke"), func(u *User) { u.AdministrativeUnits = []string{ParisOfficeID} }),
+			with(user(NestorID, "nestor", "Nestor Wilke"), func(u *User) {
+				u.AdministrativeUnits = []string{ParisOfficeID}
+				u.ManagerID = ParisHelpID
+			}),
 			// lynne@ was synced once and is now cloud-mastered: onPremisesSyncEnabled false, not null.
 			with(user(LynneID, "lynne", "Lynne Robbins"), func(u *User) { u.OnPremisesSyncEnabled = Bool(false) }),
-			with(user(AlexID, "alex", "Alex Wilber"), func(u *User) { u.OnPremisesSyncEnabled = Bool(true) }),
+			with(user(AlexID, "alex", "Alex Wilber"), func(u *User) {
+				u.OnPremisesSyncEnabled = Bool(true)
+				u.ManagerID = MeganID
+			}),
 			with(user(DiegoID, "diego", "Diego Siciliani"), func(u *User) { u.OnPremisesSyncEnabled = Bool(true) }),
 			with(user(JohannaID, "johanna", "Johanna Lorenz"), func(u *User) { u.AccountEnabled = false }),
 			{ID: GuestID, UPN: GuestUPN, Mail: "guest@fabrikam.com", DisplayName: "Guest Fabrikam",
@@ -111,6 +146,8 @@ func Contoso() *Tenant {
 				u.PasswordPolicies = "DisablePasswordExpiration"
 			}),
 			with(user(IsaiahID, "isaiah", "Isaiah Langer"), func(u *User) { u.EligibleRoles = tenantWide(bot.RoleGlobalAdmin) }),
+			user(MiriamID, "miriam", "Miriam Graham"),
+			with(user(HenriettaID, "henrietta", "Henrietta Mueller"), func(u *User) { u.ManagerID = MiriamID }),
 		},
 	}
 }

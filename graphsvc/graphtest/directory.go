@@ -21,6 +21,8 @@ type directory struct {
 	resets     map[string][]PasswordSet
 	revoked    map[string]int
 	ops        map[string]*operation
+	tapPolicy  AccessPassPolicy
+	passes     map[string][]IssuedAccessPass // user ID → Temporary Access Passes created, oldest first
 }
 
 // PasswordSet is a password the server actually set on a user.
@@ -42,6 +44,7 @@ func newDirectory(t *Tenant) directory {
 		users: map[string]*User{}, byUPN: map[string]string{},
 		groups: map[string]*Group{}, aus: map[string]*AdministrativeUnit{},
 		resets: map[string][]PasswordSet{}, revoked: map[string]int{}, ops: map[string]*operation{},
+		tapPolicy: DefaultAccessPassPolicy(), passes: map[string][]IssuedAccessPass{},
 	}
 	if d.tenant.TenantID == "" {
 		d.tenant.TenantID = newGUID()
@@ -87,6 +90,11 @@ func (d *directory) putUser(u User) User {
 	if u.UserType == "" {
 		u.UserType = "Member"
 	}
+	for i, m := range u.AuthMethods {
+		if m.ID == "" {
+			u.AuthMethods[i].ID = methodID(m)
+		}
+	}
 	if old, ok := d.users[u.ID]; ok {
 		delete(d.byUPN, lower(old.UPN))
 	} else {
@@ -98,7 +106,7 @@ func (d *directory) putUser(u User) User {
 }
 
 func (d *directory) putGroup(g Group) {
-	g.Roles = slices.Clone(g.Roles)
+	g = g.clone()
 	if g.ID == "" {
 		g.ID = newGUID()
 	}
@@ -143,7 +151,9 @@ func (d *directory) addAudits(now time.Time, entries []DirectoryAudit) {
 	}
 }
 
-// botUser is what a correct directory client builds from what the server serves about u.
+// botUser is the whole truth about u as Graph would judge it: every group and administrative unit
+// u is a member of, roles held directly and through role-assignable groups (active and PIM-eligible
+// membership), and the matrix flags. What a client builds is narrower (seen).
 func (d *directory) botUser(u *User) bot.User {
 	bu := bot.User{
 		ID: u.ID, UPN: u.UPN, Mail: u.Mail, DisplayName: u.DisplayName, Enabled: u.AccountEnabled,
@@ -159,6 +169,22 @@ func (d *directory) botUser(u *User) bot.User {
 		if g.IsAssignableToRole {
 			bu.InRoleAssignableGroup = true
 			bu.Roles = append(bu.Roles, normalizeScope(g.Roles)...)
+			bu.EligibleRoles = append(bu.EligibleRoles, normalizeScope(g.EligibleRoles)...)
+		}
+	}
+	for _, gid := range d.groupOrder {
+		g := d.groups[gid]
+		if !g.IsAssignableToRole {
+			continue
+		}
+		if slices.Contains(g.EligibleMembers, u.ID) {
+			// Activating the membership brings the group's roles: they count as eligible.
+			bu.InRoleAssignableGroup = true
+			bu.EligibleRoles = append(bu.EligibleRoles, normalizeScope(g.Roles)...)
+			bu.EligibleRoles = append(bu.EligibleRoles, normalizeScope(g.EligibleRoles)...)
+		}
+		if slices.Contains(g.Owners, u.ID) || slices.Contains(g.EligibleOwners, u.ID) {
+			bu.InRoleAssignableGroup, bu.RoleAssignableGroupOwner = true, true
 		}
 	}
 	for _, aid := range u.AdministrativeUnits {
@@ -171,6 +197,38 @@ func (d *directory) botUser(u *User) bot.User {
 			bu.InRestrictedAU = true
 		}
 	}
+	return bu
+}
+
+// Interest is what a client reads beyond the tenant's privileged set (graphsvc.Config's
+// GroupsOfInterest and UnitsOfInterest). Groups nil means every group of the user.
+type Interest struct {
+	Groups []string
+	Units  []string
+}
+
+// seen narrows botUser to what a client that reads the privileged set and the groups and units
+// of interest builds: Groups only the groups of interest and the role-assignable groups u is a
+// member of; AdministrativeUnits only restricted management units, units some role assignment
+// (active or eligible) is scoped to, and the units of interest.
+func (d *directory) seen(u *User, in Interest) bot.User {
+	bu := d.botUser(u)
+	if in.Groups != nil {
+		bu.Groups = slices.DeleteFunc(bu.Groups, func(gid string) bool {
+			return !d.groups[gid].IsAssignableToRole && !slices.Contains(in.Groups, gid)
+		})
+	}
+	scoped := map[string]bool{}
+	for _, eligible := range []bool{false, true} {
+		for _, a := range d.assignments(eligible) {
+			if unit := a.ra.AdministrativeUnit(); unit != "" {
+				scoped[unit] = true
+			}
+		}
+	}
+	bu.AdministrativeUnits = slices.DeleteFunc(bu.AdministrativeUnits, func(aid string) bool {
+		return !d.aus[aid].IsMemberManagementRestricted && !scoped[aid] && !slices.Contains(in.Units, aid)
+	})
 	return bu
 }
 
@@ -207,9 +265,9 @@ func (s *Server) User(upnOrID string) (User, bool) {
 	return u.clone(), true
 }
 
-// BotUser returns the bot.User a correct graphsvc client builds for that user from what this server
-// serves: active roles direct and through role-assignable groups (direct first, in seed order),
-// eligible roles, groups, units, and the matrix flags. Compare role lists as sets.
+// BotUser returns what Graph knows of that user, in the bot's terms: active roles direct and
+// through role-assignable groups, eligible roles (direct, the groups' own, and through PIM-eligible
+// membership), every group and unit, and the matrix flags. Compare lists as sets.
 func (s *Server) BotUser(upnOrID string) (bot.User, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -218,6 +276,19 @@ func (s *Server) BotUser(upnOrID string) (bot.User, bool) {
 		return bot.User{}, false
 	}
 	return s.botUser(u), true
+}
+
+// BotUserSeen is BotUser as a correct graphsvc client reading the privileged set plus the given
+// groups and units of interest builds it: groups narrowed to those of interest and the
+// role-assignable ones, units to those that matter to policy (see Interest).
+func (s *Server) BotUserSeen(upnOrID string, in Interest) (bot.User, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.lookup(upnOrID)
+	if u == nil {
+		return bot.User{}, false
+	}
+	return s.seen(u, in), true
 }
 
 // Resets returns the passwords set on the user, oldest first.
@@ -266,4 +337,20 @@ func (s *Server) Tenant() Tenant {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.tenant
+}
+
+// methodID is a method's ID: phones have fixed ones by type (Learn, phoneAuthenticationMethod);
+// others a new GUID.
+func methodID(m AuthMethod) string {
+	if m.Type == "phoneAuthenticationMethod" {
+		switch m.PhoneType {
+		case "alternateMobile":
+			return "b6332ec1-7057-4abe-9331-3d72feddfe41"
+		case "office":
+			return "e37fc753-ff3b-4958-9484-eaa9425c82bc"
+		default:
+			return "3179e48a-750b-4051-897c-87b9720928f7"
+		}
+	}
+	return newGUID()
 }

@@ -5,8 +5,11 @@
 // retry-plus-gzip bug).
 //
 // It models only what resetbot uses: reading users with their groups, administrative units and role
-// assignments; resetting passwords by PATCH passwordProfile and by the resetPassword long-running
-// operation; revoking sessions; JSON batching; and the directory audit log. Facts it rests on are in
+// assignments, and the same from the other side (groups with members and owners, PIM for Groups
+// eligibilities, administrative units with members, the tenant's role assignments); resetting
+// passwords by PATCH passwordProfile and by the resetPassword long-running operation; revoking
+// sessions; Temporary Access Passes, the tenant's TAP policy and users' authentication methods;
+// JSON batching; and the directory audit log. Facts it rests on are in
 // the design's reference/graph.md; where Graph's exact wording is unknown, a comment says the wording
 // is ours.
 //

@@ -3,6 +3,7 @@ package graphtest
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -127,6 +128,59 @@ func compare(a, b any) int {
 	return incomparable
 }
 
+// maxOrClauses is Graph's limit on the clauses one $filter may join with or, counting each value of
+// an `in (…)` as one: "limited to 15 expressions in the filter clause by default".
+const maxOrClauses = 15
+
+// errTooManyClauses is a filter past maxOrClauses; Graph refuses it as an unsupported query.
+type errTooManyClauses int
+
+func (n errTooManyClauses) Error() string {
+	return fmt.Sprintf("Too many child clauses specified in search filter expression containing 'OR' operators: %d. Max allowed: %d.", int(n), maxOrClauses)
+}
+
+// orClauses counts the clauses e joins with or and reports the largest such group anywhere in e.
+func orClauses(e filterExpr) (here, most int) {
+	switch x := e.(type) {
+	case inExpr:
+		return len(x.vals), len(x.vals)
+	case orExpr:
+		for _, t := range x {
+			h, m := orClauses(t)
+			here += h
+			most = max(most, m)
+		}
+		return here, max(most, here)
+	case andExpr:
+		for _, t := range x {
+			_, m := orClauses(t)
+			most = max(most, m)
+		}
+	case notExpr:
+		_, most = orClauses(x.e)
+	}
+	return 1, max(most, 1)
+}
+
+// filterOf parses the call's $filter over props: nil when there is none, or Graph's 400.
+func filterOf(c *call, props map[string]propKind) (filterExpr, *response) {
+	f := option(c, "filter")
+	if f == "" {
+		return nil, nil
+	}
+	e, err := parseFilter(f, props)
+	var tooMany errTooManyClauses
+	switch {
+	case errors.As(err, &tooMany):
+		r := graphError(http.StatusBadRequest, "Request_UnsupportedQuery", err.Error())
+		return nil, &r
+	case err != nil:
+		r := badRequest("Invalid filter clause: " + err.Error())
+		return nil, &r
+	}
+	return e, nil
+}
+
 // parseFilter compiles a $filter over the given properties.
 func parseFilter(src string, props map[string]propKind) (filterExpr, error) {
 	toks, err := tokenize(src)
@@ -140,6 +194,9 @@ func parseFilter(src string, props map[string]propKind) (filterExpr, error) {
 	}
 	if p.pos < len(p.toks) {
 		return nil, fmt.Errorf("Syntax error at position %d in '%s'.", p.toks[p.pos].at, src)
+	}
+	if _, most := orClauses(e); most > maxOrClauses {
+		return nil, errTooManyClauses(most)
 	}
 	return e, nil
 }

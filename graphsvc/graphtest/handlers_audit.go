@@ -58,12 +58,9 @@ func auditRecord(a *DirectoryAudit) record {
 // in time order, so a digest over 100,000 entries reads each entry once, and entries written while
 // it pages (newer than what it is reading) do not shift its pages.
 func (s *Server) listDirectoryAudits(c *call, _ []string) response {
-	var filter filterExpr
-	if f := option(c, "filter"); f != "" {
-		var err error
-		if filter, err = parseFilter(f, auditFilterProps); err != nil {
-			return badRequest("Invalid filter clause: " + err.Error())
-		}
+	filter, bad := filterOf(c, auditFilterProps)
+	if bad != nil {
+		return *bad
 	}
 	desc := true
 	switch ob := strings.Join(strings.Fields(lower(option(c, "orderby"))), " "); ob {

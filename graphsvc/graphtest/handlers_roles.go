@@ -28,11 +28,13 @@ func (d *directory) assignments(eligible bool) []assignment {
 			out = append(out, assignment{u.ID, ra})
 		}
 	}
-	if !eligible {
-		for _, id := range d.groupOrder {
-			for _, ra := range normalizeScope(d.groups[id].Roles) {
-				out = append(out, assignment{id, ra})
-			}
+	for _, id := range d.groupOrder {
+		ras := d.groups[id].Roles
+		if eligible {
+			ras = d.groups[id].EligibleRoles
+		}
+		for _, ra := range normalizeScope(ras) {
+			out = append(out, assignment{id, ra})
 		}
 	}
 	return out
@@ -61,14 +63,12 @@ func (s *Server) listRoleEligibilities(c *call, _ []string) response {
 }
 
 // listAssignments serves roleAssignments and roleEligibilitySchedules(Instances), with $filter on
-// principalId (eq, in) and friends, and $expand=roleDefinition.
+// principalId (eq, in) and friends, $select, and $expand=roleDefinition. Without a filter it lists
+// the whole tenant's, users' and groups' alike, 100 a page.
 func (s *Server) listAssignments(c *call, eligible bool) response {
-	var filter filterExpr
-	if f := option(c, "filter"); f != "" {
-		var err error
-		if filter, err = parseFilter(f, assignmentFilterProps); err != nil {
-			return badRequest("Invalid filter clause: " + err.Error())
-		}
+	filter, bad := filterOf(c, assignmentFilterProps)
+	if bad != nil {
+		return *bad
 	}
 	expand := option(c, "expand")
 	if expand != "" && !strings.EqualFold(expand, "roleDefinition") {
@@ -90,6 +90,10 @@ func (s *Server) listAssignments(c *call, eligible bool) response {
 			obj["status"] = "Provisioned"
 			obj["scheduleInfo"] = map[string]any{"startDateTime": "2025-01-01T00:00:00Z",
 				"expiration": map[string]any{"type": "noExpiration", "endDateTime": nil, "duration": nil}}
+		}
+		obj, bad = selectOn(obj, selection(c), "microsoft.graph.unifiedRoleAssignment")
+		if bad != nil {
+			return *bad
 		}
 		if expand != "" {
 			obj["roleDefinition"] = map[string]any{"id": a.ra.TemplateID, "templateId": a.ra.TemplateID,

@@ -119,12 +119,9 @@ func userRecord(u *User) record {
 }
 
 func (s *Server) listUsers(c *call, _ []string) response {
-	var filter filterExpr
-	if f := option(c, "filter"); f != "" {
-		var err error
-		if filter, err = parseFilter(f, userFilterProps); err != nil {
-			return badRequest("Invalid filter clause: " + err.Error())
-		}
+	filter, bad := filterOf(c, userFilterProps)
+	if bad != nil {
+		return *bad
 	}
 	sel, expand := selection(c), option(c, "expand")
 	var items []map[string]any

@@ -126,6 +126,23 @@ next:
 	return out, unknown
 }
 
+// selectOn applies $select to an object of the named type the way Graph does: the selected
+// properties and the id; a property the type does not have is a 400. sel nil keeps obj whole.
+func selectOn(obj map[string]any, sel []string, typeName string) (map[string]any, *response) {
+	if sel == nil {
+		return obj, nil
+	}
+	out, unknown := project(obj, sel)
+	if len(unknown) > 0 {
+		r := badRequest(fmt.Sprintf("Parsing OData Select and Expand failed: Could not find a property named '%s' on type '%s'.", unknown[0], typeName))
+		return nil, &r
+	}
+	if id, ok := obj["id"]; ok {
+		out["id"] = id
+	}
+	return out, nil
+}
+
 // pageSize reads $top: default when absent, 1–999 otherwise.
 func pageSize(c *call, def int) (int, *response) {
 	raw := option(c, "top")

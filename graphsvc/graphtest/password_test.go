@@ -119,7 +119,8 @@ func TestCheckPassword(t *testing.T) {
 func TestPatchAppRole(t *testing.T) {
 	srv := newServer(t)
 	srv.SetAppRole(bot.RoleHelpdeskAdmin)
-	for _, target := range []string{"megan@contoso.com", "pat@contoso.com", "lee@contoso.com", "isaiah@contoso.com", "useradmin@contoso.com"} {
+	for _, target := range []string{"megan@contoso.com", "pat@contoso.com", "lee@contoso.com", "isaiah@contoso.com", "useradmin@contoso.com",
+		"miriam@contoso.com", "henrietta@contoso.com"} { // owner and PIM-eligible member of a role-assignable group
 		r := send(t, srv, "PATCH", "/v1.0/users/"+target, passwordBody(goodPassword))
 		code, msg := r.graphErr(t)
 		if r.Status != http.StatusForbidden || code != "Authorization_RequestDenied" || msg != msgInsufficient {

@@ -93,7 +93,7 @@ func TestSeededTenant(t *testing.T) {
 		"lee@contoso.com": LeeID, "parishelp@contoso.com": ParisHelpID, "nestor@contoso.com": NestorID,
 		"lynne@contoso.com": LynneID, "alex@contoso.com": AlexID, "diego@contoso.com": DiegoID,
 		"johanna@contoso.com": JohannaID, GuestUPN: GuestID, "breakglass@contoso.com": BreakGlassID,
-		"isaiah@contoso.com": IsaiahID,
+		"isaiah@contoso.com": IsaiahID, "miriam@contoso.com": MiriamID, "henrietta@contoso.com": HenriettaID,
 	}
 	for upn, id := range want {
 		u, ok := srv.User(upn)
@@ -116,6 +116,14 @@ func TestSeededTenant(t *testing.T) {
 	isaiah, _ := srv.BotUser("isaiah@contoso.com")
 	if len(isaiah.Roles) != 0 || len(isaiah.EligibleRoles) != 1 || isaiah.EligibleRoles[0].TemplateID != bot.RoleGlobalAdmin {
 		t.Errorf("isaiah: %+v", isaiah)
+	}
+	miriam, _ := srv.BotUser("miriam@contoso.com")
+	if !miriam.InRoleAssignableGroup || !miriam.RoleAssignableGroupOwner || len(miriam.Groups) != 0 {
+		t.Errorf("miriam: %+v", miriam)
+	}
+	henrietta, _ := srv.BotUser("henrietta@contoso.com")
+	if !henrietta.InRoleAssignableGroup || henrietta.RoleAssignableGroupOwner || len(henrietta.Groups) != 0 || henrietta.ManagerID != MiriamID {
+		t.Errorf("henrietta: %+v", henrietta)
 	}
 	alex, _ := srv.BotUser("alex@contoso.com")
 	johanna, _ := srv.BotUser("johanna@contoso.com")

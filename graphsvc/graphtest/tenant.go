@@ -52,6 +52,8 @@ type User struct {
 	Groups []string
 	// AdministrativeUnits are the IDs of the administrative units the user is a member of.
 	AdministrativeUnits []string
+	// AuthMethods are the authentication methods the user registered, besides the password.
+	AuthMethods []AuthMethod
 }
 
 // Synced reports whether the user's password is mastered on-premises (onPremisesSyncEnabled true).
@@ -62,6 +64,7 @@ func (u User) clone() User {
 	u.EligibleRoles = slices.Clone(u.EligibleRoles)
 	u.Groups = slices.Clone(u.Groups)
 	u.AdministrativeUnits = slices.Clone(u.AdministrativeUnits)
+	u.AuthMethods = slices.Clone(u.AuthMethods)
 	if u.OnPremisesSyncEnabled != nil {
 		u.OnPremisesSyncEnabled = Bool(*u.OnPremisesSyncEnabled)
 	}
@@ -72,12 +75,31 @@ func (u User) clone() User {
 func Bool(b bool) *bool { return &b }
 
 // Group is a security group. A role-assignable group can hold directory roles; its members hold them
-// through it, and only Privileged Authentication and Global Administrators may reset their passwords.
+// through it, and only Privileged Authentication and Global Administrators may reset the passwords of
+// its members and owners, active or PIM-eligible. Members are set on User.Groups.
 type Group struct {
 	ID                 string
 	DisplayName        string
 	IsAssignableToRole bool
 	Roles              []bot.RoleAssignment // active assignments whose principal is the group
+	// EligibleRoles are PIM eligibilities whose principal is the group (roleEligibilitySchedules).
+	EligibleRoles []bot.RoleAssignment
+	// Owners are the user IDs of the group's owners (/groups/{id}/owners).
+	Owners []string
+	// EligibleMembers and EligibleOwners are PIM for Groups eligibilities (privilegedAccess/group/
+	// eligibilitySchedules, accessId member or owner): users who may activate membership or
+	// ownership, listed in neither /members nor /owners until they do.
+	EligibleMembers []string
+	EligibleOwners  []string
+}
+
+func (g Group) clone() Group {
+	g.Roles = slices.Clone(g.Roles)
+	g.EligibleRoles = slices.Clone(g.EligibleRoles)
+	g.Owners = slices.Clone(g.Owners)
+	g.EligibleMembers = slices.Clone(g.EligibleMembers)
+	g.EligibleOwners = slices.Clone(g.EligibleOwners)
+	return g
 }
 
 // AdministrativeUnit is an administrative unit. Restricted management units shield their members
