@@ -48,18 +48,22 @@ func NewEnvOn(t testing.TB, dsn string, cfg func(*bot.Config)) *Env {
 	t.Helper()
 	srv := graphtest.NewServer(graphtest.Contoso())
 	t.Cleanup(srv.Close)
-	dir, err := graphsvc.New(graphsvc.Config{Credential: srv.Credential(), GraphEndpoint: srv.URL,
-		Timeout: 5 * time.Second, MaxRetryWait: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var path string
 	if dsn == "" {
 		path = filepath.Join(t.TempDir(), "resetbot.db")
 		dsn = "sqlite:" + path
 	}
-	e := &Env{Graph: srv, Directory: dir, StorePath: path, DSN: dsn, Clock: &Clock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)},
+	e := &Env{Graph: srv, StorePath: path, DSN: dsn, Clock: &Clock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)},
 		logs: &syncBuffer{}, cfg: cfg, encryptionKey: keys.Random(), auditKey: keys.Random()}
+	// As serve does: the directory reads the membership of the groups the policy looks at, from the
+	// group side, once for many lookups.
+	p := e.Config().Policy
+	dir, err := graphsvc.New(graphsvc.Config{Credential: srv.Credential(), GraphEndpoint: srv.URL,
+		Timeout: 5 * time.Second, MaxRetryWait: 5 * time.Second, GroupsOfInterest: p.GroupsOfInterest(), UnitsOfInterest: p.UnitsOfInterest()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Directory = dir
 	e.Store, e.Service = e.process(t)
 	srv.SetClock(e.Clock.Now) // Graph's timestamps (lastPasswordChangeDateTime, audits) on the same clock
 	return e
