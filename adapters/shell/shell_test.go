@@ -96,3 +96,15 @@ func TestRenderCard(t *testing.T) {
 		t.Errorf("Render =\n%s\nwant\n%s", got, want)
 	}
 }
+
+// A secret of several lines (a list's results, as CSV) stays under its label line by line, so no
+// line of it reads as a message of its own.
+func TestRenderSecretOfManyLines(t *testing.T) {
+	m := chat.Message{Title: "🔑 Results", Secret: chat.NewSecret("UserPrincipalName,TemporaryPassword\r\nadele@contoso.com,pw-1\r\n")}
+	want := "DM to x  🔑 Results\n" +
+		"             UserPrincipalName,TemporaryPassword\n" +
+		"             adele@contoso.com,pw-1\n"
+	if got := Render("DM to x", chat.ViewOn(m, chat.SurfaceDM)); got != want {
+		t.Errorf("Render =\n%s\nwant\n%s", got, want)
+	}
+}
