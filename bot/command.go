@@ -125,8 +125,10 @@ func ParseCommand(text string) (Command, error) {
 			return Command{}, usagef("Say which request: `%s R-7F3K9Q`.", verb)
 		}
 		id, ok := NormalizeRequestID(rest[0])
-		if !ok && kind != CmdStatus && strings.HasPrefix(strings.ToUpper(rest[0]), "B-") {
-			id, ok = normalizeID("B-", rest[0]) // a list's approval
+		if !ok && strings.HasPrefix(strings.ToUpper(rest[0]), "B-") {
+			// A list: its approval, or its status (the results, line by line, that its summary
+			// points to with "status B-…").
+			id, ok = normalizeID("B-", rest[0])
 		}
 		if !ok {
 			return Command{}, usagef("%q is not a request ID; they look like R-7F3K9Q.", clip(rest[0]))

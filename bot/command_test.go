@@ -35,6 +35,7 @@ func TestParseCommand(t *testing.T) {
 			Command{Kind: CmdReset, Targets: []string{"guest_fabrikam.com#EXT#@contoso.onmicrosoft.com"}}},
 		{"6E5B1C2A-1111-4AAA-8BBB-000000000001", Command{Kind: CmdReset, Targets: []string{"6e5b1c2a-1111-4aaa-8bbb-000000000001"}}},
 		{"status r-7f3k9q", Command{Kind: CmdStatus, RequestID: "R-7F3K9Q"}},
+		{"status b-7f3k9q", Command{Kind: CmdStatus, RequestID: "B-7F3K9Q"}},
 		{"approve R-7F3K9Q", Command{Kind: CmdApprove, RequestID: "R-7F3K9Q"}},
 		{"deny R-7F3K9Q --reason not verified", Command{Kind: CmdDeny, RequestID: "R-7F3K9Q", Reason: "not verified"}},
 		{"audit", Command{Kind: CmdAudit, Since: 7 * 24 * time.Hour}},

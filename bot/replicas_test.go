@@ -31,7 +31,7 @@ type countingChat struct {
 func (c *countingChat) add(where string, m chat.Message) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.shown = append(c.shown, where+": "+m.Title+" "+m.Text+" "+m.Secret.Reveal())
+	c.shown = append(c.shown, where+": "+m.Title+" "+m.Text+" "+m.Secret.Reveal()+" "+m.Footer)
 }
 func (c *countingChat) Reply(_ context.Context, m chat.Message) error { c.add("reply", m); return nil }
 func (c *countingChat) DM(_ context.Context, to chat.Actor, m chat.Message) (chat.MessageRef, error) {
@@ -199,11 +199,97 @@ func TestReplicas(t *testing.T) {
 					t.Errorf("an expired request reset the password %d times", n)
 				}
 			})
+			t.Run("ListPreviewedOnOneRunFromAnother", func(t *testing.T) {
+				r := startReplicas(t, engine.dsn(t), 3)
+				id := r.sendList(t, r.svcs[0], "users.csv", "adele@contoso.com", "lynne@contoso.com", "nestor@contoso.com")
+				// Its button, pressed twice, lands on the two other replicas at once.
+				var wg sync.WaitGroup
+				for i := range 4 {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						_ = r.svcs[1+i%2].Handle(context.Background(), chat.Click(actor("helpdesk@contoso.com"), chat.ActionRun, id, "", r.chat))
+					}()
+				}
+				wg.Wait()
+				r.ranOnce(t, id, "users.csv", "adele@contoso.com", "lynne@contoso.com", "nestor@contoso.com")
+			})
+			t.Run("ListPreviewSurvivesARestart", func(t *testing.T) {
+				r := startReplicas(t, engine.dsn(t), 1)
+				id := r.sendList(t, r.svcs[0], "users.csv", "adele@contoso.com", "lynne@contoso.com")
+				// The process stops; another starts on the same database a few minutes later.
+				r.svcs[0].Close()
+				if err := r.stores[0].Close(); err != nil {
+					t.Fatal(err)
+				}
+				r.env.Clock.Advance(5 * time.Minute)
+				st, next := r.env.Replica(t)
+				r.store, r.env.Store, r.env.Service = st, st, next // the Env's process is now the new one
+				next.Attach(chat.PlatformShell, r.chat)
+				next.Resume(context.Background()) // what a start does: nothing to take over, the list waits
+				if n := len(r.env.Graph.Writes()); n != 0 {
+					t.Fatalf("the restart wrote %d times to Graph before the go-ahead", n)
+				}
+				if err := next.Handle(context.Background(), chat.Click(actor("helpdesk@contoso.com"), chat.ActionRun, id, "", r.chat)); err != nil {
+					t.Fatal(err)
+				}
+				r.ranOnce(t, id, "users.csv", "adele@contoso.com", "lynne@contoso.com")
+			})
 			t.Run("ScheduledJobRunsOnceAndADeadReplicaHandsItOver", func(t *testing.T) {
 				r := startReplicas(t, engine.dsn(t), 3)
 				scheduledJobs(t, r)
 			})
 		})
+	}
+}
+
+// sendList sends a list file to a replica as the helpdesk agent and returns the ID of its preview.
+// Nothing may be written to Graph before its go-ahead.
+func (r *replicas) sendList(t *testing.T, svc *bot.Service, name string, upns ...string) string {
+	t.Helper()
+	in := chat.Incoming{Actor: actor("helpdesk@contoso.com"), Text: "resetpw bulk", Reply: r.chat,
+		File: &chat.File{Name: name, Data: []byte("UserPrincipalName\n" + strings.Join(upns, "\n") + "\n")}}
+	if err := svc.Handle(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.chat.count(fmt.Sprintf("→ %d can be reset", len(upns))); n != 1 {
+		t.Fatalf("%d previews of %s, want 1: %q", n, name, r.chat.shown)
+	}
+	if n := len(r.env.Graph.Writes()); n != 0 {
+		t.Fatalf("the preview wrote %d times to Graph", n)
+	}
+	r.chat.mu.Lock()
+	defer r.chat.mu.Unlock()
+	return scenariotest.ListID(t, r.chat.shown[len(r.chat.shown)-1])
+}
+
+// ranOnce checks that a list ran once, whichever replicas were asked: each user reset and revoked
+// once, one results DM holding each password, one summary, one start and one reset per user in the
+// trail.
+func (r *replicas) ranOnce(t *testing.T, id, name string, upns ...string) {
+	t.Helper()
+	for _, upn := range upns {
+		set := r.env.Graph.Resets(upn)
+		if len(set) != 1 {
+			t.Errorf("Graph set %d passwords for %s, want 1", len(set), upn)
+			continue
+		}
+		if n := r.chat.count("dm:helpdesk@contoso.com", "Results for "+name, set[0].Password); n != 1 {
+			t.Errorf("%s's password reached the requester in %d results messages, want 1", upn, n)
+		}
+		if n := r.env.Graph.SessionsRevoked(upn); n != 1 {
+			t.Errorf("%s's sessions were revoked %d times, want 1", upn, n)
+		}
+		scenariotest.PasswordOnlyInDM(t, r.env, set[0].Password, nil)
+	}
+	if n := r.chat.count(fmt.Sprintf("✅ %s: %d reset, 0 failed.", name, len(upns))); n != 1 {
+		t.Errorf("%d summaries of %s, want 1", n, id)
+	}
+	if n := r.events(t, bot.EventRequested, "bulk_started"); n != 1 {
+		t.Errorf("the trail has %d starts of %s, want 1", n, id)
+	}
+	if n := r.events(t, bot.EventReset, "done"); n != len(upns) {
+		t.Errorf("the trail has %d resets, want %d", n, len(upns))
 	}
 }
 

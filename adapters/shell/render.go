@@ -43,7 +43,11 @@ func Render(label string, m chat.View) string {
 		line(fmt.Sprintf("%-*s  %s", width, f.Label, f.Value))
 	}
 	if secret := m.SecretText(); secret != "" {
-		line("    " + secret)
+		// Every line of it under the label: a list's results are many lines of CSV, and a line
+		// that starts at the margin would read as a message of its own.
+		for _, l := range strings.Split(strings.TrimRight(secret, "\r\n"), "\n") {
+			line("    " + strings.TrimRight(l, "\r"))
+		}
 	}
 	if len(m.Buttons) > 0 {
 		var labels, cmds []string

@@ -3,6 +3,8 @@ package shell
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,11 +28,28 @@ func newDriver(t *testing.T, env *scenariotest.Env) scenariotest.Driver {
 }
 
 func (d *driver) Say(t *testing.T, as, text string) []scenariotest.Seen {
+	d.actAs(as)
+	d.term.Say(context.Background(), d.env.Service, text)
+	return parse(d.out.String())
+}
+
+// actAs puts the persona at the keyboard, with the screen cleared.
+func (d *driver) actAs(upn string) {
 	d.out.Reset()
 	d.term.mu.Lock()
-	d.term.persona = as
+	d.term.persona = upn
 	d.term.mu.Unlock()
-	d.term.Say(context.Background(), d.env.Service, text)
+}
+
+// SendFile writes the file where the person at the terminal keeps it and sends it with /bulk, the
+// terminal's way to attach a list; the text sent with it is always "resetpw bulk".
+func (d *driver) SendFile(t *testing.T, as, name string, data []byte, _ string) []scenariotest.Seen {
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.actAs(as)
+	d.term.SendList(context.Background(), d.env.Service, path)
 	return parse(d.out.String())
 }
 
@@ -93,6 +112,18 @@ func TestRenderCard(t *testing.T) {
 		"            [Approve]  [Deny]   (type: approve R-Q2M8AB | deny R-Q2M8AB)\n" +
 		"            Expires 11:02\n"
 	if got := Render("#approvals", chat.ViewOn(m, chat.SurfaceChannel)); got != want {
+		t.Errorf("Render =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// A secret of several lines (a list's results, as CSV) stays under its label line by line, so no
+// line of it reads as a message of its own.
+func TestRenderSecretOfManyLines(t *testing.T) {
+	m := chat.Message{Title: "🔑 Results", Secret: chat.NewSecret("UserPrincipalName,TemporaryPassword\r\nadele@contoso.com,pw-1\r\n")}
+	want := "DM to x  🔑 Results\n" +
+		"             UserPrincipalName,TemporaryPassword\n" +
+		"             adele@contoso.com,pw-1\n"
+	if got := Render("DM to x", chat.ViewOn(m, chat.SurfaceDM)); got != want {
 		t.Errorf("Render =\n%s\nwant\n%s", got, want)
 	}
 }

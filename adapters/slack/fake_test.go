@@ -110,6 +110,7 @@ type fakeSlack struct {
 	calls      []slackCall
 	users      map[string]fakeUser
 	files      map[string]fakeFile
+	uploads    map[string]string // file ID → bytes the bot uploaded (a list's results file)
 	deleted    map[string]bool
 	seq        int
 	failDM     bool // chat.postMessage to a DM answers an error
@@ -126,7 +127,7 @@ func personaID(upn string) string {
 }
 
 func newFakeSlack(t testing.TB) *fakeSlack {
-	f := &fakeSlack{t: t, users: map[string]fakeUser{}, files: map[string]fakeFile{}, deleted: map[string]bool{}}
+	f := &fakeSlack{t: t, users: map[string]fakeUser{}, files: map[string]fakeFile{}, uploads: map[string]string{}, deleted: map[string]bool{}}
 	for _, u := range graphtest.Contoso().Users {
 		if strings.Contains(u.UPN, "#EXT#") {
 			continue
@@ -151,6 +152,7 @@ func newFakeSlack(t testing.TB) *fakeSlack {
 	mux.HandleFunc("POST /hooks/", f.serveHook)
 	mux.HandleFunc("GET /files/{id}", f.serveFile)
 	mux.HandleFunc("GET /ws", f.serveWS)
+	mux.HandleFunc("POST /upload/{id}", f.serveUpload)
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -305,6 +307,26 @@ func (f *fakeSlack) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, map[string]any{"ok": true, "file": map[string]any{"id": id, "name": file.Name,
 			"filetype": file.Filetype, "size": size, "url_private_download": f.srv.URL + "/files/" + id}})
+	case "files.getUploadURLExternal":
+		f.record(c)
+		id := "FUP" + strconv.Itoa(len(f.all()))
+		writeJSON(w, map[string]any{"ok": true, "upload_url": f.srv.URL + "/upload/" + id, "file_id": id})
+	case "files.completeUploadExternal":
+		// Recorded with the file's bytes as its text, where it was shared: what the person can open.
+		var files []struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal([]byte(form.Get("files")), &files)
+		c.Channel = form.Get("channel_id")
+		var shared []map[string]any
+		f.mu.Lock()
+		for _, fl := range files {
+			c.Text += f.uploads[fl.ID]
+			shared = append(shared, map[string]any{"id": fl.ID})
+		}
+		f.mu.Unlock()
+		f.record(c)
+		writeJSON(w, map[string]any{"ok": true, "files": shared})
 	case "apps.connections.open":
 		f.record(c)
 		writeJSON(w, map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/ws"})
@@ -352,6 +374,20 @@ func (f *fakeSlack) serveFile(w http.ResponseWriter, r *http.Request) {
 	f.record(slackCall{Method: "file", Raw: r.PathValue("id")})
 	w.Header().Set("Content-Length", strconv.Itoa(len(file.Data)))
 	_, _ = w.Write(file.Data)
+}
+
+// serveUpload takes the bytes of a file the bot uploads (the pre-signed URL of an external upload).
+func (f *fakeSlack) serveUpload(w http.ResponseWriter, r *http.Request) {
+	file, _, err := r.FormFile("file")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	b, _ := io.ReadAll(file)
+	f.mu.Lock()
+	f.uploads[r.PathValue("id")] = string(b)
+	f.mu.Unlock()
+	_, _ = io.WriteString(w, "OK")
 }
 
 func (f *fakeSlack) serveWS(w http.ResponseWriter, r *http.Request) {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -194,10 +195,16 @@ func (h *harness) say(t testing.TB, user, text string) []slackCall {
 	return h.slack.since(mark)
 }
 
+// click presses one of our buttons as a Slack user: Approve or Deny on a card in the approvals
+// channel, Run or Cancel on a list's preview in the user's DM with the bot.
 func (h *harness) click(t testing.TB, user string, action chat.Action, id string) []slackCall {
 	t.Helper()
+	block, channel := blockApproval, fakeApprovals
+	if action == chat.ActionRun || action == chat.ActionCancel {
+		block, channel = blockList, "D_"+user
+	}
 	mark := h.slack.mark()
-	resp, body := h.post(t, "/slack/interactions", h.clickForm(user, action, id, blockApproval, fakeApprovals), nil)
+	resp, body := h.post(t, "/slack/interactions", h.clickForm(user, action, id, block, channel), nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("click answered %d %q", resp.StatusCode, body)
 	}
@@ -209,11 +216,14 @@ func (h *harness) click(t testing.TB, user string, action chat.Action, id string
 func (h *harness) seen(calls []slackCall) []scenariotest.Seen {
 	var out []scenariotest.Seen
 	for _, c := range calls {
-		where := ""
+		where, text := "", visible(c)
 		switch c.Method {
 		case "response_url", "chat.postEphemeral":
 			where = "reply"
-		case "chat.postMessage":
+		case "chat.postMessage", "files.completeUploadExternal": // a message, or a file shared (its bytes)
+			if c.Method == "files.completeUploadExternal" {
+				text = c.Text
+			}
 			switch {
 			case c.Channel == fakeApprovals:
 				where = "approvals"
@@ -229,7 +239,7 @@ func (h *harness) seen(calls []slackCall) []scenariotest.Seen {
 		default:
 			continue
 		}
-		out = append(out, scenariotest.Seen{Where: where, Text: visible(c)})
+		out = append(out, scenariotest.Seen{Where: where, Text: text})
 	}
 	return out
 }
@@ -253,6 +263,13 @@ func (d driver) Say(t *testing.T, as, text string) []scenariotest.Seen {
 		text = strings.TrimSpace(rest)
 	}
 	return d.h.seen(d.h.say(t, personaID(as), text))
+}
+
+// SendFile uploads the file to the fake and sends it in the persona's DM with the bot, as a
+// file_share message event with the text, which the adapter downloads with the bot token.
+func (d driver) SendFile(t *testing.T, as, name string, data []byte, text string) []scenariotest.Seen {
+	filetype := map[string]string{".csv": "csv", ".tsv": "tsv", ".txt": "text"}[strings.ToLower(path.Ext(name))]
+	return d.h.sendList(t, personaID(as), text, map[string]fakeFile{"F" + d.h.next(): {Name: name, Filetype: filetype, Data: data}})
 }
 
 func (d driver) Click(t *testing.T, as string, action chat.Action, requestID string) []scenariotest.Seen {

@@ -3,8 +3,13 @@ package teams
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/resetbot/resetbot/bot/scenariotest"
@@ -15,14 +20,58 @@ import (
 // driver runs the scenario suite through Teams: signed activities into the real handler, and what
 // the fake connector received read back as what each person would see.
 type driver struct {
-	env *scenariotest.Env
-	h   *harness
+	env   *scenariotest.Env
+	h     *harness
+	files *fileStore
 }
 
 func newDriver(t *testing.T, env *scenariotest.Env) scenariotest.Driver {
-	h := newHarness(t, harnessOpts{handler: env.Service, tweak: func(c *Config) { c.TenantID = graphtest.ContosoTenantID }})
+	files := newFileStore(t)
+	h := newHarness(t, harnessOpts{handler: env.Service, tweak: func(c *Config) {
+		c.TenantID = graphtest.ContosoTenantID
+		c.FileHosts = []string{"127.0.0.1"} // the file store below stands in for the person's OneDrive
+	}})
 	env.Service.Attach(chat.PlatformTeams, h.adapter)
-	return &driver{env: env, h: h}
+	return &driver{env: env, h: h, files: files}
+}
+
+// fileStore stands in for the OneDrive a file sent to the bot lands in: each file at a link of its
+// own, pre-authorised as Teams' downloadUrl is, so a request that carries any credential is refused.
+type fileStore struct {
+	srv *httptest.Server
+
+	mu    sync.Mutex
+	files map[string][]byte // path → bytes
+}
+
+func newFileStore(t *testing.T) *fileStore {
+	fs := &fileStore{files: map[string][]byte{}}
+	fs.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			t.Errorf("a file was fetched with credentials: the bot's token is for the connector only")
+			http.Error(w, "no", http.StatusForbidden)
+			return
+		}
+		fs.mu.Lock()
+		data, ok := fs.files[r.URL.Path]
+		fs.mu.Unlock()
+		if r.Method != http.MethodGet || !ok {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(data)
+	}))
+	t.Cleanup(fs.srv.Close)
+	return fs
+}
+
+// put stores a file and returns its download link.
+func (fs *fileStore) put(name string, data []byte) string {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	dir := fmt.Sprintf("/personal/drive/%d/", len(fs.files)+1)
+	fs.files[dir+name] = data
+	return fs.srv.URL + dir + url.PathEscape(name) + "?tempauth=pre-authorised"
 }
 
 // persona is a seeded user of the sandbox tenant, as Teams would describe them.
@@ -56,11 +105,37 @@ func (d *driver) Say(t *testing.T, as, text string) []scenariotest.Seen {
 	return d.seen(t, d.h.conn.since(mark), p)
 }
 
+// SendFile attaches the file in the persona's 1:1 chat with the bot: Teams stores it and sends a
+// message whose attachment carries its download link, which the adapter fetches.
+func (d *driver) SendFile(t *testing.T, as, name string, data []byte, text string) []scenariotest.Seen {
+	p := d.persona(t, as)
+	act := d.h.message(p, text)
+	act["attachments"] = []any{map[string]any{"contentType": fileDownloadInfo, "name": name,
+		"contentUrl": "https://contoso-my.sharepoint.com/personal/files/" + url.PathEscape(name),
+		"content": map[string]any{"downloadUrl": d.files.put(name, data), "uniqueId": fmt.Sprintf("file-%d", d.h.seq.Add(1)),
+			"fileType": strings.TrimPrefix(path.Ext(name), ".")}}}
+	mark := d.h.conn.count()
+	if st, body := d.h.send(tenanted(act)); st != http.StatusOK {
+		t.Fatalf("POST /api/messages = %d %s", st, body)
+	}
+	d.h.wait()
+	return d.seen(t, d.h.conn.since(mark), p)
+}
+
+// Click presses a button: Approve or Deny on a card in the approvals channel, Run or Cancel on a
+// list's preview in the persona's 1:1 chat.
 func (d *driver) Click(t *testing.T, as string, action chat.Action, requestID string) []scenariotest.Seen {
 	p := d.persona(t, as)
-	cardID := d.cardFor(t, requestID)
+	var act map[string]any
+	if action == chat.ActionRun || action == chat.ActionCancel {
+		act = d.h.invoke(p, string(action), requestID, d.previewFor(t, p, requestID))
+		act["conversation"] = map[string]any{"id": "a:chat-" + p.aad, "conversationType": "personal"}
+		act["channelData"] = map[string]any{}
+	} else {
+		act = d.h.invoke(p, string(action), requestID, d.cardFor(t, requestID))
+	}
 	mark := d.h.conn.count()
-	st, body := d.h.send(tenanted(d.h.invoke(p, string(action), requestID, cardID)))
+	st, body := d.h.send(tenanted(act))
 	if st != http.StatusOK {
 		t.Fatalf("invoke = %d %s", st, body)
 	}
@@ -115,6 +190,18 @@ func (d *driver) cardFor(t *testing.T, requestID string) string {
 		}
 	}
 	t.Fatalf("no approval card shows %s", requestID)
+	return ""
+}
+
+// previewFor finds the message in the person's 1:1 chat that offers a list's buttons.
+func (d *driver) previewFor(t *testing.T, p person, listID string) string {
+	t.Helper()
+	for _, c := range d.h.conn.since(0) {
+		if c.Method == "POST" && c.Conv == "a:chat-"+p.aad && c.Card != nil && strings.Contains(CardText(*c.Card), listID) {
+			return c.ActivityID
+		}
+	}
+	t.Fatalf("no preview in the 1:1 chat shows %s", listID)
 	return ""
 }
 

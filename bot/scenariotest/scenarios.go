@@ -26,30 +26,42 @@ type Driver interface {
 	// Say sends a command as the persona (a UPN) and returns everything shown because of it, once
 	// the bot has finished.
 	Say(t *testing.T, as, text string) []Seen
-	// Click presses a button on an approval card as the persona.
+	// SendFile sends a file (its name and bytes) with the text as the persona, the way the platform
+	// lets a person send the bot a list: an upload in the bot's direct messages with "resetpw bulk",
+	// an attachment in the 1:1 chat, a file named at the terminal. It returns what was shown
+	// because of it, once the bot has finished.
+	SendFile(t *testing.T, as, name string, data []byte, text string) []Seen
+	// Click presses a button as the persona: Approve or Deny on an approval card, or Run or Cancel
+	// on the preview of a list the persona sent.
 	Click(t *testing.T, as string, action chat.Action, requestID string) []Seen
 	// Tick runs the timed jobs (approval expiry, DM withdrawal) and returns what they showed.
 	Tick(t *testing.T) []Seen
 }
 
+// scenario is one story told through every adapter. cfg, when set, changes the configuration the
+// scenario's resetbot starts with (a lower limit, a threshold).
+type scenario struct {
+	name string
+	cfg  func(*bot.Config)
+	run  func(t *testing.T, env *Env, d Driver)
+}
+
 // Run runs every scenario, each on a fresh Env, through the driver the adapter's test builds.
 func Run(t *testing.T, newDriver func(t *testing.T, env *Env) Driver) {
-	for _, sc := range []struct {
-		name string
-		run  func(t *testing.T, env *Env, d Driver)
-	}{
-		{"AllowedReset", allowedReset},
-		{"DeniedReset", deniedReset},
-		{"SyncedUserRefused", syncedRefused},
-		{"BadTargets", badTargets},
-		{"ApprovalFlow", approvalFlow},
-		{"ApprovalDenied", approvalDenied},
-		{"ApprovalExpires", approvalExpires},
-		{"ThrottledResetCompletesOnce", throttledReset},
-		{"Whoami", whoami},
-	} {
+	scenarios := []scenario{
+		{name: "AllowedReset", run: allowedReset},
+		{name: "DeniedReset", run: deniedReset},
+		{name: "SyncedUserRefused", run: syncedRefused},
+		{name: "BadTargets", run: badTargets},
+		{name: "ApprovalFlow", run: approvalFlow},
+		{name: "ApprovalDenied", run: approvalDenied},
+		{name: "ApprovalExpires", run: approvalExpires},
+		{name: "ThrottledResetCompletesOnce", run: throttledReset},
+		{name: "Whoami", run: whoami},
+	}
+	for _, sc := range append(scenarios, listScenarios...) {
 		t.Run(sc.name, func(t *testing.T) {
-			env := NewEnv(t, nil)
+			env := NewEnv(t, sc.cfg)
 			sc.run(t, env, newDriver(t, env))
 		})
 	}
@@ -263,9 +275,14 @@ var requestIDRe = regexp.MustCompile(`R-[0-9A-Z]{6}`)
 // RequestID finds the request ID a message shows.
 func RequestID(t *testing.T, text string) string {
 	t.Helper()
-	id := requestIDRe.FindString(text)
+	return idIn(t, requestIDRe, "request", text)
+}
+
+func idIn(t *testing.T, re *regexp.Regexp, kind, text string) string {
+	t.Helper()
+	id := re.FindString(text)
 	if id == "" {
-		t.Fatalf("no request ID in %q", text)
+		t.Fatalf("no %s ID in %q", kind, text)
 	}
 	return id
 }
@@ -284,11 +301,7 @@ func mustFind(t *testing.T, seen []Seen, wherePrefix, contains string) Seen {
 	if s := find(seen, wherePrefix, contains); s != nil {
 		return *s
 	}
-	var b strings.Builder
-	for _, s := range seen {
-		b.WriteString("\n  [" + s.Where + "] " + s.Text)
-	}
-	t.Fatalf("nothing in %q containing %q; saw:%s", wherePrefix, contains, b.String())
+	t.Fatalf("nothing in %q containing %q; saw:%s", wherePrefix, contains, dump(seen))
 	return Seen{}
 }
 

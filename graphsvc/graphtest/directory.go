@@ -254,6 +254,20 @@ func (s *Server) AddAdministrativeUnit(a AdministrativeUnit) {
 	s.putAU(a)
 }
 
+// SetAccountEnabled enables or disables a user's account, as an admin would in the Entra admin
+// center while resetbot works: what Graph serves changes at once, and nothing is recorded as a
+// request to the server. It reports whether there is such a user.
+func (s *Server) SetAccountEnabled(upnOrID string, enabled bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.lookup(upnOrID)
+	if u == nil {
+		return false
+	}
+	u.AccountEnabled = enabled
+	return true
+}
+
 // User returns a copy of the user with that object ID or UPN.
 func (s *Server) User(upnOrID string) (User, bool) {
 	s.mu.Lock()

@@ -256,3 +256,34 @@ func TestFaultsAfterApplying(t *testing.T) {
 		t.Fatalf("a write failed after applying did not change the directory: %+v", r)
 	}
 }
+
+func TestSetAccountEnabled(t *testing.T) {
+	srv := newServer(t)
+	enabled := func() any {
+		t.Helper()
+		r := send(t, srv, "GET", "/v1.0/users/"+HelpdeskID+"?$select=id,accountEnabled", nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("GET: %d", r.Status)
+		}
+		return r.json(t)["accountEnabled"]
+	}
+	if !srv.SetAccountEnabled("helpdesk@contoso.com", false) {
+		t.Fatal("helpdesk@ not found")
+	}
+	if got := enabled(); got != false {
+		t.Errorf("after disabling, Graph serves accountEnabled %v", got)
+	}
+	if u, _ := srv.BotUser(HelpdeskID); u.Enabled {
+		t.Error("after disabling, the user is still enabled as the bot would read it")
+	}
+	srv.SetAccountEnabled(HelpdeskID, true)
+	if got := enabled(); got != true {
+		t.Errorf("after enabling again, Graph serves accountEnabled %v", got)
+	}
+	if srv.SetAccountEnabled("nobody@contoso.com", false) {
+		t.Error("an unknown user was found")
+	}
+	if w := srv.Writes(); len(w) != 0 {
+		t.Errorf("an admin's change through the knob shows as %d requests to Graph", len(w))
+	}
+}
