@@ -64,7 +64,7 @@ func (s *Service) askOne(ctx context.Context, in chat.Incoming, me User, ref, re
 	t.ID, t.UPN, t.Name = target.ID, target.UPN, target.Name()
 	t.Roles = append(roleIDs(target.Roles), roleIDs(target.EligibleRoles)...)
 
-	busy, err := s.store.Busy(ctx, []string{target.ID}, req.ID)
+	busy, err := s.store.Busy(ctx, []string{target.ID}, req.ID, in.Actor.Key())
 	if err != nil {
 		return s.unavailable(ctx, in, err)
 	}
@@ -160,7 +160,7 @@ func (s *Service) askList(ctx context.Context, in chat.Incoming, me User, source
 			found = append(found, users[i].ID)
 		}
 	}
-	busy, err := s.store.Busy(ctx, found, req.ID)
+	busy, err := s.store.Busy(ctx, found, req.ID, in.Actor.Key())
 	if err != nil {
 		return s.unavailable(ctx, in, err)
 	}

@@ -231,8 +231,9 @@ type Store interface {
 	Reserve(ctx context.Context, q QuotaAsk) (QuotaUse, error)
 	// Busy says which of the users (by object ID) are targets of another request than except that
 	// is not finished, in one of the steps given (all unfinished steps when none is), with that
-	// request's ID: one person is never in two resets at once.
-	Busy(ctx context.Context, targetIDs []string, except string, steps ...Step) (map[string]string, error)
+	// request's ID: one person is never in two resets at once. A preview counts only when it is
+	// requester's own (a list sent twice): another's preview reserves nobody.
+	Busy(ctx context.Context, targetIDs []string, except, requester string, steps ...Step) (map[string]string, error)
 
 	// AppendAudit appends records in one transaction, setting each one's Seq, PrevHash and Hash (see
 	// AuditRecord.ChainHash).

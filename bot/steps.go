@@ -44,7 +44,7 @@ func (r *run) write(ctx context.Context, ts []*Target) int {
 		ids[i] = t.ID
 	}
 	// Someone else's run already writing one of them: that one waits its turn here, refused.
-	elsewhere, err := s.store.Busy(ctx, ids, r.req.ID, StepSetting, StepSet, StepRevoked)
+	elsewhere, err := s.store.Busy(ctx, ids, r.req.ID, r.req.Requester.Key(), StepSetting, StepSet, StepRevoked)
 	if err != nil {
 		s.log.Error("checking who is being reset failed; it stays for the next try", "request", r.req.ID, "err", err)
 		return 0

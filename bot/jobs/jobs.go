@@ -101,7 +101,6 @@ type Runner struct {
 	mu   sync.Mutex
 	jobs map[string]Job
 	busy map[string]bool // jobs running in this process, so a slow run is not started twice here
-	wg   sync.WaitGroup
 }
 
 // New makes a runner for one replica; owner names it in the store (host and process, say).
@@ -137,6 +136,9 @@ func (r *Runner) Add(j Job) {
 // installation does not post a digest the moment it starts.
 func (r *Runner) Tick(ctx context.Context) {
 	now := r.now()
+	// The runs this tick starts, waited for before it returns. Each tick has its own: two ticks at
+	// once (a slow run and the next interval) must not share one WaitGroup's count.
+	var wg sync.WaitGroup
 	r.mu.Lock()
 	jobs := make([]Job, 0, len(r.jobs))
 	for _, j := range r.jobs {
@@ -156,7 +158,7 @@ func (r *Runner) Tick(ctx context.Context) {
 		if slot.IsZero() || (ok && !slot.After(last.Slot)) || (!ok && slot.Before(r.start)) {
 			continue
 		}
-		r.run(ctx, j, slot, now)
+		r.run(ctx, &wg, j, slot, now)
 	}
 	lapsed, err := r.runs.LapsedJobs(ctx, now)
 	if err != nil {
@@ -168,11 +170,11 @@ func (r *Runner) Tick(ctx context.Context) {
 			r.mu.Unlock()
 			if known {
 				r.log.Warn("taking over a run another replica left unfinished", "job", run.Job, "slot", run.Slot, "owner", run.Owner)
-				r.run(ctx, j, run.Slot, now)
+				r.run(ctx, &wg, j, run.Slot, now)
 			}
 		}
 	}
-	r.wg.Wait()
+	wg.Wait()
 }
 
 // RunNow runs a job at once, for a slot of now (the `digest send` command). It covers the time
@@ -208,7 +210,7 @@ func (r *Runner) Loop(ctx context.Context, interval time.Duration) {
 
 var errNotClaimed = errors.New("another replica holds the run")
 
-func (r *Runner) run(ctx context.Context, j Job, slot, now time.Time) {
+func (r *Runner) run(ctx context.Context, wg *sync.WaitGroup, j Job, slot, now time.Time) {
 	r.mu.Lock()
 	if r.busy[j.Name] {
 		r.mu.Unlock()
@@ -216,9 +218,9 @@ func (r *Runner) run(ctx context.Context, j Job, slot, now time.Time) {
 	}
 	r.busy[j.Name] = true
 	r.mu.Unlock()
-	r.wg.Add(1)
+	wg.Add(1)
 	go func() {
-		defer r.wg.Done()
+		defer wg.Done()
 		defer func() {
 			r.mu.Lock()
 			delete(r.busy, j.Name)

@@ -331,14 +331,14 @@ func (s *sqlStore) Reserve(ctx context.Context, q bot.QuotaAsk) (bot.QuotaUse, e
 // busyChunk keeps Busy's IN lists well inside both engines' limits on bound parameters.
 const busyChunk = 500
 
-func (s *sqlStore) Busy(ctx context.Context, targetIDs []string, except string, steps ...bot.Step) (map[string]string, error) {
+func (s *sqlStore) Busy(ctx context.Context, targetIDs []string, except, requester string, steps ...bot.Step) (map[string]string, error) {
 	if len(steps) == 0 {
 		steps = []bot.Step{bot.StepQueued, bot.StepSetting, bot.StepSet, bot.StepRevoked}
 	}
 	out := map[string]string{}
 	for start := 0; start < len(targetIDs); start += busyChunk {
 		ids := targetIDs[start:min(start+busyChunk, len(targetIDs))]
-		args := []any{except, string(bot.StatePreview), string(bot.StatePending), string(bot.StateApproved), string(bot.StateResetting)}
+		args := []any{except, string(bot.StatePending), string(bot.StateApproved), string(bot.StateResetting), string(bot.StatePreview), requester}
 		for _, st := range steps {
 			args = append(args, string(st))
 		}
@@ -351,7 +351,7 @@ func (s *sqlStore) Busy(ctx context.Context, targetIDs []string, except string, 
 			err := sc.Scan(&h.target, &h.request)
 			return h, err
 		}, `SELECT t.target_id, t.request_id FROM request_targets t JOIN requests r ON r.id = t.request_id
-			WHERE t.request_id <> ? AND r.state IN (?, ?, ?, ?) AND t.step IN (`+placeholders(len(steps))+`)
+			WHERE t.request_id <> ? AND (r.state IN (?, ?, ?) OR r.state = ? AND r.requester_key = ?) AND t.step IN (`+placeholders(len(steps))+`)
 			AND t.target_id IN (`+placeholders(len(ids))+`) ORDER BY r.created_at`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("checking who is being reset: %w", err)

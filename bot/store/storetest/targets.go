@@ -216,17 +216,25 @@ func busy(t *testing.T, s bot.Store) {
 	running.State = bot.StateResetting
 	running.Targets[0].ID, running.Targets[0].Step = "id-running", bot.StepSetting
 	create(t, s, running)
-	got, err := s.Busy(ctx, []string{"id-ceo", "id-done", "id-running", "id-nobody"}, "R-OTHER")
+	preview := Sample("R-BUSY03")
+	preview.State = bot.StatePreview
+	preview.Targets[0].ID = "id-previewed"
+	create(t, s, preview)
+	got, err := s.Busy(ctx, []string{"id-ceo", "id-done", "id-running", "id-nobody", "id-previewed"}, "R-OTHER", "slack:T1:someone-else")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := map[string]string{"id-ceo": "R-BUSY00", "id-running": "R-BUSY02"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Busy = %v, want %v", got, want)
 	}
-	if got, _ := s.Busy(ctx, []string{"id-ceo"}, "R-BUSY00"); len(got) != 0 {
+	// A preview reserves its users against its own requester's next list only.
+	if got, _ := s.Busy(ctx, []string{"id-previewed"}, "R-OTHER", preview.Requester.Key()); got["id-previewed"] != "R-BUSY03" {
+		t.Errorf("a requester's own preview is not busy for them: %v", got)
+	}
+	if got, _ := s.Busy(ctx, []string{"id-ceo"}, "R-BUSY00", "x"); len(got) != 0 {
 		t.Errorf("a request is busy with itself: %v", got)
 	}
-	if got, _ := s.Busy(ctx, []string{"id-ceo", "id-running"}, "R-OTHER", bot.StepSetting); !reflect.DeepEqual(got, map[string]string{"id-running": "R-BUSY02"}) {
+	if got, _ := s.Busy(ctx, []string{"id-ceo", "id-running"}, "R-OTHER", "x", bot.StepSetting); !reflect.DeepEqual(got, map[string]string{"id-running": "R-BUSY02"}) {
 		t.Errorf("Busy in the writing steps = %v", got)
 	}
 }
