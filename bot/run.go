@@ -19,8 +19,10 @@ import (
 // leaseFor is how long a process holds a request it works without renewing its lease.
 const leaseFor = time.Minute
 
-// runChunk is how many targets of a list go through their steps together.
-const runChunk = 200
+// runChunk is how many targets of a list go through their steps together: enough for Graph's
+// batches to keep every slot busy (25 batches of 20), few enough that the first passwords reach the
+// requester while the rest are reset.
+const runChunk = 500
 
 // runLimit bounds one run: a list of thousands is paced inside Graph's write budget, so a run may
 // take minutes, never hours.

@@ -11,7 +11,7 @@ import (
 
 // sendList uploads a file to the fake and delivers the message.im event of it being sent to the bot's DM
 // with text, as the helpdesk agent would.
-func (h *harness) sendList(t *testing.T, user, text string, files map[string]fakeFile) []scenariotest.Seen {
+func (h *harness) sendList(t testing.TB, user, text string, files map[string]fakeFile) []scenariotest.Seen {
 	t.Helper()
 	var refs []map[string]any
 	h.slack.mu.Lock()

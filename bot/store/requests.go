@@ -196,6 +196,13 @@ func (s *sqlStore) Transition(ctx context.Context, id string, from, to bot.State
 func (s *sqlStore) StepTargets(ctx context.Context, id string, moves []bot.TargetMove, withdraw *bot.Delivery, at time.Time) ([]bool, error) {
 	moved := make([]bool, len(moves))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		// Moves of one step write the same columns: one prepared statement serves them all.
+		prepared := map[string]*sql.Stmt{}
+		defer func() {
+			for _, st := range prepared {
+				st.Close()
+			}
+		}()
 		for i, m := range moves {
 			set := []string{"step = ?", "updated_at = ?"}
 			args := []any{string(m.To), nanos(at)}
@@ -225,8 +232,16 @@ func (s *sqlStore) StepTargets(ctx context.Context, id string, moves []bot.Targe
 				}
 			}
 			args = append(args, id, m.N, string(m.From))
-			ok, err := rowsAffected(tx.ExecContext(ctx, s.d.rebind(`UPDATE request_targets SET `+strings.Join(set, ", ")+
-				` WHERE request_id = ? AND n = ? AND step = ?`), args...))
+			query := s.d.rebind(`UPDATE request_targets SET ` + strings.Join(set, ", ") + ` WHERE request_id = ? AND n = ? AND step = ?`)
+			st, ok := prepared[query]
+			if !ok {
+				var err error
+				if st, err = tx.PrepareContext(ctx, query); err != nil {
+					return err
+				}
+				prepared[query] = st
+			}
+			ok, err := rowsAffected(st.ExecContext(ctx, args...))
 			if err != nil {
 				return err
 			}

@@ -63,6 +63,14 @@ func (e notExpr) match(r record) bool { return !e.e.match(r) }
 func (e inExpr) match(r record) bool {
 	v := r(e.prop)
 	for _, w := range e.vals {
+		if a, ok := v.(string); ok {
+			if b, ok := w.(string); ok {
+				if strings.EqualFold(a, b) { // compare's case-insensitive equality, without lowering both
+					return true
+				}
+				continue
+			}
+		}
 		if compare(v, w) == 0 {
 			return true
 		}
