@@ -34,12 +34,12 @@ const accepted = "set RESETBOT_STORE to sqlite:PATH (e.g. " + DefaultDSN + "), "
 // Opening PostgreSQL is bounded in time: an unreachable server is an error within the connect
 // timeout (10 s unless connect_timeout says otherwise), and all of Open, waiting for another
 // replica's migration included, gives up after two minutes.
-func Open(ctx context.Context, dsn string) (bot.Store, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (bot.Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return openPostgres(ctx, dsn)
+		return openPostgres(ctx, dsn, opts...)
 	}
 	return nil, fmt.Errorf("RESETBOT_STORE=%q is not a store I know: %s", redactDSN(dsn), accepted)
 }
