@@ -43,7 +43,7 @@ func openAuditStore(ctx context.Context, dsn string) (bot.Store, error) {
 			return nil, fmt.Errorf("the SQLite store %s does not exist or cannot be read (%v): check RESETBOT_STORE or --store", path, errors.Unwrap(err))
 		}
 	}
-	return store.Open(ctx, dsn)
+	return openStore(ctx, dsn, os.Getenv, nil)
 }
 
 type auditVerifyCmd struct {
