@@ -36,7 +36,7 @@ func imageUnderTest(t *testing.T) v1.Image {
 			t.Fatal(err)
 		}
 		out := t.TempDir()
-		res, err := Make(repo, out, []string{runtime.GOARCH}, build.Describe(repo))
+		res, err := ociimage.Make(repo, out, []string{runtime.GOARCH}, build.Describe(repo))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,7 +20,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/resetbot/resetbot/tools/internal/build"
@@ -47,7 +46,7 @@ func run(out string, archs []string, push string) error {
 		out = filepath.Join(repo, "dist")
 	}
 	info := build.Describe(repo)
-	res, err := Make(repo, out, archs, info)
+	res, err := ociimage.Make(repo, out, archs, info)
 	if err != nil {
 		return err
 	}
@@ -66,92 +65,4 @@ func run(out string, archs []string, push string) error {
 		fmt.Printf("pushed %s@%s\n", ref.Context(), res.Digest)
 	}
 	return nil
-}
-
-// Result is what Make wrote.
-type Result struct {
-	Layout    string // the OCI layout folder
-	Index     v1.ImageIndex
-	Digest    v1.Hash
-	Platforms []Platform
-}
-
-// Platform is one platform's image.
-type Platform struct {
-	Arch    string
-	Image   v1.Image
-	Digest  v1.Hash
-	Size    int64 // compressed layers and config, as a registry stores them
-	Tarball string
-	Binary  string
-}
-
-// Make builds the binary and the image for each platform into out, and the index over them.
-func Make(repo, out string, archs []string, info build.Info) (*Result, error) {
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, err
-	}
-	res := &Result{Layout: filepath.Join(out, "image")}
-	var imgs []v1.Image
-	for _, arch := range archs {
-		bin := filepath.Join(out, "linux_"+arch, "resetbot")
-		if err := build.Binary(repo, bin, arch, info); err != nil {
-			return nil, err
-		}
-		img, err := ociimage.Build(ociimage.Spec{Binary: bin, Arch: arch, Version: info.Version, Revision: info.Revision,
-			Source: "https://github.com/resetbot/resetbot", Created: info.Time})
-		if err != nil {
-			return nil, err
-		}
-		p := Platform{Arch: arch, Image: img, Binary: bin, Tarball: filepath.Join(out, "resetbot-image-"+arch+".tar")}
-		if p.Digest, err = img.Digest(); err != nil {
-			return nil, err
-		}
-		if p.Size, err = compressedSize(img); err != nil {
-			return nil, err
-		}
-		tag, err := name.NewTag("resetbot:" + tagSafe(info.Version))
-		if err != nil {
-			return nil, err
-		}
-		if err := ociimage.WriteTarball(p.Tarball, tag, img); err != nil {
-			return nil, err
-		}
-		res.Platforms = append(res.Platforms, p)
-		imgs = append(imgs, img)
-	}
-	idx, err := ociimage.Index(imgs)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.RemoveAll(res.Layout); err != nil {
-		return nil, err
-	}
-	if err := ociimage.WriteLayout(res.Layout, idx, tagSafe(info.Version)); err != nil {
-		return nil, err
-	}
-	res.Index = idx
-	res.Digest, err = idx.Digest()
-	return res, err
-}
-
-func compressedSize(img v1.Image) (int64, error) {
-	m, err := img.Manifest()
-	if err != nil {
-		return 0, err
-	}
-	n := m.Config.Size
-	for _, l := range m.Layers {
-		n += l.Size
-	}
-	return n, nil
-}
-
-// tagSafe makes a version usable as an image tag (no "+", at most 128 characters).
-func tagSafe(v string) string {
-	v = strings.ReplaceAll(v, "+", "-")
-	if len(v) > 128 {
-		v = v[:128]
-	}
-	return v
 }
