@@ -16,7 +16,7 @@ func setupSlack(ctx context.Context, s *server, cfg slackadapter.Config) error {
 	cfg.Log = s.Log
 	cfg.Go = s.Go
 	cfg.Acked = func(took time.Duration) { s.Metrics.Acked(chat.PlatformSlack, took) }
-	a, err := slackadapter.New(cfg, s.Service)
+	a, err := slackadapter.New(cfg, newTracedHandler(s.Service))
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 // set: the Bot Framework endpoint POST /api/messages on the shared server. See the README's
 // Microsoft Teams section for the rest of the settings.
 func setupTeams(_ context.Context, s *server, cfg teams.Config) error {
-	cfg.Handler = s.Service
+	cfg.Handler = newTracedHandler(s.Service)
 	cfg.Refs = s.Store // conversation references survive restarts and are shared by replicas
 	cfg.Log = s.Log
 	cfg.Go = s.Go

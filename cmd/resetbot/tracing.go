@@ -18,6 +18,10 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // Tracing is OpenTelemetry's SDK with a small exporter of our own for OTLP over HTTP in its JSON
@@ -253,4 +257,44 @@ func arrayOf[T any](xs []T, value func(T) attribute.Value) otlpValue {
 		vals[i] = encodeValue(value(x))
 	}
 	return otlpValue{ArrayValue: &otlpArrayValue{Values: vals}}
+}
+
+// chatHandler is what the adapters hand their work to: bot.Service.
+type chatHandler interface {
+	Handle(ctx context.Context, in chat.Incoming) error
+	HandleBulk(ctx context.Context, in chat.Incoming, filename string, rows []bot.UserRow, problems []bot.RowProblem) error
+	MaxListRows() int
+}
+
+// tracedHandler gives each piece of work the adapters run after their acknowledgement a span of
+// its own: they run it detached from the request (which has ended), so without it every Graph
+// call would be a trace of its own. With it, one command or click is one trace, its Graph calls
+// (kiota's spans) its children. Names and attributes carry no person and no command text.
+type tracedHandler struct {
+	chatHandler
+	tracer trace.Tracer
+}
+
+func newTracedHandler(h chatHandler) tracedHandler {
+	return tracedHandler{chatHandler: h, tracer: otel.Tracer("github.com/resetbot/resetbot/cmd/resetbot")}
+}
+
+func (t tracedHandler) Handle(ctx context.Context, in chat.Incoming) error {
+	ctx, span := t.tracer.Start(ctx, "resetbot handle", trace.WithAttributes(attribute.String("chat.platform", string(in.Actor.Platform))))
+	defer span.End()
+	return endSpan(span, t.chatHandler.Handle(ctx, in))
+}
+
+func (t tracedHandler) HandleBulk(ctx context.Context, in chat.Incoming, filename string, rows []bot.UserRow, problems []bot.RowProblem) error {
+	ctx, span := t.tracer.Start(ctx, "resetbot handle list", trace.WithAttributes(
+		attribute.String("chat.platform", string(in.Actor.Platform)), attribute.Int("resetbot.list.rows", len(rows))))
+	defer span.End()
+	return endSpan(span, t.chatHandler.HandleBulk(ctx, in, filename, rows, problems))
+}
+
+func endSpan(span trace.Span, err error) error {
+	if err != nil {
+		span.SetStatus(codes.Error, "the service returned an error")
+	}
+	return err
 }
