@@ -18,10 +18,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
 	"github.com/resetbot/resetbot/tools/internal/build"
 	"github.com/resetbot/resetbot/tools/internal/ociimage"
 )
@@ -55,14 +51,11 @@ func run(out string, archs []string, push string) error {
 	}
 	fmt.Printf("index %s in %s (tag %s)\n", res.Digest, res.Layout, info.Version)
 	if push != "" {
-		ref, err := name.ParseReference(push)
+		where, err := ociimage.Push(push, res)
 		if err != nil {
-			return fmt.Errorf("-push %s: %w", push, err)
+			return err
 		}
-		if err := remote.WriteIndex(ref, res.Index, remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
-			return fmt.Errorf("pushing to %s: %w", ref, err)
-		}
-		fmt.Printf("pushed %s@%s\n", ref.Context(), res.Digest)
+		fmt.Println("pushed", where)
 	}
 	return nil
 }

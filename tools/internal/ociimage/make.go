@@ -1,12 +1,15 @@
 package ociimage
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/resetbot/resetbot/tools/internal/build"
 )
@@ -97,4 +100,17 @@ func tagSafe(v string) string {
 		v = v[:128]
 	}
 	return v
+}
+
+// Push sends the multi-platform index to a registry reference (registry/repository:tag) with the
+// credentials of ~/.docker/config.json, and says where it went.
+func Push(ref string, res *Result) (string, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return "", fmt.Errorf("-push %s: %w", ref, err)
+	}
+	if err := remote.WriteIndex(r, res.Index, remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
+		return "", fmt.Errorf("pushing to %s: %w", r, err)
+	}
+	return fmt.Sprintf("%s@%s", r.Context(), res.Digest), nil
 }
