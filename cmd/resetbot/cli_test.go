@@ -112,6 +112,9 @@ func TestServeReportsEveryProblemAtStart(t *testing.T) {
 		!strings.Contains(errb, "AZURE_TENANT_ID is not set") || !strings.Contains(errb, "none is configured") {
 		t.Errorf("exit %d: %s", code, errb)
 	}
+	if first := strings.SplitN(errb, "\n", 2)[0]; !strings.Contains(first, `"msg":"resetbot starting","version":`) {
+		t.Errorf("the first line does not say which resetbot this is: %s", first)
+	}
 }
 
 // config shows every setting with its value, default or absence, and never a secret.

@@ -73,11 +73,12 @@ var readyInterval = 15 * time.Second
 func (serveCmd) Run(ctx context.Context, cc *cliContext) error {
 	b := currentBuild()
 	cfg, err := loadAll(cc.Getenv, environ(cc))
+	// The version first, even when the settings are wrong: it is what an operator asks first.
+	log := newLogger(cc.Stderr, cfg.Ops)
+	log.Info("resetbot starting", "version", b.Version, "revision", b.Revision, "go", b.GoVersion)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cc.Stderr, cfg.Ops)
-	log.Info("resetbot starting", "version", b.Version, "revision", b.Revision, "go", b.GoVersion)
 	for _, u := range cfg.Unknown {
 		log.Warn("unknown setting ignored: " + u)
 	}
