@@ -70,6 +70,10 @@ func TestConfigCheckListsEveryProblem(t *testing.T) {
 		"RESETBOT_DIGEST_HOURS":  "9 to 5",
 		"MicrosoftAppId":         testApp, // Teams, with no tenant
 		"RESETBOT_APROVAL_TTL":   "10m",   // a typo
+		// What Kubernetes gives every pod for a service named resetbot: not typos.
+		"RESETBOT_SERVICE_HOST": "10.0.0.1", "RESETBOT_SERVICE_PORT": "80", "RESETBOT_SERVICE_PORT_HTTP": "80",
+		"RESETBOT_PORT": "tcp://10.0.0.1:80", "RESETBOT_PORT_80_TCP": "tcp://10.0.0.1:80",
+		"RESETBOT_PORT_80_TCP_PROTO": "tcp", "RESETBOT_PORT_80_TCP_PORT": "80", "RESETBOT_PORT_80_TCP_ADDR": "10.0.0.1",
 	}
 	code, out, errb := runCLI(t, vars, "config", "check")
 	if code != exitFailed || out != "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -211,6 +212,11 @@ func wrap(text string, width int) []string {
 // setting is most likely a typo. (AZURE_ and SLACK_ are shared with other tools and not checked.)
 var checkedPrefixes = []string{"RESETBOT_", "MICROSOFT_APP_"}
 
+// kubernetesServiceVar matches the variables Kubernetes gives a pod for each service of its
+// namespace (a service named resetbot yields RESETBOT_SERVICE_HOST, RESETBOT_PORT_80_TCP, …):
+// not typos. (The chart turns them off with enableServiceLinks: false; other manifests may not.)
+var kubernetesServiceVar = regexp.MustCompile(`_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?|PORT(_[0-9]+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)?)$`)
+
 // unknownSettings lists variables in environ that look like resetbot's but are none of its
 // settings, each with the closest setting's name when one is near.
 func unknownSettings(environ []string) []string {
@@ -227,7 +233,7 @@ func unknownSettings(environ []string) []string {
 		if _, _, ok := lookupSetting(name); ok {
 			continue
 		}
-		known := false
+		known := kubernetesServiceVar.MatchString(name)
 		for _, t := range testOnlySettings {
 			known = known || t == name
 		}

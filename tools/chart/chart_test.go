@@ -140,6 +140,9 @@ func checkPod(t *testing.T, d *appsv1.Deployment) corev1.Container {
 	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
 		t.Error("the service account token is mounted: the pod needs no API access")
 	}
+	if pod.EnableServiceLinks == nil || *pod.EnableServiceLinks {
+		t.Error("service links are on: RESETBOT_SERVICE_HOST and the like would look like settings")
+	}
 	tmp := false
 	for _, m := range c.VolumeMounts {
 		tmp = tmp || m.MountPath == "/tmp"
