@@ -5,6 +5,7 @@
 package graphsvc
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -46,15 +47,22 @@ const (
 	EnvCertificatePassword = "AZURE_CLIENT_CERTIFICATE_PASSWORD"
 	EnvSendCertChain       = "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN"
 	EnvAuthorityHost       = "AZURE_AUTHORITY_HOST"
-	EnvGraphEndpoint       = "RESETBOT_GRAPH_ENDPOINT"
-	EnvGraphAuth           = "RESETBOT_GRAPH_AUTH"
-	EnvGraphScope          = "RESETBOT_GRAPH_SCOPE"
+	// EnvFederatedTokenFile is the service account token workload identity exchanges for an Entra
+	// token (AKS's webhook sets it, with AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_AUTHORITY_HOST).
+	EnvFederatedTokenFile = "AZURE_FEDERATED_TOKEN_FILE"
+	EnvGraphEndpoint      = "RESETBOT_GRAPH_ENDPOINT"
+	EnvGraphAuth          = "RESETBOT_GRAPH_AUTH"
+	EnvGraphScope         = "RESETBOT_GRAPH_SCOPE"
 	// EnvBatchConcurrency is how many $batch requests a list run keeps in flight (1–32, default 4).
 	EnvBatchConcurrency = "RESETBOT_GRAPH_BATCH_CONCURRENCY"
 )
 
-// AuthManagedIdentity is the RESETBOT_GRAPH_AUTH value that selects the host's managed identity.
-const AuthManagedIdentity = "managed-identity"
+// RESETBOT_GRAPH_AUTH values: the host's managed identity, or workload identity required (it is
+// also used, unasked, when AZURE_FEDERATED_TOKEN_FILE is set and no secret or certificate is).
+const (
+	AuthManagedIdentity  = "managed-identity"
+	AuthWorkloadIdentity = "workload-identity"
+)
 
 // Config says how to reach Graph and as whom.
 type Config struct {
@@ -135,7 +143,8 @@ type Config struct {
 
 // ConfigFromEnv reads the Graph configuration from the environment through getenv (os.Getenv in
 // production) and builds the credential: a client secret (AZURE_CLIENT_SECRET), a certificate
-// (AZURE_CLIENT_CERTIFICATE_PATH, optional AZURE_CLIENT_CERTIFICATE_PASSWORD), or, with
+// (AZURE_CLIENT_CERTIFICATE_PATH, optional AZURE_CLIENT_CERTIFICATE_PASSWORD), workload identity
+// (AZURE_FEDERATED_TOKEN_FILE, when neither of those is set), or, with
 // RESETBOT_GRAPH_AUTH=managed-identity, the host's managed identity (AZURE_CLIENT_ID selects a
 // user-assigned one). AZURE_AUTHORITY_HOST and RESETBOT_GRAPH_ENDPOINT point at a sovereign cloud or
 // a private host. Errors name the variable and say what to put in it; they never contain a secret.
@@ -148,21 +157,26 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		AuthorityHost: get(EnvAuthorityHost),
 		Scope:         get(EnvGraphScope),
 	}
+	// Every problem at once, one per line, so a deployment is fixed in one go.
+	var errs []error
 	if cfg.GraphEndpoint != "" {
 		if _, err := normalizeEndpoint(cfg.GraphEndpoint); err != nil {
-			return Config{}, fmt.Errorf("%s: %w", EnvGraphEndpoint, err)
+			errs = append(errs, fmt.Errorf("%s: %w", EnvGraphEndpoint, err))
 		}
 	}
 	if v := get(EnvBatchConcurrency); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 32 {
-			return Config{}, fmt.Errorf("%s=%q: use a whole number from 1 to 32 ($batch requests of 20 in flight at once; default %d)", EnvBatchConcurrency, v, DefaultBatchConcurrency)
+			errs = append(errs, fmt.Errorf("%s=%q: use a whole number from 1 to 32 ($batch requests of 20 in flight at once; default %d)", EnvBatchConcurrency, v, DefaultBatchConcurrency))
 		}
 		cfg.BatchConcurrency = n
 	}
 	cred, err := credentialFromEnv(getenv, cfg.TenantID, cfg.ClientID, cfg.AuthorityHost, nil)
 	if err != nil {
-		return Config{}, err
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
 	}
 	cfg.Credential = cred
 	return cfg, nil
@@ -191,9 +205,13 @@ func credentialFromEnv(getenv func(string) string, tenantID, clientID, authority
 			return nil, fmt.Errorf("%s=%s: %v", EnvGraphAuth, AuthManagedIdentity, err)
 		}
 		return cred, nil
-	case "":
+	case "", AuthWorkloadIdentity:
 	default:
-		return nil, fmt.Errorf("%s=%q is not understood: leave it unset to sign in with %s or %s, or set it to %s to use the managed identity of the Azure host", EnvGraphAuth, mode, EnvClientSecret, EnvCertificatePath, AuthManagedIdentity)
+		return nil, fmt.Errorf("%s=%q is not understood: leave it unset to sign in with %s, %s or workload identity (%s), or set it to %s to use the managed identity of the Azure host", EnvGraphAuth, mode, EnvClientSecret, EnvCertificatePath, EnvFederatedTokenFile, AuthManagedIdentity)
+	}
+	workload := get(EnvGraphAuth) == AuthWorkloadIdentity
+	if workload && get(EnvFederatedTokenFile) == "" {
+		return nil, fmt.Errorf("%s=%s but %s is not set: on AKS, label the pod azure.workload.identity/use=true and annotate its service account with azure.workload.identity/client-id, so the webhook mounts the token", EnvGraphAuth, AuthWorkloadIdentity, EnvFederatedTokenFile)
 	}
 
 	if tenantID == "" {
@@ -213,6 +231,22 @@ func credentialFromEnv(getenv func(string) string, tenantID, clientID, authority
 	// Instance discovery asks login.microsoftonline.com about the authority; a private or test
 	// authority host is unknown there and the sign-in would fail.
 	noDiscovery := authority != cloud.AzurePublic.ActiveDirectoryAuthorityHost
+
+	// Workload identity (AKS): the pod's service account token, exchanged for an Entra token of
+	// AZURE_CLIENT_ID's app or managed identity through a federated credential. azidentity re-reads
+	// the file as Kubernetes rotates it.
+	if workload || (get(EnvFederatedTokenFile) != "" && getenv(EnvClientSecret) == "" && get(EnvCertificatePath) == "") {
+		path := get(EnvFederatedTokenFile)
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("%s: cannot read the service account token for workload identity: %v", EnvFederatedTokenFile, err)
+		}
+		cred, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
+			ClientOptions: opts, ClientID: clientID, TenantID: tenantID, TokenFilePath: path, DisableInstanceDiscovery: noDiscovery})
+		if err != nil {
+			return nil, fmt.Errorf("workload identity (%s): %v", EnvFederatedTokenFile, err)
+		}
+		return cred, nil
+	}
 
 	// The secret wins when both are set, as in azidentity's EnvironmentCredential.
 	if secret := getenv(EnvClientSecret); secret != "" {
@@ -240,7 +274,7 @@ func credentialFromEnv(getenv func(string) string, tenantID, clientID, authority
 		}
 		return cred, nil
 	}
-	return nil, fmt.Errorf("%s or %s is not set: the client secret of resetbot's app registration, or the path of its certificate (PEM or PKCS#12); on an Azure host set %s=%s instead", EnvClientSecret, EnvCertificatePath, EnvGraphAuth, AuthManagedIdentity)
+	return nil, fmt.Errorf("%s or %s is not set: the client secret of resetbot's app registration, or the path of its certificate (PEM or PKCS#12); on an Azure host set %s=%s instead, or use workload identity on AKS (%s)", EnvClientSecret, EnvCertificatePath, EnvGraphAuth, AuthManagedIdentity, EnvFederatedTokenFile)
 }
 
 // normalizeEndpoint checks a Graph origin and returns it without a trailing slash or "/v1.0".

@@ -16,7 +16,7 @@ import (
 // commands arrive at once, through the real handler on loopback, while Graph answers every call in
 // 500 ms: each round's resets (users.info, the service, Graph) start while the round is acknowledged,
 // and finish before the next round. Reported: p50 and p99 as the client saw them (request written →
-// acknowledgement read), and p99 as the server measured it (the resetbot_ack_seconds metric).
+// acknowledgement read), and p99 as the server measured it (the resetbot_ack_duration_seconds metric).
 //
 // The tail is set by Go's garbage collector: a round's resets leave tens of MB of garbage (the Graph
 // SDK mostly), and a collection that runs during the next round's acknowledgements slows all of them.

@@ -15,7 +15,8 @@ import (
 )
 
 // The environment `resetbot serve` reads for Teams. The MICROSOFT_APP_* names are the Bot Framework
-// SDKs' own, so an Azure Bot's settings carry over as they are.
+// SDKs' own; the MicrosoftApp* names (AzureNames) are those Azure's Bot Service templates write into
+// app settings, accepted beside them so an Azure Bot's settings carry over as they are.
 const (
 	EnvAppID           = "MICROSOFT_APP_ID"
 	EnvAppTenantID     = "MICROSOFT_APP_TENANT_ID"
@@ -24,6 +25,9 @@ const (
 	EnvAppCertPath     = "MICROSOFT_APP_CERTIFICATE_PATH"
 	EnvAppCertPassword = "MICROSOFT_APP_CERTIFICATE_PASSWORD"
 	EnvAuthorityHost   = "AZURE_AUTHORITY_HOST"
+	// EnvFederatedTokenFile is workload identity's service account token (AKS): with no secret or
+	// certificate, the bot's token comes from exchanging it.
+	EnvFederatedTokenFile = "AZURE_FEDERATED_TOKEN_FILE"
 
 	EnvApprovals        = "RESETBOT_TEAMS_APPROVALS_CONVERSATION"
 	EnvAudit            = "RESETBOT_TEAMS_AUDIT_CONVERSATION"
@@ -34,6 +38,14 @@ const (
 	EnvServiceHosts     = "RESETBOT_TEAMS_SERVICE_HOSTS"
 	EnvInsecureLoopback = "RESETBOT_TEAMS_INSECURE_LOOPBACK"
 )
+
+// AzureNames maps each setting to the name Azure's Bot Service templates give it.
+var AzureNames = map[string]string{
+	EnvAppID:       "MicrosoftAppId",
+	EnvAppTenantID: "MicrosoftAppTenantId",
+	EnvAppType:     "MicrosoftAppType",
+	EnvAppPassword: "MicrosoftAppPassword",
+}
 
 // App types, as the Azure Bot resource names them.
 const (
@@ -46,13 +58,28 @@ const (
 // Handler, Go, Acked and Log fields are left for the caller. Every error names the variable and what
 // it takes.
 func ConfigFromEnv(getenv func(string) string) (cfg Config, enabled bool, err error) {
-	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
+	var errs []string
+	fail := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
+	// A setting may come under its own name or Azure's; both set to different values is a mistake
+	// worth stopping for (which one would win is not obvious to whoever set them).
+	get := func(k string) string {
+		v := strings.TrimSpace(getenv(k))
+		if alias, ok := AzureNames[k]; ok {
+			if av := strings.TrimSpace(getenv(alias)); av != "" {
+				if v != "" && v != av {
+					fail("%s and %s are both set, to different values: keep one", k, alias)
+				}
+				if v == "" {
+					v = av
+				}
+			}
+		}
+		return v
+	}
 	cfg.AppID = get(EnvAppID)
 	if cfg.AppID == "" {
 		return Config{}, false, nil
 	}
-	var errs []string
-	fail := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
 	if !bot.IsGUID(cfg.AppID) {
 		fail("%s %q is not a GUID: use the Azure Bot's Microsoft App ID", EnvAppID, truncate(cfg.AppID, 60))
 	}
@@ -117,6 +144,11 @@ func credentialFromEnv(get func(string) string, appID, tenantID string) (azcore.
 	case strings.EqualFold(t, AppTypeMultiTenant):
 		authority = "botframework.com"
 	case strings.EqualFold(t, AppTypeUserAssignedMSI):
+		if path := get(EnvFederatedTokenFile); path != "" {
+			// On AKS the managed identity is reached through workload identity: its federated
+			// credential trusts the pod's service account.
+			return workloadCredential(opts, appID, tenantID, path, noDiscovery)
+		}
 		cred, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
 			ClientOptions: opts, ID: azidentity.ClientID(appID)})
 		if err != nil {
@@ -150,7 +182,24 @@ func credentialFromEnv(get func(string) string, appID, tenantID string) (azcore.
 		}
 		return cred, nil
 	}
-	return nil, fmt.Errorf("%s or %s is not set: the Azure Bot's client secret or certificate (or set %s=%s on an Azure host)", EnvAppPassword, EnvAppCertPath, EnvAppType, AppTypeUserAssignedMSI)
+	if path := get(EnvFederatedTokenFile); path != "" && authority == tenantID {
+		return workloadCredential(opts, appID, tenantID, path, noDiscovery)
+	}
+	return nil, fmt.Errorf("%s or %s is not set: the Azure Bot's client secret or certificate (or set %s=%s on an Azure host, or use workload identity on AKS: %s)", EnvAppPassword, EnvAppCertPath, EnvAppType, AppTypeUserAssignedMSI, EnvFederatedTokenFile)
+}
+
+// workloadCredential exchanges the pod's service account token (AKS workload identity) for the
+// bot's token, as the app or managed identity appID whose federated credential trusts it.
+func workloadCredential(opts policy.ClientOptions, appID, tenantID, path string, noDiscovery bool) (azcore.TokenCredential, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("%s: cannot read the service account token for workload identity: %v", EnvFederatedTokenFile, err)
+	}
+	cred, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
+		ClientOptions: opts, ClientID: appID, TenantID: tenantID, TokenFilePath: path, DisableInstanceDiscovery: noDiscovery})
+	if err != nil {
+		return nil, fmt.Errorf("workload identity (%s): %v", EnvFederatedTokenFile, err)
+	}
+	return cred, nil
 }
 
 // LogValue shows the configuration without its credential.

@@ -40,14 +40,14 @@ func New() *Metrics {
 			Name: "resetbot_resets_total", Help: "Password resets attempted, by outcome (done, or the failure kind).",
 		}, []string{"outcome"}),
 		graph: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "resetbot_graph_request_seconds", Help: "Microsoft Graph request latency, by method and status.",
+			Name: "resetbot_graph_request_duration_seconds", Help: "Microsoft Graph request latency, by method and status.",
 			Buckets: []float64{.025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"method", "status"}),
 		throttled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "resetbot_graph_throttled_total", Help: "Graph answers of 429 Too Many Requests.",
 		}),
 		ack: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "resetbot_ack_seconds", Help: "Time from receiving a chat request to acknowledging it, by platform.",
+			Name: "resetbot_ack_duration_seconds", Help: "Time from receiving a chat request to acknowledging it, by platform.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 3},
 		}, []string{"platform"}),
 	}
@@ -55,6 +55,10 @@ func New() *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// Register adds collectors of the process that serves (health, build information) to the same
+// registry, so one scrape has them all.
+func (m *Metrics) Register(cs ...prometheus.Collector) { m.reg.MustRegister(cs...) }
 
 // Handler serves the metrics for GET /metrics.
 func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }

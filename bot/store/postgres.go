@@ -44,7 +44,7 @@ const (
 	pgMaxConns = 16
 )
 
-func openPostgres(ctx context.Context, dsn string) (_ bot.Store, err error) {
+func openPostgres(ctx context.Context, dsn string, opts ...Option) (_ bot.Store, err error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("RESETBOT_STORE=%s is not a PostgreSQL URL I can read: %s; the form is postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=require",
@@ -69,7 +69,7 @@ func openPostgres(ctx context.Context, dsn string) (_ bot.Store, err error) {
 			where, scrubPassword(err, dsn, cfg.Password))
 	}
 
-	s := &postgresStore{db: stdlib.OpenDB(*cfg)}
+	s := &postgresStore{db: stdlib.OpenDB(*cfg, connectOptions(opts)...)}
 	defer func() {
 		if err != nil {
 			s.Close()

@@ -57,7 +57,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (bot.Store, error) {
 	case strings.HasPrefix(dsn, "sqlite:"):
 		st, err = openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		st, err = openPostgres(ctx, dsn)
+		st, err = openPostgres(ctx, dsn, opts...)
 	default:
 		return nil, fmt.Errorf("RESETBOT_STORE=%q is not a store I know: %s", redactDSN(dsn), accepted)
 	}
@@ -68,13 +68,6 @@ func Open(ctx context.Context, dsn string, opts ...Option) (bot.Store, error) {
 		sq.base().auditMAC = o.auditMAC
 	}
 	return st, nil
-}
-
-// Option changes how a store is opened.
-type Option func(*options)
-
-type options struct {
-	auditMAC func(hash string) string
 }
 
 // WithAuditMAC authenticates every record appended to the trail: mac is called with the record's

@@ -43,7 +43,7 @@ func openAuditStore(ctx context.Context, dsn string) (bot.Store, error) {
 			return nil, fmt.Errorf("the SQLite store %s does not exist or cannot be read (%v): check RESETBOT_STORE or --store", path, errors.Unwrap(err))
 		}
 	}
-	return store.Open(ctx, dsn)
+	return openStore(ctx, dsn, os.Getenv, nil)
 }
 
 type auditVerifyCmd struct {
@@ -87,16 +87,22 @@ func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 type auditExportCmd struct {
 	auditStoreFlag
-	Since  string `help:"First record time: a length of time back from now (7d, 36h), a date (2026-11-01, UTC) or an RFC 3339 time. Default: the first record." placeholder:"WHEN"`
-	Until  string `help:"Records before this time (same forms as --since). Default: now." placeholder:"WHEN"`
-	Format string `help:"jsonl (one JSON object per line) or csv (with a header)." enum:"jsonl,csv" default:"jsonl"`
-	Out    string `help:"Write to this file (created with owner-only permissions) instead of standard output." placeholder:"FILE"`
+	Since  string        `help:"First record time: a length of time back from now (7d, 36h), a date (2026-11-01, UTC) or an RFC 3339 time. Default: the first record." placeholder:"WHEN"`
+	Until  string        `help:"Records before this time (same forms as --since). Default: now." placeholder:"WHEN"`
+	Format string        `help:"jsonl (one JSON object per line) or csv (with a header)." enum:"jsonl,csv" default:"jsonl"`
+	Out    string        `help:"Write to this file (created with owner-only permissions) instead of standard output." placeholder:"FILE"`
+	Follow bool          `help:"Keep running: after the records there are, write each new one as it is appended (JSON lines, to standard output), until stopped. For a sidecar shipping the trail to a SIEM."`
+	After  int64         `help:"Only records after this one (its seq): the cursor a shipper kept, to resume without duplicates." placeholder:"SEQ"`
+	Poll   time.Duration `help:"With --follow: how often to look for new records." default:"2s"`
 }
 
 func (c *auditExportCmd) Run(ctx context.Context) error {
 	opts, err := c.options(time.Now())
 	if err != nil {
 		return err
+	}
+	if c.Follow {
+		return followTrail(ctx, c.dsn(os.Getenv), opts, os.Stdout, os.Stderr)
 	}
 	return exportTrail(ctx, c.dsn(os.Getenv), opts, os.Stdout, os.Stderr)
 }
@@ -105,10 +111,27 @@ type exportOptions struct {
 	since, until time.Time // until zero: no end
 	format       string
 	out          string // "" or "-": the writer given
+	after        int64  // only records with a greater seq
+	poll         time.Duration
 }
 
 func (c *auditExportCmd) options(now time.Time) (exportOptions, error) {
-	o := exportOptions{format: c.Format, out: c.Out}
+	o := exportOptions{format: c.Format, out: c.Out, after: c.After, poll: c.Poll}
+	if c.After < 0 {
+		return o, fmt.Errorf("--after %d: want a record's seq (1, 2, 3 …) or 0", c.After)
+	}
+	if c.Follow {
+		switch {
+		case c.Format == "csv":
+			return o, errors.New("--follow writes JSON lines (one record per line, as a shipper reads them): leave --format out or set it to jsonl")
+		case c.Until != "":
+			return o, errors.New("--follow runs until stopped: it takes no --until")
+		case c.Out != "" && c.Out != "-":
+			return o, errors.New("--follow writes to standard output (a file written whole and renamed into place cannot be followed): leave --out out")
+		case c.Poll < 100*time.Millisecond || c.Poll > time.Hour:
+			return o, fmt.Errorf("--poll %s: want from 100ms to 1h", c.Poll)
+		}
+	}
 	if o.format == "" {
 		o.format = "jsonl"
 	}
@@ -163,7 +186,7 @@ func exportTrail(ctx context.Context, dsn string, o exportOptions, stdout, stder
 		if broken == nil {
 			broken = check.Add(r)
 		}
-		if r.At.Before(o.since) || (!o.until.IsZero() && !r.At.Before(o.until)) {
+		if r.Seq <= o.after || r.At.Before(o.since) || (!o.until.IsZero() && !r.At.Before(o.until)) {
 			return nil
 		}
 		if n == 0 {
@@ -219,4 +242,53 @@ func exportTarget(path string, stdout io.Writer) (io.Writer, func(error) error, 
 		return err
 	}
 	return f, finish, nil
+}
+
+// followTrail writes the records after the cursor (o.after, o.since), then every record appended
+// later, one JSON line each as soon as it is read, until ctx ends (SIGTERM: exit 0). Records become
+// visible in seq order whichever replica appends them (appends are serialised), so a shipper that
+// keeps the last seq it forwarded resumes with --after SEQ and neither misses nor repeats one.
+// The chain is checked from the first record on as it goes; a break is reported on stderr once and
+// the records are still written: the SIEM should have them, and the warning.
+func followTrail(ctx context.Context, dsn string, o exportOptions, stdout, stderr io.Writer) error {
+	st, err := openAuditStore(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	aw := bot.NewAuditJSONL(stdout)
+	var (
+		check    bot.ChainCheck
+		reported bool
+		last     int64
+	)
+	read := func() error {
+		return st.AuditSince(ctx, last, func(r bot.AuditRecord) error {
+			last = r.Seq
+			if b := check.Add(r); b != nil && !reported {
+				fmt.Fprintf(stderr, "resetbot: %v; records are still written, run resetbot audit verify\n", b)
+				reported = true
+			}
+			if r.Seq <= o.after || r.At.Before(o.since) {
+				return nil
+			}
+			return aw.Write(r)
+		})
+	}
+	for {
+		if err := read(); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("following the audit trail: %w", err)
+		}
+		if err := aw.Flush(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(o.poll):
+		}
+	}
 }

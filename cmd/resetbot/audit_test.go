@@ -19,6 +19,7 @@ import (
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/bot/store"
 )
 
 // dayOnFile runs a day of requests through the real service into a SQLite file, then closes the
@@ -276,5 +277,73 @@ func TestAuditExportBadFlags(t *testing.T) {
 	}
 	if _, err := p.Parse([]string{"audit", "verify", "--store", "sqlite:x.db"}); err != nil {
 		t.Errorf("audit verify --store: %v", err)
+	}
+}
+
+// audit export --follow --after SEQ writes the records after the cursor, then each record
+// appended later as a JSON line of its own, until it is stopped, which is not an error.
+func TestAuditExportFollow(t *testing.T) {
+	env, _ := dayOnFile(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- followTrail(ctx, env.DSN, exportOptions{format: "jsonl", after: 32, poll: 20 * time.Millisecond}, &out, &errb)
+	}()
+	seqs := func() []int64 {
+		var got []int64
+		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			var r bot.AuditRecord
+			if line != "" && json.Unmarshal([]byte(line), &r) == nil {
+				got = append(got, r.Seq)
+			}
+		}
+		return got
+	}
+	waitFor := func(want []int64) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if reflect.DeepEqual(seqs(), want) {
+				return
+			}
+		}
+		t.Fatalf("followed %v, want %v", seqs(), want)
+	}
+	waitFor([]int64{33, 34})
+
+	// Another process (a replica) appends: the follower writes it within a poll.
+	st, err := store.Open(context.Background(), env.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rec := &bot.AuditRecord{At: time.Now().UTC(), RequestID: "R-FOLLOW", Event: "requested", Platform: "slack", Outcome: "asked"}
+	if err := st.AppendAudit(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	waitFor([]int64{33, 34, 35})
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("stopping the follower: %v", err)
+	}
+	if errb.String() != "" {
+		t.Errorf("stderr: %q", errb.String())
+	}
+}
+
+func TestAuditExportFollowBadFlags(t *testing.T) {
+	for _, c := range []struct {
+		cmd  auditExportCmd
+		says string
+	}{
+		{auditExportCmd{Follow: true, Format: "csv", Poll: time.Second}, "--follow writes JSON lines"},
+		{auditExportCmd{Follow: true, Until: "1h", Poll: time.Second}, "takes no --until"},
+		{auditExportCmd{Follow: true, Out: "trail.jsonl", Poll: time.Second}, "leave --out out"},
+		{auditExportCmd{Follow: true, Poll: time.Millisecond}, "--poll 1ms"},
+		{auditExportCmd{After: -1}, "--after -1"},
+	} {
+		if _, err := c.cmd.options(time.Now()); err == nil || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%+v: %v, want it to say %q", c.cmd, err, c.says)
+		}
 	}
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/digest"
 	"github.com/resetbot/resetbot/bot/jobs"
-	"github.com/resetbot/resetbot/bot/store"
 	"github.com/resetbot/resetbot/graphsvc"
 )
 
@@ -191,7 +190,7 @@ func openDigestEnv(ctx context.Context, _ *slog.Logger) (*digestEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.Store)
+	st, err := openStore(ctx, cfg.Store, os.Getenv, gcfg.Credential)
 	if err != nil {
 		return nil, err
 	}

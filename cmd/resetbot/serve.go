@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +24,15 @@ import (
 
 type serveCmd struct{}
 
+// Help is the detail `resetbot serve --help` prints: every setting, with its default.
+func (serveCmd) Help() string {
+	var b strings.Builder
+	b.WriteString("Serves Slack (HTTP endpoints under /slack/ or Socket Mode) and Teams (POST /api/messages), configured from the environment. ")
+	b.WriteString("Every problem in the settings is reported at once at start (resetbot config check does the same without starting).\n\n")
+	writeSettingsHelp(&b)
+	return b.String()
+}
+
 // server is what a chat platform's setup gets: the one service, the HTTP mux it mounts on, and a way
 // to run work after an acknowledgement that graceful shutdown waits for.
 type server struct {
@@ -30,14 +41,12 @@ type server struct {
 	Mux     *http.ServeMux
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
-	Getenv  func(string) string
+	Health  *health
 
 	// AuditPosters are the platforms with an audit channel configured: the digest goes there.
 	AuditPosters []digest.Poster
 
-	work    sync.WaitGroup
-	readyMu sync.Mutex
-	ready   map[string]func(context.Context) error
+	work sync.WaitGroup
 }
 
 // Go runs f after the caller has acknowledged the request; shutdown waits for it.
@@ -49,100 +58,149 @@ func (s *server) Go(f func()) {
 	}()
 }
 
-// Ready registers a readiness check for /readyz (a platform's API reachable, say).
-func (s *server) Ready(name string, check func(context.Context) error) {
-	s.readyMu.Lock()
-	defer s.readyMu.Unlock()
-	s.ready[name] = check
+// newLogger is the process's logger: JSON (or text) on stderr at RESETBOT_LOG_LEVEL.
+func newLogger(w io.Writer, o opsConfig) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: o.LogLevel}
+	if o.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// platform sets up one chat platform if its settings are present: enabled is false when none are.
-type platform struct {
-	name  string
-	setup func(ctx context.Context, s *server) (enabled bool, err error)
-}
+// readyInterval is how often the store and the platforms are checked for /readyz (a variable for
+// tests).
+var readyInterval = 15 * time.Second
 
-// platforms are registered by each platform's serve_*.go file.
-var platforms []platform
+func (serveCmd) Run(ctx context.Context, cc *cliContext) error {
+	b := currentBuild()
+	cfg, err := loadAll(cc.Getenv, environ(cc))
+	// The version first, even when the settings are wrong: it is what an operator asks first.
+	log := newLogger(cc.Stderr, cfg.Ops)
+	log.Info("resetbot starting", "version", b.Version, "revision", b.Revision, "go", b.GoVersion)
+	if err != nil {
+		return err
+	}
+	for _, u := range cfg.Unknown {
+		log.Warn("unknown setting ignored: " + u)
+	}
 
-func (serveCmd) Run(ctx context.Context) error {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	cfg, err := loadServeConfig(os.Getenv)
-	if err != nil {
+	if ts, on, err := tracingFromEnv(cc.Getenv); err != nil {
 		return err
+	} else if on {
+		stop, err := setupTracing(ctx, ts, b)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = stop(sctx)
+		}()
+		log.Info("tracing: OTLP/HTTP JSON", "endpoint", ts.URL)
 	}
-	dcfg, err := loadDigestSettings(os.Getenv)
-	if err != nil {
-		return err
-	}
-	gcfg, err := graphsvc.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		return err
-	}
+
 	m := metrics.New()
-	gcfg.Observe = m.GraphCall
-	gcfg.GroupsOfInterest, gcfg.UnitsOfInterest = cfg.Service.Policy.GroupsOfInterest(), cfg.Service.Policy.UnitsOfInterest()
-	dir, err := graphsvc.New(gcfg)
+	om := newOpsMetrics(b)
+	h := newHealth(log)
+	m.Register(append(om.collectors(), h.up)...)
+	cfg.Graph.Observe = m.GraphCall
+	// The directory reads the membership of the groups the policy looks at from the group side,
+	// once for many lookups.
+	cfg.Graph.GroupsOfInterest, cfg.Graph.UnitsOfInterest = cfg.Serve.Service.Policy.GroupsOfInterest(), cfg.Serve.Service.Policy.UnitsOfInterest()
+	dir, err := graphsvc.New(cfg.Graph)
 	if err != nil {
 		return err
 	}
-	trailKey, err := bot.NewTrailKey(cfg.Service.AuditKey)
+	if err := checkSQLiteWritable(cfg.Serve.Store); err != nil {
+		return err
+	}
+	trailKey, err := bot.NewTrailKey(cfg.Serve.Service.AuditKey)
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(ctx, cfg.Store, store.WithAuditMAC(trailKey.Sign))
+	st, err := openStore(ctx, cfg.Serve.Store, cc.Getenv, cfg.Graph.Credential, store.WithAuditMAC(trailKey.Sign))
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	h.require("store", st.Ping)
 
-	svc := bot.NewService(dir, st, cfg.Service, log)
+	svc := bot.NewService(dir, st, cfg.Serve.Service, log)
 	svc.SetObserver(m)
-	s := &server{Service: svc, Store: st, Mux: http.NewServeMux(), Metrics: m, Log: log, Getenv: os.Getenv,
-		ready: map[string]func(context.Context) error{"store": st.Ping}}
-	s.Mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	s.Mux.HandleFunc("GET /readyz", s.readyz)
-	s.Mux.Handle("GET /metrics", m.Handler())
-	if cfg.SignIn.Enabled {
-		mgr, err := newSignIn(cfg.SignIn, gcfg, st, svc, log, cfg.Service.Policy.AsAgent)
+	s := &server{Service: svc, Store: st, Mux: http.NewServeMux(), Metrics: m, Log: log, Health: h}
+	ops := s.Mux
+	if cfg.Ops.OpsListen != "" {
+		ops = http.NewServeMux()
+	}
+	ops.HandleFunc("GET /healthz", healthz)
+	ops.HandleFunc("GET /readyz", h.readyz)
+	ops.Handle("GET /metrics", m.Handler())
+
+	if cfg.Serve.SignIn.Enabled {
+		mgr, err := newSignIn(cfg.Serve.SignIn, cfg.Graph, st, svc, log, cfg.Serve.Service.Policy.AsAgent)
 		if err != nil {
 			return err
 		}
 		defer mgr.Close()
 		svc.EnableAgentSignIn(mgr, dir)
-		if cfg.SignIn.PublicURL != "" {
+		if cfg.Serve.SignIn.PublicURL != "" {
 			s.Mux.Handle("GET "+signin.CallbackPath, mgr)
 		}
-		log.Info("agent sign-in enabled", "writeback", cfg.Service.Policy.Writeback, "reset_as_agent", cfg.Service.Policy.AsAgent,
-			"flow", map[bool]string{true: "authorization code", false: "device code"}[cfg.SignIn.PublicURL != ""])
+		log.Info("agent sign-in enabled", "writeback", cfg.Serve.Service.Policy.Writeback, "reset_as_agent", cfg.Serve.Service.Policy.AsAgent,
+			"flow", map[bool]string{true: "authorization code", false: "device code"}[cfg.Serve.SignIn.PublicURL != ""])
 	}
 
 	var enabled []string
-	for _, p := range platforms {
-		on, err := p.setup(ctx, s)
-		if err != nil {
-			return fmt.Errorf("%s: %w", p.name, err)
+	if cfg.Slack != nil {
+		if err := setupSlack(ctx, s, *cfg.Slack); err != nil {
+			return fmt.Errorf("slack: %w", err)
 		}
-		if on {
-			enabled = append(enabled, p.name)
-		}
+		enabled = append(enabled, "slack")
 	}
-	if len(enabled) == 0 {
-		return errors.New("no chat platform is configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) for Slack, or MICROSOFT_APP_ID for Teams; try `resetbot demo` to see it work without either")
+	if cfg.Teams != nil {
+		if err := setupTeams(ctx, s, *cfg.Teams); err != nil {
+			return fmt.Errorf("teams: %w", err)
+		}
+		enabled = append(enabled, "teams")
 	}
 
-	srv := &http.Server{Addr: cfg.Listen, Handler: s.Mux, ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	// Bind before saying "serving", so the line means what it says; a port in use is an error now.
+	var tlsConfig *tls.Config
+	if cfg.Ops.TLSCert != "" {
+		certs, err := newCertReloader(cfg.Ops.TLSCert, cfg.Ops.TLSKey, log)
+		if err != nil {
+			return err
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: certs.GetCertificate}
+	}
+	public, err := listen(cfg.Serve.Listen, "RESETBOT_LISTEN", tlsConfig)
+	if err != nil {
+		return err
+	}
+	servers := []*http.Server{newHTTPServer(instrument(s.Mux, log, om))}
+	listeners := []net.Listener{public}
+	if cfg.Ops.OpsListen != "" {
+		opsLn, err := listen(cfg.Ops.OpsListen, "RESETBOT_OPS_LISTEN", nil)
+		if err != nil {
+			public.Close()
+			return err
+		}
+		servers = append(servers, newHTTPServer(instrument(ops, log, nil)))
+		listeners = append(listeners, opsLn)
+	}
+
 	jobs, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopJobs()
 	go svc.Run(jobs, 10*time.Second)
+	go h.loop(jobs, readyInterval)
+	go om.gaugeLoop(jobs, st, 30*time.Second)
 	// The digest runs on one replica per slot (the store's job_runs claim); the first tick also
 	// catches up, once, a slot every replica missed.
 	if len(s.AuditPosters) > 0 {
 		runner := scheduler.New(st, jobOwner(), log)
-		runner.Add(newDigestSender(dcfg, st, dir, gcfg.ClientID, s.AuditPosters, log).Job(dcfg.Schedule))
+		runner.Add(newDigestSender(cfg.Digest, st, dir, cfg.Graph.ClientID, s.AuditPosters, log).Job(cfg.Digest.Schedule))
 		go runner.Loop(jobs, 30*time.Second)
-		log.Info("audit digest scheduled", "schedule", dcfg.Spec, "tz", dcfg.Config.Location.String(), "entra", dcfg.Entra)
+		log.Info("audit digest scheduled", "schedule", cfg.Digest.Spec, "tz", cfg.Digest.Config.Location.String(), "entra", cfg.Digest.Entra)
 	} else {
 		log.Warn("no audit channel is configured (RESETBOT_AUDIT_CHANNEL, RESETBOT_TEAMS_AUDIT_CONVERSATION): no digests will be posted")
 	}
@@ -150,53 +208,61 @@ func (serveCmd) Run(ctx context.Context) error {
 		svc.AttachAuditChannel(p) // alerts (a row resetbot did not write, the tenant-wide brake) as they happen
 	}
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("resetbot serving", "listen", cfg.Listen, "platforms", enabled)
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	attrs := []any{"listen", public.Addr().String(), "platforms", enabled, "tls", tlsConfig != nil}
+	if cfg.Ops.OpsListen != "" {
+		attrs = append(attrs, "ops_listen", listeners[1].Addr().String())
+	}
+	log.Info("serving", attrs...)
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	// Graceful shutdown: stop taking requests, then let acknowledged work finish (a reset half done
-	// would leave a password set that nobody was told).
-	log.Info("shutting down: finishing in-flight work")
-	shutdown, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// Graceful shutdown: say not ready and keep taking requests for the drain delay, so the load
+	// balancer stops sending them; then stop taking requests, and let acknowledged work finish (a
+	// reset half done would leave a password set that nobody was told).
+	h.draining.Store(true)
+	if cfg.Ops.DrainDelay > 0 {
+		log.Info("shutting down: draining", "delay", cfg.Ops.DrainDelay.String())
+		time.Sleep(cfg.Ops.DrainDelay)
+	}
+	log.Info("shutting down: finishing in-flight work", "timeout", cfg.Ops.ShutdownTimeout.String())
+	shutdown, cancel := context.WithTimeout(context.Background(), cfg.Ops.ShutdownTimeout)
 	defer cancel()
-	_ = srv.Shutdown(shutdown)
+	for _, srv := range servers {
+		_ = srv.Shutdown(shutdown)
+	}
 	done := make(chan struct{})
 	go func() { s.work.Wait(); svc.Close(); close(done) }()
 	select {
 	case <-done:
+		log.Info("stopped")
 	case <-shutdown.Done():
-		log.Error("in-flight work did not finish within 60s")
+		log.Error("in-flight work did not finish in time", "timeout", cfg.Ops.ShutdownTimeout.String())
 	}
 	return nil
 }
 
-func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-	defer cancel()
-	s.readyMu.Lock()
-	checks := make(map[string]func(context.Context) error, len(s.ready))
-	for k, v := range s.ready {
-		checks[k] = v
+// listen binds addr, with TLS when config is set; setting names the variable in the error.
+func listen(addr, setting string, config *tls.Config) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s=%s: %w", setting, addr, err)
 	}
-	s.readyMu.Unlock()
-	var failed []string
-	for name, check := range checks {
-		if err := check(ctx); err != nil {
-			failed = append(failed, name)
-			s.Log.Warn("not ready", "check", name, "err", err)
-		}
+	if config != nil {
+		ln = tls.NewListener(ln, config)
 	}
-	if len(failed) > 0 {
-		// Names only: an error's text could name internal hosts.
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(w, "unavailable: %v\n", failed)
-		return
-	}
-	fmt.Fprintln(w, "ready")
+	return ln, nil
+}
+
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: nil}
 }
 
 // newSignIn builds agent sign-in on resetbot's own app registration (AZURE_TENANT_ID,

@@ -9,30 +9,22 @@ import (
 	"github.com/resetbot/resetbot/chat"
 )
 
-// Slack joins resetbot serve when its settings are present: SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET
-// (HTTP mode, endpoints under /slack/ on the shared server) or SLACK_APP_TOKEN (Socket Mode, no public
-// URL). See the README's Slack section.
-func init() {
-	platforms = append(platforms, platform{name: "slack", setup: setupSlack})
-}
-
-func setupSlack(ctx context.Context, s *server) (bool, error) {
-	cfg, enabled, err := slackadapter.ConfigFromEnv(s.Getenv)
-	if err != nil || !enabled {
-		return enabled, err
-	}
+// setupSlack joins Slack to resetbot serve when its settings are present: SLACK_BOT_TOKEN with
+// SLACK_SIGNING_SECRET (HTTP mode, endpoints under /slack/ on the shared server) or SLACK_APP_TOKEN
+// (Socket Mode, no public URL). See the README's Slack section.
+func setupSlack(ctx context.Context, s *server, cfg slackadapter.Config) error {
 	cfg.Log = s.Log
 	cfg.Go = s.Go
 	cfg.Acked = func(took time.Duration) { s.Metrics.Acked(chat.PlatformSlack, took) }
-	a, err := slackadapter.New(cfg, s.Service)
+	a, err := slackadapter.New(cfg, newTracedHandler(s.Service))
 	if err != nil {
-		return true, err
+		return err
 	}
 	s.Service.Attach(chat.PlatformSlack, a)
 	if cfg.AuditChannel != "" {
 		s.AuditPosters = append(s.AuditPosters, digest.Poster{Name: "slack", AuditPoster: a})
 	}
-	s.Ready("slack", a.Check)
+	s.Health.platform("slack", a.Check)
 	if cfg.SocketMode() {
 		if cfg.SigningSecret != "" {
 			s.Log.Info("slack: Socket Mode is on (" + slackadapter.EnvAppToken + "), so " + slackadapter.EnvSigningSecret + " is not used and /slack/* is not served")
@@ -44,9 +36,9 @@ func setupSlack(ctx context.Context, s *server) (bool, error) {
 			}
 		}()
 		s.Log.Info("slack: Socket Mode", "config", cfg)
-		return true, nil
+		return nil
 	}
 	a.Mount(s.Mux)
 	s.Log.Info("slack: HTTP mode on /slack/commands, /slack/interactions, /slack/events", "config", cfg)
-	return true, nil
+	return nil
 }

@@ -9,26 +9,18 @@ import (
 	"github.com/resetbot/resetbot/chat"
 )
 
-// Teams joins resetbot serve when MICROSOFT_APP_ID is set: the Bot Framework endpoint POST
-// /api/messages on the shared server. See the README's Microsoft Teams section for the rest of the
-// settings (MICROSOFT_APP_TENANT_ID, a credential, RESETBOT_TEAMS_APPROVALS_CONVERSATION).
-func init() {
-	platforms = append(platforms, platform{name: "teams", setup: setupTeams})
-}
-
-func setupTeams(_ context.Context, s *server) (bool, error) {
-	cfg, enabled, err := teams.ConfigFromEnv(s.Getenv)
-	if err != nil || !enabled {
-		return enabled, err
-	}
-	cfg.Handler = s.Service
+// setupTeams joins Teams to resetbot serve when MICROSOFT_APP_ID (or Azure's MicrosoftAppId) is
+// set: the Bot Framework endpoint POST /api/messages on the shared server. See the README's
+// Microsoft Teams section for the rest of the settings.
+func setupTeams(_ context.Context, s *server, cfg teams.Config) error {
+	cfg.Handler = newTracedHandler(s.Service)
 	cfg.Refs = s.Store // conversation references survive restarts and are shared by replicas
 	cfg.Log = s.Log
 	cfg.Go = s.Go
 	cfg.Acked = func(took time.Duration) { s.Metrics.Acked(chat.PlatformTeams, took) }
 	a, err := teams.New(cfg)
 	if err != nil {
-		return true, err
+		return err
 	}
 	// The key cache lives as long as the process: closing it at shutdown would refuse the requests
 	// still being answered.
@@ -37,10 +29,10 @@ func setupTeams(_ context.Context, s *server) (bool, error) {
 		s.AuditPosters = append(s.AuditPosters, digest.Poster{Name: "teams", AuditPoster: a})
 	}
 	s.Mux.Handle("POST /api/messages", a)
-	s.Ready("teams", a.Ready)
+	s.Health.platform("teams", a.Ready)
 	if cfg.ApprovalsConversation == "" {
 		s.Log.Warn("teams: " + teams.EnvApprovals + " is not set, so resets that need approval will be refused until it is")
 	}
 	s.Log.Info("teams: Bot Framework endpoint on POST /api/messages", "config", cfg)
-	return true, nil
+	return nil
 }

@@ -60,9 +60,12 @@ type Authority struct {
 
 // TokenCall is one request to the token endpoint, as the Authority saw it.
 type TokenCall struct {
-	GrantType string // authorization_code, refresh_token or device_code
+	GrantType string // authorization_code, refresh_token, device_code or client_credentials
 	UserID    string // who it was for, when known
 	Error     string // the OAuth error answered, "" on success
+	// Assertion is the client assertion of an app's client_credentials request (workload
+	// identity sends its service account token there).
+	Assertion string
 }
 
 type authCode struct {
@@ -295,7 +298,8 @@ func (a *Authority) deviceCode(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// token redeems a code (checking PKCE), a refresh token or an approved device code.
+// token redeems a code (checking PKCE), a refresh token or an approved device code, and gives the
+// app its own token for a client secret or assertion.
 func (a *Authority) token(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		oauthError(w, "invalid_request", "AADSTS900144: The request body is not a form.")
@@ -311,6 +315,23 @@ func (a *Authority) token(w http.ResponseWriter, r *http.Request) {
 	}
 	if f.Get("client_id") != a.ClientID {
 		deny("unauthorized_client", "AADSTS700016: Application with identifier '"+f.Get("client_id")+"' was not found in the directory.")
+		return
+	}
+	if grantType == "client_credentials" {
+		// The app's own token, as a client secret or a client assertion (workload identity's
+		// federated token) would get: the one app-only token the Graph simulator accepts.
+		call.Assertion = f.Get("client_assertion")
+		if call.Assertion == "" && f.Get("client_secret") == "" {
+			deny("invalid_client", "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.")
+			return
+		}
+		if call.Assertion != "" && f.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+			deny("invalid_request", "AADSTS50027: Invalid client_assertion_type.")
+			return
+		}
+		a.record(call)
+		authJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600,
+			"access_token": a.graph.Token})
 		return
 	}
 	now := time.Now()
