@@ -59,6 +59,8 @@ type ChainBreak struct {
 	Seq  int64     // the first bad record as read
 	At   time.Time // its time as stored (itself untrustworthy once the record is bad)
 	What string    // what is wrong, in plain words
+	// PastEnd: the trail itself is intact but ends too soon (records were cut off the end).
+	PastEnd bool
 }
 
 func (b *ChainBreak) Error() string {
@@ -185,7 +187,7 @@ func (c *ChainCheck) Finish() *ChainBreak {
 	}
 	for _, a := range c.Anchors {
 		if a.Seq > c.Last.Seq {
-			c.broken = &ChainBreak{Seq: c.Last.Seq + 1, At: c.Last.At,
+			c.broken = &ChainBreak{Seq: c.Last.Seq + 1, At: c.Last.At, PastEnd: true,
 				What: fmt.Sprintf("the trail ends at record %d, but record %d is anchored outside the database: records were cut off the end", c.Last.Seq, a.Seq)}
 			return c.broken
 		}

@@ -97,6 +97,15 @@ func openPostgres(ctx context.Context, dsn string, opts ...Option) (_ bot.Store,
 	if err := migratePostgres(ctx, s.db, schema.String); err != nil {
 		return nil, fmt.Errorf("preparing the PostgreSQL store at %s (schema %s): %s", where, schema.String, scrubPassword(err, dsn, cfg.Password))
 	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.botRole != "" {
+		if err := grantBotRole(ctx, s.db, schema.String, o.botRole); err != nil {
+			return nil, fmt.Errorf("granting %s its rights in schema %s at %s: %s", o.botRole, schema.String, where, scrubPassword(err, dsn, cfg.Password))
+		}
+	}
 	return s, nil
 }
 

@@ -14,6 +14,13 @@ type Option func(*options)
 type options struct {
 	password func(ctx context.Context) (string, error) // WithPassword
 	auditMAC func(hash string) string                  // WithAuditMAC
+	botRole  string                                    // WithBotRole
+}
+
+// WithBotRole, on PostgreSQL, grants role (after migrating, as the schema's owner opening the store)
+// the rights resetbot needs and no more: see grantBotRole. SQLite has no roles: Open refuses it.
+func WithBotRole(role string) Option {
+	return func(o *options) { o.botRole = role }
 }
 
 // WithPassword makes every new PostgreSQL connection take its password from f, asked just before

@@ -54,6 +54,8 @@ func Open(ctx context.Context, dsn string, opts ...Option) (bot.Store, error) {
 		err error
 	)
 	switch {
+	case strings.HasPrefix(dsn, "sqlite:") && o.botRole != "":
+		return nil, fmt.Errorf("a bot role (%s) is a PostgreSQL grant; SQLite has no roles: protect the database file instead (resetbot creates it readable by its own user only)", o.botRole)
 	case strings.HasPrefix(dsn, "sqlite:"):
 		st, err = openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):

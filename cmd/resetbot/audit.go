@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/bot/keys"
 	"github.com/resetbot/resetbot/bot/store"
 )
 
@@ -37,36 +38,66 @@ func (f auditStoreFlag) dsn(getenv func(string) string) string {
 
 // openAuditStore opens an existing store. A SQLite path that does not exist is an error rather than
 // a new empty database that would verify as an empty, intact trail.
-func openAuditStore(ctx context.Context, dsn string) (bot.Store, error) {
+func openAuditStore(ctx context.Context, dsn string, getenv func(string) string) (bot.Store, error) {
 	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok && path != ":memory:" {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("the SQLite store %s does not exist or cannot be read (%v): check RESETBOT_STORE or --store", path, errors.Unwrap(err))
 		}
 	}
-	return openStore(ctx, dsn, os.Getenv, nil)
+	return openStore(ctx, dsn, getenv, nil)
 }
 
 type auditVerifyCmd struct {
 	auditStoreFlag
+	Anchor []string `help:"A record the trail must still hold, as SEQ:HASH (each digest shows the head it saw; verify prints today's). Catches a trail cut short or rebuilt from the start. Repeatable." placeholder:"SEQ:HASH"`
 }
 
-func (c *auditVerifyCmd) Run(ctx context.Context) error {
-	return verifyTrail(ctx, c.dsn(os.Getenv), os.Stdout)
+func (c *auditVerifyCmd) Run(ctx context.Context, cc *cliContext) error {
+	check, err := trailCheck(cc.Getenv, c.Anchor)
+	if err != nil {
+		return err
+	}
+	return verifyTrail(ctx, c.dsn(cc.Getenv), cc.Getenv, check, cc.Stdout)
+}
+
+// trailCheck sets up a check with the audit key (when RESETBOT_AUDIT_KEY is set: every record's
+// MAC is checked, so a chain rebuilt by whoever can write the database shows) and the anchors.
+func trailCheck(getenv func(string) string, anchors []string) (*bot.ChainCheck, error) {
+	c := &bot.ChainCheck{}
+	if v := getenv(EnvAuditKey); v != "" {
+		raw, err := keys.Parse(EnvAuditKey, v)
+		if err != nil {
+			return nil, err
+		}
+		if c.Key, err = bot.NewTrailKey(raw); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range anchors {
+		a, err := bot.ParseAnchor(s)
+		if err != nil {
+			return nil, fmt.Errorf("--anchor: %w", err)
+		}
+		c.Anchors = append(c.Anchors, a)
+	}
+	return c, nil
 }
 
 // verifyTrail walks the chain and says whether it is intact; a broken chain is an error naming the
 // first bad record, so the command exits non-zero.
-func verifyTrail(ctx context.Context, dsn string, out io.Writer) error {
-	st, err := openAuditStore(ctx, dsn)
+func verifyTrail(ctx context.Context, dsn string, getenv func(string) string, c *bot.ChainCheck, out io.Writer) error {
+	st, err := openAuditStore(ctx, dsn, getenv)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	check, err := bot.VerifyTrail(ctx, st)
+	check, err := bot.VerifyTrailWith(ctx, st, c)
 	var b *bot.ChainBreak
 	if errors.As(err, &b) {
 		intact := "no record before it is intact"
-		if check.Count > 0 {
+		if check.Count > 0 && b.PastEnd {
+			intact = fmt.Sprintf("the %d records it holds (to #%d) are intact", check.Count, check.Last.Seq)
+		} else if check.Count > 0 {
 			intact = fmt.Sprintf("the %d records before it (to #%d) are intact", check.Count, check.Last.Seq)
 		}
 		return fmt.Errorf("%w\n  %s; treat everything from record %d on as untrusted", b, intact, b.Seq)
@@ -74,12 +105,29 @@ func verifyTrail(ctx context.Context, dsn string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var w strings.Builder
 	if check.Count == 0 {
-		_, err = fmt.Fprintln(out, "0 records: the audit trail is empty.")
-		return err
+		w.WriteString("0 records: the audit trail is empty.\n")
+	} else {
+		fmt.Fprintf(&w, "%d records, chain intact (first #%d %s, last #%d %s)\n",
+			check.Count, check.First.Seq, stamp(check.First.At), check.Last.Seq, stamp(check.Last.At))
 	}
-	_, err = fmt.Fprintf(out, "%d records, chain intact (first #%d %s, last #%d %s)\nhead hash %s\n",
-		check.Count, check.First.Seq, stamp(check.First.At), check.Last.Seq, stamp(check.Last.At), check.Last.Hash)
+	switch {
+	case check.Key == nil:
+		fmt.Fprintf(&w, "MACs not checked: %s is not set (with it, a chain rebuilt by someone who can write the database but has not the key is caught)\n", EnvAuditKey)
+	case check.Unkeyed > 0:
+		fmt.Fprintf(&w, "every record's MAC matches %s, but for the first %d, written before the key was set\n", EnvAuditKey, check.Unkeyed)
+	case check.Count > 0:
+		fmt.Fprintf(&w, "every record's MAC matches %s\n", EnvAuditKey)
+	}
+	for _, a := range check.Anchors {
+		fmt.Fprintf(&w, "anchor #%d found as recorded\n", a.Seq)
+	}
+	if check.Count > 0 {
+		fmt.Fprintf(&w, "head hash %s\nkeep the head outside the database; later, resetbot audit verify --anchor %d:%s proves the trail still holds it\n",
+			check.Last.Hash, check.Last.Seq, check.Last.Hash)
+	}
+	_, err = io.WriteString(out, w.String())
 	return err
 }
 
@@ -159,7 +207,7 @@ func (c *auditExportCmd) options(now time.Time) (exportOptions, error) {
 // chain is checked on the way (every record is read anyway): the export is written, and a broken
 // chain then makes the command fail so a scheduled export does not go unnoticed.
 func exportTrail(ctx context.Context, dsn string, o exportOptions, stdout, stderr io.Writer) (err error) {
-	st, err := openAuditStore(ctx, dsn)
+	st, err := openAuditStore(ctx, dsn, os.Getenv)
 	if err != nil {
 		return err
 	}
@@ -251,7 +299,7 @@ func exportTarget(path string, stdout io.Writer) (io.Writer, func(error) error, 
 // The chain is checked from the first record on as it goes; a break is reported on stderr once and
 // the records are still written: the SIEM should have them, and the warning.
 func followTrail(ctx context.Context, dsn string, o exportOptions, stdout, stderr io.Writer) error {
-	st, err := openAuditStore(ctx, dsn)
+	st, err := openAuditStore(ctx, dsn, os.Getenv)
 	if err != nil {
 		return err
 	}

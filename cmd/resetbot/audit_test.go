@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -55,11 +57,12 @@ func tamper(t *testing.T, path string, stmts ...string) {
 func TestAuditVerifyIntactTrail(t *testing.T) {
 	env, _ := dayOnFile(t)
 	var out bytes.Buffer
-	if err := verifyTrail(context.Background(), env.DSN, &out); err != nil {
+	if err := verifyTrail(context.Background(), env.DSN, noEnv, &bot.ChainCheck{}, &out); err != nil {
 		t.Fatalf("a real run's trail does not verify: %v", err)
 	}
 	got := out.String()
-	if !strings.HasPrefix(got, "34 records, chain intact (first #1 2026-11-27T10:00:00Z, last #34 2026-11-27T10:31:00Z)\nhead hash ") {
+	if !strings.HasPrefix(got, "34 records, chain intact (first #1 2026-11-27T10:00:00Z, last #34 2026-11-27T10:31:00Z)\n") ||
+		!strings.Contains(got, "\nMACs not checked: RESETBOT_AUDIT_KEY is not set") || !strings.Contains(got, "\nhead hash ") {
 		t.Errorf("verify printed %q", got)
 	}
 }
@@ -95,7 +98,7 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 			}
 			tamper(t, env.StorePath, stmts...)
 			var out bytes.Buffer
-			err := verifyTrail(context.Background(), env.DSN, &out)
+			err := verifyTrail(context.Background(), env.DSN, noEnv, &bot.ChainCheck{}, &out)
 			if err == nil {
 				t.Fatalf("tampering went unnoticed: %q", out.String())
 			}
@@ -116,11 +119,11 @@ func TestAuditVerifyCatchesTampering(t *testing.T) {
 func TestAuditVerifyHeadHashShowsTruncation(t *testing.T) {
 	env, _ := dayOnFile(t)
 	var before, after bytes.Buffer
-	if err := verifyTrail(context.Background(), env.DSN, &before); err != nil {
+	if err := verifyTrail(context.Background(), env.DSN, noEnv, &bot.ChainCheck{}, &before); err != nil {
 		t.Fatal(err)
 	}
 	tamper(t, env.StorePath, `DELETE FROM audit WHERE seq >= 33`)
-	if err := verifyTrail(context.Background(), env.DSN, &after); err != nil {
+	if err := verifyTrail(context.Background(), env.DSN, noEnv, &bot.ChainCheck{}, &after); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(after.String(), "32 records") || headHash(before.String()) == headHash(after.String()) {
@@ -128,14 +131,99 @@ func TestAuditVerifyHeadHashShowsTruncation(t *testing.T) {
 	}
 }
 
+func noEnv(string) string { return "" }
+
+// With RESETBOT_AUDIT_KEY and an anchor from an earlier digest, verify catches what the hash chain
+// alone cannot: records cut off the end, and a trail rebuilt (hashes recomputed) by someone who can
+// write the database but has not the key.
+func TestAuditVerifyWithKeyAndAnchor(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(t *testing.T, env *scenariotest.Env) []string
+		says []string
+	}{
+		{"intact", func(*testing.T, *scenariotest.Env) []string { return nil },
+			[]string{"34 records, chain intact", "every record's MAC matches RESETBOT_AUDIT_KEY", "anchor #30 found as recorded", "--anchor 34:"}},
+		{"truncated", func(*testing.T, *scenariotest.Env) []string { return []string{`DELETE FROM audit WHERE seq > 20`} },
+			[]string{"broken at record 21", "the trail ends at record 20, but record 30 is anchored outside the database: records were cut off the end", "the 20 records it holds (to #20) are intact"}},
+		{"edited, hashes recomputed", func(t *testing.T, env *scenariotest.Env) []string { return rehash(t, env, 25, "failed") },
+			[]string{"broken at record 25", "its MAC does not match"}},
+		{"rebuilt without MACs", func(t *testing.T, env *scenariotest.Env) []string {
+			return append(rehash(t, env, 25, "failed"), `UPDATE audit SET mac = ''`)
+		}, []string{"broken at record 30", "is not the record #30 anchored outside the database", "the trail was rebuilt", "the 29 records before it"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, _ := dayOnFile(t)
+			var head bytes.Buffer
+			if err := verifyTrail(context.Background(), env.DSN, noEnv, &bot.ChainCheck{}, &head); err != nil {
+				t.Fatal(err)
+			}
+			anchor := "30:" + record(t, env, 30).Hash
+			if stmts := tt.edit(t, env); stmts != nil {
+				tamper(t, env.StorePath, stmts...)
+			}
+			getenv := func(k string) string {
+				if k == EnvAuditKey {
+					return base64.StdEncoding.EncodeToString(env.Config().AuditKey)
+				}
+				return ""
+			}
+			check, err := trailCheck(getenv, []string{anchor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			err = verifyTrail(context.Background(), env.DSN, getenv, check, &out)
+			said := out.String()
+			if err != nil {
+				said = err.Error()
+			}
+			if (err == nil) != (tt.name == "intact") {
+				t.Errorf("verify: %v\n%s", err, out.String())
+			}
+			for _, want := range tt.says {
+				if !strings.Contains(said, want) {
+					t.Errorf("verify said %q, want it to say %q", said, want)
+				}
+			}
+		})
+	}
+	// A malformed anchor is refused before anything is read.
+	if _, err := trailCheck(noEnv, []string{"30:abc"}); err == nil || !strings.Contains(err.Error(), "an anchor is SEQ:HASH") {
+		t.Errorf("a bad anchor: %v", err)
+	}
+}
+
+// rehash edits a record's outcome and recomputes the chain from it to the end, as someone with write
+// access to the database and no key would.
+func rehash(t *testing.T, env *scenariotest.Env, from int64, outcome string) []string {
+	t.Helper()
+	var stmts []string
+	all := records(t, env.DSN)
+	prev := all[from-2].Hash
+	for _, r := range all[from-1:] {
+		seq := r.Seq
+		if seq == from {
+			r.Outcome = outcome
+		}
+		r.PrevHash = prev
+		h := r.ChainHash(prev)
+		stmts = append(stmts, fmt.Sprintf(`UPDATE audit SET outcome = '%s', prev_hash = '%s', hash = '%s' WHERE seq = %d`, r.Outcome, prev, h, seq))
+		prev = h
+	}
+	return stmts
+}
+
 func headHash(out string) string {
 	_, h, _ := strings.Cut(out, "head hash ")
+	h, _, _ = strings.Cut(h, "\n")
 	return strings.TrimSpace(h)
 }
 
 func TestAuditVerifyMissingStore(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nope.db")
-	err := verifyTrail(context.Background(), "sqlite:"+path, &bytes.Buffer{})
+	err := verifyTrail(context.Background(), "sqlite:"+path, noEnv, &bot.ChainCheck{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "does not exist") {
 		t.Fatalf("verify of a missing file: %v", err)
 	}
@@ -157,7 +245,7 @@ func record(t *testing.T, env *scenariotest.Env, seq int64) bot.AuditRecord {
 
 func records(t *testing.T, dsn string) []bot.AuditRecord {
 	t.Helper()
-	st, err := openAuditStore(context.Background(), dsn)
+	st, err := openAuditStore(context.Background(), dsn, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}

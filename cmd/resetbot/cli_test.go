@@ -164,3 +164,16 @@ func TestSQLiteFolderMissing(t *testing.T) {
 		t.Errorf("a writable folder: %v", err)
 	}
 }
+
+// The owner migrates with `store migrate`; a grant is a PostgreSQL matter and SQLite says so.
+func TestStoreMigrate(t *testing.T) {
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "resetbot.db")
+	code, out, errb := runCLI(t, map[string]string{"RESETBOT_STORE": dsn}, "store", "migrate")
+	if code != 0 || out != "the store at "+dsn+" is up to date\n" {
+		t.Errorf("exit %d, %q %q", code, out, errb)
+	}
+	code, out, errb = runCLI(t, nil, "store", "migrate", "--store", dsn, "--grant", "resetbot_bot")
+	if code != exitFailed || out != "" || !strings.Contains(errb, "SQLite has no roles") {
+		t.Errorf("exit %d, %q %q", code, out, errb)
+	}
+}

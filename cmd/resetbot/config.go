@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/resetbot/resetbot/bot/keys"
 	"github.com/resetbot/resetbot/bot/signin"
 	"github.com/resetbot/resetbot/bot/store"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // serveConfig is everything `resetbot serve` reads from the environment besides the Graph credentials
@@ -98,6 +100,14 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		e.fail("RESETBOT_RESET_AS", v, "app (the bot's own permission; synced users as the agent) or agent (every reset as the signed-in agent)")
 	}
 	e.integer("RESETBOT_TENANT_LIMIT", &svc.TenantLimit, 0, 1000000)
+	switch v := strings.ToLower(getenv("RESETBOT_SLACK_IDENTITY")); v {
+	case "", "linked":
+	case "email":
+		svc.LinkedIdentity = slices.DeleteFunc(svc.LinkedIdentity, func(p chat.Platform) bool { return p == chat.PlatformSlack })
+	default:
+		e.fail("RESETBOT_SLACK_IDENTITY", v, "linked (each Slack user signs in to Entra once to prove who they are) or email (trust the Slack profile's email: only where Slack emails come from your SSO)")
+	}
+	e.duration("RESETBOT_LINK_LIFETIME", &svc.LinkLifetime, time.Hour, 365*24*time.Hour)
 	c.SignIn.Lifetime = 12 * time.Hour
 	e.duration("RESETBOT_SIGNIN_LIFETIME", &c.SignIn.Lifetime, 10*time.Minute, 30*24*time.Hour)
 	// Both keys are needed by every install: the encryption key keeps a temporary password sealed
@@ -113,15 +123,15 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		e.errs = append(e.errs, err.Error()+" (it signs requests and approvals, so a row written into the database by anyone but resetbot resets nobody)")
 	}
 	svc.AuditKey = auditKey
-	if c.SignIn.Enabled = svc.Policy.Writeback || svc.Policy.AsAgent; c.SignIn.Enabled {
-		c.SignIn.Key = key
-		if v := getenv("RESETBOT_PUBLIC_URL"); v != "" {
-			u, err := url.Parse(v)
-			if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") {
-				e.fail("RESETBOT_PUBLIC_URL", v, "the bot's public https origin, such as https://resetbot.contoso.com (the sign-in callback is /oauth/callback on it)")
-			} else {
-				c.SignIn.PublicURL = strings.TrimRight(v, "/")
-			}
+	c.SignIn.Key = key
+	// Sign-in is also on for linking Slack accounts to Entra: loadAll decides, knowing the platforms.
+	c.SignIn.Enabled = svc.Policy.Writeback || svc.Policy.AsAgent
+	if v := getenv("RESETBOT_PUBLIC_URL"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			e.fail("RESETBOT_PUBLIC_URL", v, "the bot's public https origin, such as https://resetbot.contoso.com (the sign-in callback is /oauth/callback on it)")
+		} else {
+			c.SignIn.PublicURL = strings.TrimRight(v, "/")
 		}
 	}
 	if tz := getenv("RESETBOT_TZ"); tz != "" {

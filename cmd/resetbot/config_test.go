@@ -3,11 +3,13 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // env is a test's environment; the two keys every install needs are there unless the test sets them.
@@ -86,5 +88,83 @@ func TestServeConfigErrorsNameTheSetting(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.says) {
 			t.Errorf("%v: %v, want it to say %q", c.env, err, c.says)
 		}
+	}
+}
+
+// teamsVars is a Teams install's environment, as loadAll reads it, with extra settings over it.
+func teamsVars(extra map[string]string) func(string) string {
+	vars := map[string]string{"AZURE_TENANT_ID": testTenant, "AZURE_CLIENT_ID": testApp, "AZURE_CLIENT_SECRET": "x",
+		"MicrosoftAppId": testApp, "MicrosoftAppTenantId": testTenant, "MicrosoftAppPassword": "x"}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	return env(vars)
+}
+
+// The unauthenticated dev switch is refused unless nothing but this host can reach the listener.
+func TestInsecureLoopbackOnlyOnLoopback(t *testing.T) {
+	for _, c := range []struct {
+		listen  string
+		refused bool
+	}{
+		{"", true}, // the default, :3978, is every interface
+		{":3978", true},
+		{"0.0.0.0:3978", true},
+		{"10.0.0.4:3978", true},
+		{"127.0.0.1:3978", false},
+		{"[::1]:3978", false},
+		{"localhost:3978", false},
+	} {
+		vars := map[string]string{"RESETBOT_TEAMS_INSECURE_LOOPBACK": "1"}
+		if c.listen != "" {
+			vars["RESETBOT_LISTEN"] = c.listen
+		}
+		_, err := loadAll(teamsVars(vars), nil)
+		said := err != nil && strings.Contains(err.Error(), "RESETBOT_TEAMS_INSECURE_LOOPBACK=1 accepts activities without a Bot Framework token")
+		if said != c.refused {
+			t.Errorf("RESETBOT_LISTEN=%q: %v", c.listen, err)
+		}
+	}
+}
+
+// serve keeps its trail and its undelivered passwords: a throwaway store is for the demo.
+func TestServeRefusesAMemoryStore(t *testing.T) {
+	_, err := loadAll(teamsVars(map[string]string{"RESETBOT_STORE": "sqlite::memory:"}), nil)
+	if err == nil || !strings.Contains(err.Error(), "keeps nothing past a restart") {
+		t.Errorf("an in-memory store: %v", err)
+	}
+}
+
+// Slack people must link their chat account to Entra unless the admin says Slack's emails are SSO's;
+// linking switches sign-in on, asking for no more than who signed in.
+func TestSlackIdentitySetting(t *testing.T) {
+	slack := map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "RESETBOT_APPROVALS_CHANNEL": "C0123ABCD"}
+	with := func(kv map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, v := range slack {
+			out[k] = v
+		}
+		for k, v := range kv {
+			out[k] = v
+		}
+		return out
+	}
+	c, err := loadAll(teamsVars(slack), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(c.Serve.Service.LinkedIdentity, chat.PlatformSlack) || !c.Serve.SignIn.Enabled || c.Serve.Service.LinkLifetime != 90*24*time.Hour {
+		t.Errorf("by default Slack identities are linked, with sign-in on: %+v %+v", c.Serve.Service.LinkedIdentity, c.Serve.SignIn)
+	}
+	c, err = loadAll(teamsVars(with(map[string]string{"RESETBOT_SLACK_IDENTITY": "email", "RESETBOT_LINK_LIFETIME": "720h"})), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(c.Serve.Service.LinkedIdentity, chat.PlatformSlack) || c.Serve.SignIn.Enabled {
+		t.Errorf("email mode still links: %+v %+v", c.Serve.Service.LinkedIdentity, c.Serve.SignIn)
+	}
+	_, err = loadAll(teamsVars(with(map[string]string{"RESETBOT_SLACK_IDENTITY": "profile", "RESETBOT_LINK_LIFETIME": "1m"})), nil)
+	if err == nil || !strings.Contains(err.Error(), `RESETBOT_SLACK_IDENTITY="profile": want linked`) || !strings.Contains(err.Error(), "RESETBOT_LINK_LIFETIME") {
+		t.Errorf("bad identity settings: %v", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/digest"
 	"github.com/resetbot/resetbot/bot/jobs"
+	"github.com/resetbot/resetbot/bot/store"
 	"github.com/resetbot/resetbot/graphsvc"
 )
 
@@ -190,7 +191,12 @@ func openDigestEnv(ctx context.Context, _ *slog.Logger) (*digestEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(ctx, cfg.Store, os.Getenv, gcfg.Credential)
+	// The digest appends to the trail (that it was sent), signed as serve signs.
+	trailKey, err := bot.NewTrailKey(cfg.Service.AuditKey)
+	if err != nil {
+		return nil, err
+	}
+	st, err := openStore(ctx, cfg.Store, os.Getenv, gcfg.Credential, store.WithAuditMAC(trailKey.Sign))
 	if err != nil {
 		return nil, err
 	}

@@ -7,11 +7,14 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	slackadapter "github.com/resetbot/resetbot/adapters/slack"
 	"github.com/resetbot/resetbot/adapters/teams"
+	"github.com/resetbot/resetbot/bot/store"
+	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc"
 )
 
@@ -196,6 +199,19 @@ func loadAll(getenv func(string) string, environ []string) (allConfig, error) {
 		add(secTeams, err)
 		c.Teams = &tc
 	}
+	// The dev switch stays a dev switch: unauthenticated activities from loopback are safe only when
+	// nothing but loopback can reach the listener.
+	if c.Teams != nil && c.Teams.InsecureLoopback && !loopbackOnly(c.Serve.Listen) {
+		probs = append(probs, problem{secTeams, fmt.Sprintf("%s=1 accepts activities without a Bot Framework token, but RESETBOT_LISTEN=%q listens beyond loopback: use it only for development with RESETBOT_LISTEN=127.0.0.1:3978, and unset it anywhere else", teams.EnvInsecureLoopback, c.Serve.Listen)})
+	}
+	if c.Serve.Store == store.MemoryDSN || c.Serve.Store == "sqlite:" {
+		probs = append(probs, problem{secServer, fmt.Sprintf("RESETBOT_STORE=%s keeps nothing past a restart, the audit trail and passwords waiting for delivery included: give it a file (sqlite:/data/resetbot.db) or PostgreSQL; the demo is where a throwaway store belongs", c.Serve.Store)})
+	}
+	// Slack people are acted for once they linked their chat account by signing in to Entra, which
+	// needs sign-in (the device code flow when there is no public URL).
+	if c.Slack != nil && slices.Contains(c.Serve.Service.LinkedIdentity, chat.PlatformSlack) {
+		c.Serve.SignIn.Enabled = true
+	}
 	if c.Slack == nil && c.Teams == nil {
 		probs = append(probs, problem{"Chat platforms", "none is configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) for Slack, or MICROSOFT_APP_ID (MicrosoftAppId) for Teams; try `resetbot demo` to see it work without either"})
 	}
@@ -204,6 +220,19 @@ func loadAll(getenv func(string) string, environ []string) (allConfig, error) {
 		return c, &configError{probs}
 	}
 	return c, nil
+}
+
+// loopbackOnly reports whether a listen address can be reached from this host only.
+func loopbackOnly(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // problemLines splits a loader's error into its problems: the loaders write a heading line ending

@@ -7,6 +7,7 @@
 //	resetbot manifest the Slack app manifest or the Teams app package
 //	resetbot digest   the audit digest: send one now, or write a period's CSV
 //	resetbot audit    verify the audit trail's hash chain, or export (and follow) it for a SIEM
+//	resetbot store    migrate the schema as its owner; grant the bot's role what it needs
 //	resetbot version  the version and VCS revision it was built from
 package main
 
@@ -31,6 +32,7 @@ type cli struct {
 	Manifest   manifestCmd `cmd:"" help:"Print an app manifest or package for a chat platform."`
 	Digest     digestCmd   `cmd:"" help:"The audit digest: post one now (digest send), or write a period's detail CSV (digest csv)."`
 	Audit      auditCmd    `cmd:"" help:"Verify the audit trail's hash chain, or export it for a SIEM (--follow streams new records)."`
+	Store      storeCmd    `cmd:"" help:"Migrate the store's schema as its owner and grant the bot's role its rights (store migrate --grant ROLE)."`
 	VersionCmd versionCmd  `cmd:"" name:"version" help:"Print the version and the VCS revision it was built from."`
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/resetbot/resetbot/bot/metrics"
 	"github.com/resetbot/resetbot/bot/signin"
 	"github.com/resetbot/resetbot/bot/store"
+	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc"
 )
 
@@ -137,7 +139,7 @@ func (serveCmd) Run(ctx context.Context, cc *cliContext) error {
 	ops.Handle("GET /metrics", m.Handler())
 
 	if cfg.Serve.SignIn.Enabled {
-		mgr, err := newSignIn(cfg.Serve.SignIn, cfg.Graph, st, svc, log, cfg.Serve.Service.Policy.AsAgent)
+		mgr, err := newSignIn(cfg.Serve.SignIn, cfg.Graph, st, svc, log, cfg.Serve.Service.Policy)
 		if err != nil {
 			return err
 		}
@@ -147,7 +149,11 @@ func (serveCmd) Run(ctx context.Context, cc *cliContext) error {
 			s.Mux.Handle("GET "+signin.CallbackPath, mgr)
 		}
 		log.Info("agent sign-in enabled", "writeback", cfg.Serve.Service.Policy.Writeback, "reset_as_agent", cfg.Serve.Service.Policy.AsAgent,
-			"flow", map[bool]string{true: "authorization code", false: "device code"}[cfg.Serve.SignIn.PublicURL != ""])
+			"links", cfg.Serve.Service.LinkedIdentity, "flow", map[bool]string{true: "authorization code", false: "device code"}[cfg.Serve.SignIn.PublicURL != ""])
+	}
+	if cfg.Slack != nil && !slices.Contains(cfg.Serve.Service.LinkedIdentity, chat.PlatformSlack) {
+		log.Warn("RESETBOT_SLACK_IDENTITY=email: a Slack user is taken to be the Entra user their profile email names, with no sign-in; " +
+			"right only where Slack's emails come from your SSO and nobody can edit their own")
 	}
 
 	var enabled []string
@@ -268,14 +274,18 @@ func newHTTPServer(h http.Handler) *http.Server {
 // newSignIn builds agent sign-in on resetbot's own app registration (AZURE_TENANT_ID,
 // AZURE_CLIENT_ID) and authority host, asking for Graph's delegated permissions on the configured
 // Graph endpoint.
-func newSignIn(c signInConfig, g graphsvc.Config, st bot.Store, svc *bot.Service, log *slog.Logger, asAgent bool) (*signin.Manager, error) {
+func newSignIn(c signInConfig, g graphsvc.Config, st bot.Store, svc *bot.Service, log *slog.Logger, p bot.Policy) (*signin.Manager, error) {
 	if g.TenantID == "" || g.ClientID == "" {
 		return nil, errors.New("agent sign-in needs AZURE_TENANT_ID and AZURE_CLIENT_ID (resetbot's app registration), even with a managed identity")
 	}
 	authority := strings.TrimRight(firstNonEmpty(g.AuthorityHost, "https://login.microsoftonline.com"), "/") + "/" + g.TenantID
 	resource := strings.TrimRight(firstNonEmpty(g.GraphEndpoint, graphsvc.DefaultGraphEndpoint), "/")
-	names := append([]string{}, signin.Scopes...)
-	if asAgent {
+	// Linking a chat account needs only to know who signed in; resetting as the agent needs more.
+	names := []string{"User.Read"}
+	if p.Writeback || p.AsAgent {
+		names = append([]string{}, signin.Scopes...)
+	}
+	if p.AsAgent {
 		names = append(names, signin.ScopesAsAgent...)
 	}
 	scopes := make([]string, len(names))
@@ -283,7 +293,7 @@ func newSignIn(c signInConfig, g graphsvc.Config, st bot.Store, svc *bot.Service
 		scopes[i] = resource + "/" + n
 	}
 	return signin.New(signin.Config{ClientID: g.ClientID, Authority: authority, PublicURL: c.PublicURL, Scopes: scopes,
-		Key: c.Key, Store: st, SessionTTL: c.Lifetime, Log: log, Tell: svc.TellActor, Audit: svc.AuditSignIn})
+		Key: c.Key, Store: st, SessionTTL: c.Lifetime, Log: log, Tell: svc.TellActor, Audit: svc.AuditSignIn, Linked: svc.Link})
 }
 
 func firstNonEmpty(a, b string) string {

@@ -377,3 +377,21 @@ func parseLeaf(c *tls.Certificate) (string, error) {
 	}
 	return leaf.Subject.CommonName, nil
 }
+
+// Slack people are linked to Entra by a sign-in unless the admin says Slack's emails are SSO's; serve
+// says at start which it is, and warns of the weaker one.
+func TestServeSaysHowSlackPeopleAreKnown(t *testing.T) {
+	var down atomic.Bool
+	vars := serveVars(t, fakeSlack(t, &down).URL)
+	log, _, _, stop := startServe(t, vars)
+	stop()
+	if out := log.String(); !strings.Contains(out, `"msg":"agent sign-in enabled"`) || !strings.Contains(out, `"links":["slack"]`) || strings.Contains(out, "RESETBOT_SLACK_IDENTITY=email") {
+		t.Errorf("linked mode at start:\n%s", out)
+	}
+	vars["RESETBOT_SLACK_IDENTITY"] = "email"
+	log, _, _, stop = startServe(t, vars)
+	stop()
+	if out := log.String(); !strings.Contains(out, `"level":"WARN","msg":"RESETBOT_SLACK_IDENTITY=email: a Slack user is taken to be the Entra user their profile email names`) || strings.Contains(out, "agent sign-in enabled") {
+		t.Errorf("email mode at start:\n%s", out)
+	}
+}

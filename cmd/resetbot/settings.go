@@ -123,6 +123,8 @@ var settingsTable = []section{
 	}},
 	{secSlack, []setting{
 		{Name: "SLACK_BOT_TOKEN", Secret: true, Help: "Bot User OAuth Token (xoxb-…); Slack is served when a SLACK_ secret is set."},
+		{Name: "RESETBOT_SLACK_IDENTITY", Default: "linked", Help: "linked: each Slack user signs in to Entra once (again after RESETBOT_LINK_LIFETIME) before the bot acts for them; email: trust the Slack profile's email (only where Slack's emails come from your SSO)."},
+		{Name: "RESETBOT_LINK_LIFETIME", Default: "2160h", Help: "How long a Slack account's link to Entra stands before its owner signs in again (90 days)."},
 		{Name: "SLACK_SIGNING_SECRET", Secret: true, Help: "HTTP mode: the Signing Secret every request is checked against."},
 		{Name: "SLACK_APP_TOKEN", Secret: true, Help: "Socket Mode: an app-level token (xapp-…) with connections:write."},
 		{Name: "RESETBOT_APPROVALS_CHANNEL", Help: "Slack channel ID (C…) approval cards go to; the bot must be a member."},

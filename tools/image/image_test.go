@@ -25,6 +25,12 @@ import (
 	"github.com/resetbot/resetbot/tools/internal/ociimage"
 )
 
+// The two keys serve requires, for the smoke tests only (32 bytes each, base64).
+const (
+	smokeEncryptionKey = "RESETBOT_ENCRYPTION_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	smokeAuditKey      = "RESETBOT_AUDIT_KEY=ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="
+)
+
 // imageUnderTest is the host platform's image from RESETBOT_IMAGE_LAYOUT (an OCI layout the
 // release recipe wrote, so CI builds the binary once), or one built now.
 func imageUnderTest(t *testing.T) v1.Image {
@@ -155,7 +161,7 @@ func TestImageServesFromItsRootFileSystem(t *testing.T) {
 	env := []string{
 		"AZURE_TENANT_ID=c0a7e5e0-0000-4000-8000-000000000000", "AZURE_CLIENT_ID=4e5e7b07-0000-4000-8000-000000000001",
 		"AZURE_CLIENT_SECRET=not-used", "RESETBOT_GRAPH_ENDPOINT=http://127.0.0.1:1",
-		"SLACK_BOT_TOKEN=xoxb-smoke", "SLACK_SIGNING_SECRET=smoke", "RESETBOT_APPROVALS_CHANNEL=C0123ABCD",
+		"SLACK_BOT_TOKEN=xoxb-smoke", "SLACK_SIGNING_SECRET=smoke", "RESETBOT_APPROVALS_CHANNEL=C0123ABCD", smokeEncryptionKey, smokeAuditKey,
 		"RESETBOT_SLACK_API_URL=http://127.0.0.1:1/api/", // Slack is unreachable from here: /readyz says so
 		"RESETBOT_LISTEN=127.0.0.1:" + public, "RESETBOT_OPS_LISTEN=127.0.0.1:" + ops,
 	}
@@ -242,7 +248,8 @@ func TestImageWithoutWritableVolume(t *testing.T) {
 	cmd := exec.Command(cf.Config.Entrypoint[0], "serve")
 	cmd.Env = append(append([]string{}, cf.Config.Env...),
 		"AZURE_TENANT_ID=c0a7e5e0-0000-4000-8000-000000000000", "AZURE_CLIENT_ID=4e5e7b07-0000-4000-8000-000000000001",
-		"AZURE_CLIENT_SECRET=x", "SLACK_BOT_TOKEN=xoxb-smoke", "SLACK_SIGNING_SECRET=smoke", "RESETBOT_APPROVALS_CHANNEL=C0123ABCD")
+		"AZURE_CLIENT_SECRET=x", "SLACK_BOT_TOKEN=xoxb-smoke", "SLACK_SIGNING_SECRET=smoke", "RESETBOT_APPROVALS_CHANNEL=C0123ABCD",
+		smokeEncryptionKey, smokeAuditKey)
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root, Credential: &syscall.Credential{Uid: ociimage.UID, Gid: ociimage.GID, Groups: []uint32{}}}
 	out, err := cmd.CombinedOutput()
