@@ -42,15 +42,7 @@ func botRole(t *testing.T, ownerDSN string) (role, dsn string) {
 // On PostgreSQL the schema's owner migrates (resetbot store migrate --grant ROLE) and the bot runs as
 // a role of its own that can do everything the bot does, and cannot change the schema or the trail.
 func TestPostgresBotRoleHasNoDDL(t *testing.T) {
-	ownerDSN := pgtest.DSN(t)
-	role, dsn := botRole(t, ownerDSN)
-	owner, err := Open(ctx, ownerDSN, WithBotRole(role))
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner.Close()
-
-	s := openPG(t, dsn)
+	s := openAsBotRole(t)
 	if err := s.AppendAudit(ctx, &bot.AuditRecord{Event: bot.EventReset, Outcome: "done"}); err != nil {
 		t.Fatalf("the bot's role cannot append to the trail: %v", err)
 	}
@@ -84,16 +76,21 @@ func TestPostgresBotRoleHasNoDDL(t *testing.T) {
 // suite runs as it, each case on a schema the owner migrated and granted.
 func TestPostgresContractAsBotRole(t *testing.T) {
 	pgtest.DSN(t)
-	storetest.Run(t, func(t *testing.T) bot.Store {
-		ownerDSN := pgtest.DSN(t)
-		role, dsn := botRole(t, ownerDSN)
-		owner, err := Open(ctx, ownerDSN, WithBotRole(role))
-		if err != nil {
-			t.Fatal(err)
-		}
-		owner.Close()
-		return openPG(t, dsn)
-	})
+	storetest.Run(t, func(t *testing.T) bot.Store { return openAsBotRole(t) })
+}
+
+// openAsBotRole makes a new schema, migrates it as its owner granting a new bot role, and opens the
+// store as that role.
+func openAsBotRole(t *testing.T) *postgresStore {
+	t.Helper()
+	ownerDSN := pgtest.DSN(t)
+	role, dsn := botRole(t, ownerDSN)
+	owner, err := Open(ctx, ownerDSN, WithBotRole(role))
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner.Close()
+	return openPG(t, dsn)
 }
 
 // A schema that needs migrating, opened by a role that may not migrate it, says what to run.
