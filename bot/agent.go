@@ -157,9 +157,9 @@ func (s *Service) logout(ctx context.Context, in chat.Incoming, me User) error {
 // listDecision is the policy's verdict for a row of a list. Lists are reset in Graph batches with
 // the bot's own permission, so a target that must be reset as the agent (a synced user, or any user
 // in delegated-only mode) is refused there and reset one at a time instead.
-func (s *Service) listDecision(me, target User) Decision {
-	d := s.cfg.Policy.Decide(me, target)
-	if d.Verdict == Deny || !s.cfg.Policy.ResetsAsAgent(target) {
+func (s *Service) listDecision(c Credential, me, target User) Decision {
+	d := s.cfg.Policy.DecideFor(c, me, target)
+	if c == CredentialAccessPass || d.Verdict == Deny || !s.cfg.Policy.ResetsAsAgent(target) {
 		return d
 	}
 	return Decision{Verdict: Deny,

@@ -21,14 +21,14 @@ func TestListDecisionRefusesAgentResets(t *testing.T) {
 	alex := User{ID: "a", UPN: "alex@contoso.com", DisplayName: "Alex Wilber", Enabled: true, Synced: true}
 	adele := User{ID: "d", UPN: "adele@contoso.com", DisplayName: "Adele Vance", Enabled: true}
 	s := &Service{cfg: Config{Policy: Policy{Writeback: true}}}
-	if d := s.listDecision(helen, alex); d.Verdict != Deny || d.Remedy != "Reset them on their own: /resetpw alex@contoso.com." {
+	if d := s.listDecision(CredentialPassword, helen, alex); d.Verdict != Deny || d.Remedy != "Reset them on their own: /resetpw alex@contoso.com." {
 		t.Errorf("synced: %+v", d)
 	}
-	if d := s.listDecision(helen, adele); d.Verdict != Allow {
+	if d := s.listDecision(CredentialPassword, helen, adele); d.Verdict != Allow {
 		t.Errorf("cloud: %+v", d)
 	}
 	s.cfg.Policy.AsAgent = true
-	if d := s.listDecision(helen, adele); d.Verdict != Deny {
+	if d := s.listDecision(CredentialPassword, helen, adele); d.Verdict != Deny {
 		t.Errorf("delegated-only cloud: %+v", d)
 	}
 }

@@ -16,8 +16,8 @@ import (
 // decision for the whole request.
 
 // askApproval posts the approval card and tells the requester where it went.
-func (s *Service) askApproval(ctx context.Context, in chat.Incoming, req *Request) error {
-	pc, err := s.chat(in.Actor.Platform)
+func (s *Service) askApproval(ctx context.Context, reply chat.Replier, req *Request) error {
+	pc, err := s.chat(req.Requester.Platform)
 	if err == nil {
 		var ref chat.MessageRef
 		ref, err = pc.PostApproval(ctx, s.approvalCard(req))
@@ -31,11 +31,11 @@ func (s *Service) askApproval(ctx context.Context, in chat.Incoming, req *Reques
 		s.log.Error("posting the approval card failed", "request", req.ID, "err", err)
 		_, _ = s.store.Transition(ctx, req.ID, StatePending, StateFailed, Change{Outcome: "the approval card could not be posted"}, s.now())
 		s.audit(ctx, about(req, single(req), EventApproval, "failed", "the approval card could not be posted; nothing was reset"))
-		return in.Reply.Reply(ctx, chat.Message{Title: "⚠️ I could not post the approval request, so nothing was reset.",
+		return reply.Reply(ctx, chat.Message{Title: "⚠️ I could not post the approval request, so nothing was reset.",
 			Text: "Check that the bot is in the approvals channel, then try again."})
 	}
 	s.audit(ctx, about(req, single(req), EventApproval, "asked", req.ApprovalReason))
-	return in.Reply.Reply(ctx, s.askedApprovalMessage(req))
+	return reply.Reply(ctx, s.askedApprovalMessage(req))
 }
 
 // decide handles an approve or deny, typed or clicked, for one target or a list.

@@ -32,20 +32,31 @@ const lookupConcurrency = 8
 // askTyped handles /resetpw with names: one name is a single request; several are a list.
 func (s *Service) askTyped(ctx context.Context, in chat.Incoming, me User, cmd Command) error {
 	if len(cmd.Targets) == 1 {
-		return s.askOne(ctx, in, me, cmd.Targets[0], cmd.Reason)
+		return s.askOne(ctx, in, me, cmd)
 	}
 	rows := make([]UserRow, len(cmd.Targets))
 	for i, t := range cmd.Targets {
 		rows[i] = UserRow{UPN: t}
 	}
-	return s.askList(ctx, in, me, "", cmd.Reason, rows, nil)
+	return s.askList(ctx, in, me, "", cmd.Reason, s.credential(cmd), rows, nil)
 }
 
-// askOne takes one target from lookup to either its reset, an approval card or a refusal.
-func (s *Service) askOne(ctx context.Context, in chat.Incoming, me User, ref, reason string) error {
+// credential is what a command's reset gives: what it says, else the configured default.
+func (s *Service) credential(cmd Command) Credential {
+	if cmd.Credential != "" {
+		return cmd.Credential
+	}
+	return s.cfg.Credential
+}
+
+// askOne takes one target from lookup to either its reset, an approval card, a caller verification
+// or a refusal.
+func (s *Service) askOne(ctx context.Context, in chat.Incoming, me User, cmd Command) error {
+	ref, reason := cmd.Targets[0], cmd.Reason
 	// The request's ID is chosen now, so every record of this request carries it, from the ask to
 	// the outcome, also when nothing is persisted because the answer is no.
 	req := s.newRequest(newID("R-"), in.Actor, me, "", reason)
+	req.Caller.Credential = s.credential(cmd)
 	req.Targets = []Target{{Ref: ref, Reason: reason, Step: StepQueued}}
 	t := &req.Targets[0]
 	s.audit(ctx, about(req, t, EventRequested, "asked", reason))
@@ -74,7 +85,16 @@ func (s *Service) askOne(ctx context.Context, in chat.Incoming, me User, ref, re
 			Text: fmt.Sprintf("See where it stands: %s status %s", commandWord(in.Actor.Platform), other)})
 	}
 
-	d := s.cfg.Policy.Decide(me, target)
+	d := s.cfg.Policy.DecideFor(req.Caller.Credential, me, target)
+	plan, refusal := callerPlan{}, (*chat.Message)(nil)
+	if d.Verdict != Deny {
+		// Decided before the quota is counted: a command refused for how it asks to verify counts
+		// for nothing.
+		if plan, refusal = s.planCaller(cmd, target, in.Actor.Platform); refusal != nil {
+			s.audit(ctx, about(req, t, EventRefused, "bad_input", refusal.Title))
+			return in.Reply.Reply(ctx, *refusal)
+		}
+	}
 	var brake bool
 	if d.Verdict != Deny {
 		use, err := s.reserve(ctx, in.Actor, req.ID, 1)
@@ -97,10 +117,23 @@ func (s *Service) askOne(ctx context.Context, in chat.Incoming, me User, ref, re
 		}
 	}
 	if d.Verdict == NeedsApproval {
-		req.State, req.ApprovalReason, req.ExpiresAt = StatePending, d.Reason, s.now().Add(s.cfg.ApprovalTTL)
+		req.ApprovalReason = d.Reason
 		if brake {
 			req.ApproverRole = approverAuditReader
 		}
+	}
+	if plan.method != "" || plan.choose {
+		// The approval, where one is needed, is asked once the caller is verified.
+		return s.waitForVerification(ctx, in, req, plan, target)
+	}
+	req.Caller.Assurance, req.Caller.Detail = plan.assurance, plan.detail
+	req.Caller.Seal = s.callerSeal(req.ID, req.Caller)
+	if plan.assurance == AssuranceAgent {
+		// The agent's own words; a skip shows on the reset's record.
+		s.audit(ctx, s.verifyRecord(req, string(plan.assurance), plan.detail))
+	}
+	if d.Verdict == NeedsApproval {
+		req.State, req.ExpiresAt = StatePending, s.now().Add(s.cfg.ApprovalTTL)
 	} else {
 		req.State = StateApproved
 		req.ApprovalSeal = s.goAheadSeal(req, in.Actor, me.ID, "go")
@@ -110,16 +143,19 @@ func (s *Service) askOne(ctx context.Context, in chat.Incoming, me User, ref, re
 		return s.unavailable(ctx, in, err)
 	}
 	if req.State == StatePending {
-		return s.askApproval(ctx, in, req)
+		return s.askApproval(ctx, in.Reply, req)
 	}
-	_ = in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⏳ Resetting %s (%s) … request %s", t.Name, t.UPN, req.ID)})
+	_ = in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⏳ %s %s (%s) … request %s", capitalize(credentialGerund(req.Caller.Credential)), t.Name, t.UPN, req.ID)})
 	return s.runRequest(ctx, req.ID, freshUsers(s.now(), me, target), in.Reply)
 }
 
 // askList checks a list in full and shows its requester a preview with a button to go ahead.
 // problems are rows the parser already refused; they are reported with the rest.
-func (s *Service) askList(ctx context.Context, in chat.Incoming, me User, source, reason string, rows []UserRow, problems []RowProblem) error {
+func (s *Service) askList(ctx context.Context, in chat.Incoming, me User, source, reason string, cred Credential, rows []UserRow, problems []RowProblem) error {
 	req := s.newRequest(newID("B-"), in.Actor, me, source, reason)
+	// A list has no caller on the phone to verify.
+	req.Caller = Caller{Credential: cred, Assurance: AssuranceNone}
+	req.Caller.Seal = s.callerSeal(req.ID, req.Caller)
 	refs := make([]string, len(rows))
 	for i, r := range rows {
 		refs[i] = r.UPN
@@ -183,7 +219,7 @@ func (s *Service) askList(ctx context.Context, in chat.Incoming, me User, source
 				t.Step, t.Outcome = StepRefused, "already being reset in "+other
 				break
 			}
-			switch d := s.listDecision(me, u); d.Verdict {
+			switch d := s.listDecision(req.Caller.Credential, me, u); d.Verdict {
 			case Allow:
 			case NeedsApproval:
 				t.Step, t.Outcome = StepRefused, "needs approval of its own: "+d.Reason+" Ask for it alone: /resetpw "+u.UPN
@@ -271,6 +307,9 @@ func (s *Service) goAhead(ctx context.Context, in chat.Incoming, me User, cmd Co
 	if d.Verdict != NeedsApproval && s.cfg.ListApprovalAbove > 0 && use.Actor+n > s.cfg.ListApprovalAbove {
 		d = Decision{Verdict: NeedsApproval, Reason: listApprovalReason(use.Actor, n, s.cfg.ListApprovalAbove, s.cfg.RateWindow)}
 	}
+	if d.Verdict != NeedsApproval && s.cfg.Verify == VerifyRequire {
+		d = Decision{Verdict: NeedsApproval, Reason: "Callers must be verified here, and a list has no caller on the phone, so a second person approves it instead."}
+	}
 	if d.Verdict == NeedsApproval {
 		req.ApprovalReason, req.ExpiresAt = d.Reason, s.now().Add(s.cfg.ApprovalTTL)
 		if brake {
@@ -286,7 +325,7 @@ func (s *Service) goAhead(ctx context.Context, in chat.Incoming, me User, cmd Co
 		}
 		req.State = StatePending
 		s.audit(ctx, about(req, nil, EventDecision, "needs_approval", d.Reason))
-		return s.askApproval(ctx, in, req)
+		return s.askApproval(ctx, in.Reply, req)
 	}
 	ok, err := s.store.Transition(ctx, req.ID, StatePreview, StateApproved,
 		Change{ApprovalSeal: s.goAheadSeal(req, in.Actor, me.ID, "go")}, s.now())

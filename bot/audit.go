@@ -47,11 +47,13 @@ type auditFields struct {
 	// Line came after the first release: left out of the hash when 0, so the records written before
 	// it keep their hashes.
 	Line int `json:"line,omitempty"`
+	// Assurance came later still: left out when empty, for the same reason.
+	Assurance Assurance `json:"assurance,omitempty"`
 }
 
 func (r AuditRecord) fields(prevHash string) auditFields {
 	return auditFields{r.Seq, r.At.UTC().Format(time.RFC3339Nano), r.RequestID, r.Event, r.Platform, r.ActorKey, r.ActorUPN,
-		r.TargetID, r.TargetUPN, r.Outcome, r.Detail, r.GraphRequestID, r.DurationMS, prevHash, r.Line}
+		r.TargetID, r.TargetUPN, r.Outcome, r.Detail, r.GraphRequestID, r.DurationMS, prevHash, r.Line, r.Assurance}
 }
 
 // ChainBreak is the first record at which the trail stops being what resetbot wrote.
@@ -266,21 +268,22 @@ var errStop = errors.New("stop")
 // contract with SIEM parsers: add fields at the end, never rename or reorder. They are the names
 // ChainHash hashes, so an exported line can be checked without resetbot.
 var AuditFields = []string{"seq", "at", "request_id", "event", "platform", "actor_key", "actor_upn", "target_id",
-	"target_upn", "outcome", "detail", "graph_request_id", "duration_ms", "prev_hash", "hash", "line", "mac"}
+	"target_upn", "outcome", "detail", "graph_request_id", "duration_ms", "prev_hash", "hash", "line", "mac", "assurance"}
 
 // auditJSON is an exported record: the hashed fields, the hash, every field written out even when
 // a hash leaves it out for being zero (line), so each line of an export has every column, and the
 // record's MAC.
 type auditJSON struct {
 	auditFields
-	Hash string `json:"hash"`
-	Line int    `json:"line"`
-	MAC  string `json:"mac"`
+	Hash      string    `json:"hash"`
+	Line      int       `json:"line"`
+	MAC       string    `json:"mac"`
+	Assurance Assurance `json:"assurance"`
 }
 
 // MarshalJSON writes the record with the exported field names.
 func (r AuditRecord) MarshalJSON() ([]byte, error) {
-	return json.Marshal(auditJSON{r.fields(r.PrevHash), r.Hash, r.Line, r.MAC})
+	return json.Marshal(auditJSON{r.fields(r.PrevHash), r.Hash, r.Line, r.MAC, r.Assurance})
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote.
@@ -295,7 +298,7 @@ func (r *AuditRecord) UnmarshalJSON(b []byte) error {
 	}
 	*r = AuditRecord{Seq: j.Seq, At: at.UTC(), RequestID: j.RequestID, Event: j.Event, Platform: j.Platform,
 		ActorKey: j.ActorKey, ActorUPN: j.ActorUPN, TargetID: j.TargetID, TargetUPN: j.TargetUPN, Outcome: j.Outcome,
-		Detail: j.Detail, GraphRequestID: j.GraphRequestID, DurationMS: j.DurationMS, PrevHash: j.PrevHash, Hash: j.Hash, Line: j.Line, MAC: j.MAC}
+		Detail: j.Detail, GraphRequestID: j.GraphRequestID, DurationMS: j.DurationMS, PrevHash: j.PrevHash, Hash: j.Hash, Line: j.Line, MAC: j.MAC, Assurance: j.Assurance}
 	return nil
 }
 
@@ -332,7 +335,7 @@ func (c *csvWriter) Write(r AuditRecord) error {
 	}
 	row := []string{strconv.FormatInt(r.Seq, 10), r.At.UTC().Format(time.RFC3339Nano), r.RequestID, string(r.Event),
 		string(r.Platform), r.ActorKey, r.ActorUPN, r.TargetID, r.TargetUPN, r.Outcome, r.Detail, r.GraphRequestID,
-		strconv.FormatInt(r.DurationMS, 10), r.PrevHash, r.Hash, lineCell(r.Line), r.MAC}
+		strconv.FormatInt(r.DurationMS, 10), r.PrevHash, r.Hash, lineCell(r.Line), r.MAC, string(r.Assurance)}
 	for i := range row {
 		row[i] = CSVSafe(row[i])
 	}

@@ -25,6 +25,12 @@ const (
 	CmdLogout     // forget the agent's sign-in
 	CmdAudit      // a summary of the audit trail, for approvers and security
 	CmdBulk       // a list of users in a file sent with the command
+	CmdMethods    // the authentication methods a user has registered, for choosing a verification
+	CmdVerify     // the agent's choice of how to verify the caller: chat, manager or skip
+	CmdPick       // the target tapping (or typing) one of the numbers sent to them
+	CmdConfirm    // the target's manager: the caller is the target
+	CmdDispute    // the target's manager: the caller is not the target
+	CmdWasntMe    // the target: I did not ask for this reset
 )
 
 // Command is a parsed chat command. Every way in (slash command, typed message, button click,
@@ -37,7 +43,22 @@ type Command struct {
 	// Since is how far back CmdAudit looks (--since 7d); Targets then holds at most one UPN or object
 	// ID whose records to show, as agent or as target.
 	Since time.Duration
+
+	// Credential is what a reset gives (--tap, --password); "" means the configured default.
+	Credential Credential
+	// Verified is the agent's own account of how they verified the caller (--verified TEXT): the
+	// trail shows it as stated by the agent, not checked by the bot.
+	Verified string
+	// Choice is CmdVerify's method (chat, manager, skip) and a reset's --verify; CmdPick's number.
+	Choice string
 }
+
+// Ways a caller is verified, as the agent chooses them (Command.Choice of CmdVerify, --verify).
+const (
+	VerifyByChat    = "chat"
+	VerifyByManager = "manager"
+	VerifySkip      = "skip"
+)
 
 // Limits on what one command may carry.
 const (
@@ -85,10 +106,17 @@ func ParseCommand(text string) (Command, error) {
 		if err != nil {
 			return Command{}, err
 		}
+		var opts resetOptions
+		if rest, err = opts.take(rest); err != nil {
+			return Command{}, err
+		}
+		if opts.verify != "" || opts.verified != "" {
+			return Command{}, usagef("Caller verification is for one user on the phone; a list takes `--tap` or `--password` and `--reason`.")
+		}
 		if len(rest) > 0 {
 			return Command{}, usagef("`bulk` takes a CSV file sent with it, not names: `resetpw bulk` with the file attached.")
 		}
-		return Command{Kind: CmdBulk, Reason: reason}, nil
+		return Command{Kind: CmdBulk, Reason: reason, Credential: opts.credential}, nil
 	case "login", "logout":
 		if len(words) > 1 {
 			return Command{}, usagef("`%s` takes nothing after it.", verb)
@@ -112,11 +140,42 @@ func ParseCommand(text string) (Command, error) {
 			kind = CmdBulkCancel
 		}
 		return Command{Kind: kind, RequestID: id}, nil
+	case "methods":
+		if len(words) != 2 {
+			return Command{}, usagef("Say whose methods to show: `methods adele@contoso.com`.")
+		}
+		t, err := parseTarget(words[1])
+		if err != nil {
+			return Command{}, err
+		}
+		return Command{Kind: CmdMethods, Targets: []string{t}}, nil
+	case "verify":
+		return parseVerify(words[1:])
+	case "pick":
+		return parsePick(words[1:])
+	case "confirm", "dispute", "wasntme":
+		kind := map[string]CommandKind{"confirm": CmdConfirm, "dispute": CmdDispute, "wasntme": CmdWasntMe}[verb]
+		if len(words) != 2 {
+			return Command{}, usagef("Say which request: `%s R-7F3K9Q`.", verb)
+		}
+		id, ok := NormalizeRequestID(words[1])
+		if !ok && kind == CmdWasntMe {
+			id, ok = normalizeID("B-", words[1])
+		}
+		if !ok {
+			return Command{}, usagef("%q is not a request ID; they look like R-7F3K9Q.", clip(words[1]))
+		}
+		return Command{Kind: kind, RequestID: id}, nil
 	case "status", "approve", "deny":
 		kind := map[string]CommandKind{"status": CmdStatus, "approve": CmdApprove, "deny": CmdDeny}[verb]
 		rest, reason, err := takeReason(words[1:])
 		if err != nil {
 			return Command{}, err
+		}
+		for _, w := range rest {
+			if strings.HasPrefix(w, "-") {
+				return Command{}, usagef("I don't know the option %q. `%s` knows `--reason`.", clip(w), verb)
+			}
 		}
 		if reason != "" && kind != CmdDeny {
 			return Command{}, usagef("`%s` takes no --reason.", verb)
@@ -139,6 +198,10 @@ func ParseCommand(text string) (Command, error) {
 	if err != nil {
 		return Command{}, err
 	}
+	var opts resetOptions
+	if rest, err = opts.take(rest); err != nil {
+		return Command{}, err
+	}
 	if len(rest) == 0 {
 		return Command{}, usagef("Say whose password to reset: `/resetpw user@contoso.com`.")
 	}
@@ -158,7 +221,131 @@ func ParseCommand(text string) (Command, error) {
 		return Command{}, usagef("That is %d users; one command resets at most %d. Split the list into smaller commands.",
 			len(targets), MaxTargetsPerCommand)
 	}
-	return Command{Kind: CmdReset, Targets: targets, Reason: reason}, nil
+	if len(targets) > 1 && (opts.verified != "" || opts.verify != "") {
+		return Command{}, usagef("Caller verification is for one user on the phone: `--verify` and `--verified` take one user, not a list.")
+	}
+	return Command{Kind: CmdReset, Targets: targets, Reason: reason, Credential: opts.credential, Verified: opts.verified, Choice: opts.verify}, nil
+}
+
+// resetOptions are the options of a reset besides --reason.
+type resetOptions struct {
+	credential Credential
+	verified   string
+	verify     string
+}
+
+// take removes the reset's options from words: --tap, --password, --verify chat|manager|skip,
+// --no-verify (the same as --verify skip) and --verified TEXT (TEXT one word, or quoted).
+func (o *resetOptions) take(words []string) (rest []string, err error) {
+	for i := 0; i < len(words); i++ {
+		w := words[i]
+		lw := strings.ToLower(w)
+		value := func(name string) (string, error) {
+			if v, ok := strings.CutPrefix(w, name+"="); ok {
+				return v, nil
+			}
+			if i+1 >= len(words) {
+				return "", usagef("`%s` needs a value after it.", name)
+			}
+			i++
+			return words[i], nil
+		}
+		switch {
+		case lw == "--tap" || lw == "--password":
+			c := CredentialAccessPass
+			if lw == "--password" {
+				c = CredentialPassword
+			}
+			if o.credential != "" && o.credential != c {
+				return nil, usagef("Give `--tap` or `--password`, not both.")
+			}
+			o.credential = c
+		case lw == "--no-verify":
+			o.verify = VerifySkip
+		case lw == "--verify" || strings.HasPrefix(lw, "--verify="):
+			v, err := value("--verify")
+			if err != nil {
+				return nil, err
+			}
+			switch v = strings.ToLower(v); v {
+			case VerifyByChat, VerifyByManager, VerifySkip:
+				o.verify = v
+			default:
+				return nil, usagef("`--verify` takes chat, manager or skip, not %q.", clip(v))
+			}
+		case lw == "--verified" || strings.HasPrefix(lw, "--verified="):
+			v, err := value("--verified")
+			if err != nil {
+				return nil, err
+			}
+			if v = cleanReason(v); v == "" {
+				return nil, usagef("`--verified` needs a few words on how you verified the caller: `--verified \"called back on the HR number\"`.")
+			}
+			if utf8.RuneCountInString(v) > MaxReasonLength {
+				return nil, usagef("`--verified` is %d characters; keep it under %d.", utf8.RuneCountInString(v), MaxReasonLength)
+			}
+			o.verified = v
+		case strings.HasPrefix(w, "-"):
+			return nil, usagef("I don't know the option %q. I know `--reason`, `--tap`, `--password`, `--verify`, `--verified` and `--no-verify`.", clip(w))
+		default:
+			rest = append(rest, w)
+		}
+	}
+	if o.verified != "" && o.verify != "" {
+		return nil, usagef("Give `--verified` (you verified the caller yourself) or `--verify` (the bot does), not both.")
+	}
+	return rest, nil
+}
+
+// parseVerify reads `verify R-7F3K9Q chat|manager|skip` (or R-7F3K9Q:chat, as a button sends it).
+func parseVerify(words []string) (Command, error) {
+	id, choice, err := idAndChoice("verify", words, "chat")
+	if err != nil {
+		return Command{}, err
+	}
+	switch choice = strings.ToLower(choice); choice {
+	case VerifyByChat, VerifyByManager, VerifySkip:
+	default:
+		return Command{}, usagef("`verify` takes chat, manager or skip: `verify %s chat`.", id)
+	}
+	return Command{Kind: CmdVerify, RequestID: id, Choice: choice}, nil
+}
+
+// parsePick reads `pick 42`, `pick R-7F3K9Q 42` or `pick R-7F3K9Q:42`.
+func parsePick(words []string) (Command, error) {
+	var id, n string
+	if len(words) == 1 && !strings.Contains(words[0], ":") {
+		n = words[0]
+	} else {
+		var err error
+		if id, n, err = idAndChoice("pick", words, "42"); err != nil {
+			return Command{}, err
+		}
+	}
+	if len(n) != 2 || n[0] < '1' || n[0] > '9' || n[1] < '0' || n[1] > '9' {
+		return Command{}, usagef("Pick one of the numbers I sent you, such as `pick 42`.")
+	}
+	return Command{Kind: CmdPick, RequestID: id, Choice: n}, nil
+}
+
+// idAndChoice reads "R-7F3K9Q choice" or "R-7F3K9Q:choice".
+func idAndChoice(verb string, words []string, example string) (id, choice string, err error) {
+	switch len(words) {
+	case 1:
+		id, choice, _ = strings.Cut(words[0], ":")
+	case 2:
+		id, choice = words[0], words[1]
+	default:
+		return "", "", usagef("Say which request: `%s R-7F3K9Q %s`.", verb, example)
+	}
+	nid, ok := NormalizeRequestID(id)
+	if !ok {
+		return "", "", usagef("%q is not a request ID; they look like R-7F3K9Q.", clip(id))
+	}
+	if choice == "" {
+		return "", "", usagef("Say which: `%s %s %s`.", verb, nid, example)
+	}
+	return nid, choice, nil
 }
 
 // parseAudit reads `audit [UPN] [--since 7d]`.
@@ -217,14 +404,34 @@ func takeReason(words []string) (rest []string, reason string, err error) {
 			if i+1 >= len(words) {
 				return nil, "", usagef("`--reason` needs some text after it: `--reason \"locked out, INC0042\"`.")
 			}
-			reason = strings.Join(words[i+1:], " ")
 		case strings.HasPrefix(lw, "--reason="):
-			reason = strings.Join(append([]string{w[len("--reason="):]}, words[i+1:]...), " ")
-		case strings.HasPrefix(w, "-"):
-			return nil, "", usagef("I don't know the option %q. I know `--reason`.", clip(w))
 		default:
 			rest = append(rest, w)
 			continue
+		}
+		// Options typed after the reason (`--reason "locked out" --tap`) are options, not words of
+		// the reason: a reset must not silently give a password when a pass was asked for.
+		tail := words[i+1:]
+		for len(tail) > 0 {
+			last := strings.ToLower(tail[len(tail)-1])
+			if last == "--tap" || last == "--password" || last == "--no-verify" {
+				rest = append(rest, tail[len(tail)-1])
+				tail = tail[:len(tail)-1]
+				continue
+			}
+			if len(tail) >= 2 {
+				if prev := strings.ToLower(tail[len(tail)-2]); prev == "--verify" || prev == "--verified" {
+					rest = append(rest, tail[len(tail)-2:]...)
+					tail = tail[:len(tail)-2]
+					continue
+				}
+			}
+			break
+		}
+		if lw == "--reason" || lw == "-r" {
+			reason = strings.Join(tail, " ")
+		} else {
+			reason = strings.Join(append([]string{w[len("--reason="):]}, tail...), " ")
 		}
 		reason = cleanReason(reason)
 		if reason == "" {

@@ -58,6 +58,8 @@ type crashCase struct {
 	prepare func(t *testing.T, env *scenariotest.Env, svc *bot.Service, rec *recorder) (id string)
 	// run is what the killed process does.
 	run func(t *testing.T, svc *bot.Service, rec *recorder, id string)
+	// pass: the request gives Temporary Access Passes, not passwords.
+	pass bool
 }
 
 var crashCases = []crashCase{
@@ -81,6 +83,12 @@ var crashCases = []crashCase{
 		},
 		run: func(t *testing.T, svc *bot.Service, rec *recorder, id string) {
 			_ = svc.Handle(context.Background(), chat.Click(actor("sam@contoso.com"), chat.ActionApprove, id, "", rec))
+		},
+	},
+	{
+		name: "a pass", targets: []string{"adele@contoso.com"}, requester: "authadmin@contoso.com", pass: true,
+		run: func(t *testing.T, svc *bot.Service, rec *recorder, _ string) {
+			_ = svc.Handle(context.Background(), chat.Incoming{Actor: actor("authadmin@contoso.com"), Text: "/resetpw adele@contoso.com --tap --reason INC1", Reply: rec})
 		},
 	},
 	{
@@ -132,7 +140,7 @@ func crashRun(t *testing.T, dsn string, c crashCase, k *kill) (*scenariotest.Env
 	t.Helper()
 	env := scenariotest.NewEnvOn(t, dsn, nil)
 	rec := &recorder{}
-	env.Service.Attach(chat.PlatformShell, rec)
+	env.Service.Attach(chat.PlatformShell, reaching{rec})
 	id := ""
 	if c.prepare != nil {
 		id = c.prepare(t, env, env.Service, rec)
@@ -141,16 +149,17 @@ func crashRun(t *testing.T, dsn string, c crashCase, k *kill) (*scenariotest.Env
 	cfg.Hook, cfg.Owner = k.hook, "killed"
 	doomed := bot.NewService(env.Directory, env.Store, cfg, nil)
 	doomed.SetClock(env.Clock.Now)
-	doomed.Attach(chat.PlatformShell, rec)
+	doomed.Attach(chat.PlatformShell, reaching{rec})
 	done := make(chan struct{})
 	go func() { defer close(done); c.run(t, doomed, rec, id) }()
 	select {
 	case <-done:
 	case <-k.hit:
 		doomed.Close() // its timers die with it
-		env.Clock.Advance(2 * time.Minute)
+		// Past its lease, and past the time a notice it left "sending" is sent again.
+		env.Clock.Advance(6 * time.Minute)
 		_, next := env.Replica(t)
-		next.Attach(chat.PlatformShell, rec)
+		next.Attach(chat.PlatformShell, reaching{rec})
 		next.Tick(context.Background())
 	case <-time.After(30 * time.Second):
 		t.Fatal("the request neither finished nor reached the kill")
@@ -165,6 +174,21 @@ func checkFinishedOnce(t *testing.T, env *scenariotest.Env, rec *recorder, c cra
 	msgs := append([]string(nil), rec.msgs...)
 	rec.mu.Unlock()
 	for _, upn := range c.targets {
+		// Told of it in their own chat, once (twice at most after a kill between send and record),
+		// with nothing secret in the notice.
+		told := 0
+		for _, m := range msgs {
+			if strings.HasPrefix(m, "dm:"+upn+":") && strings.Contains(m, "by the helpdesk") {
+				told++
+			}
+		}
+		if told < 1 || told > 2 {
+			t.Errorf("%s: told of it %d times, want 1 (2 at most after a kill between send and record)", upn, told)
+		}
+		if c.pass {
+			checkPassOnce(t, env, msgs, c, upn)
+			continue
+		}
 		set := env.Graph.Resets(upn)
 		if len(set) != 1 {
 			t.Errorf("%s: Graph set %d passwords, want exactly 1", upn, len(set))
@@ -198,7 +222,11 @@ func checkFinishedOnce(t *testing.T, env *scenariotest.Env, rec *recorder, c cra
 		t.Fatal(err)
 	}
 	for _, upn := range c.targets {
-		for _, want := range []string{"reset=done ", "revoke=done ", "delivery=sent "} {
+		wants := []string{"reset=done ", "revoke=done ", "delivery=sent ", "notice=sent "}
+		if c.pass {
+			wants = []string{"reset=done ", "delivery=sent ", "notice=sent "} // a pass signs nobody out
+		}
+		for _, want := range wants {
 			if counts[want+upn] < 1 {
 				t.Errorf("the trail has no %q record for %s", strings.TrimSpace(want), upn)
 			}
@@ -207,6 +235,45 @@ func checkFinishedOnce(t *testing.T, env *scenariotest.Env, rec *recorder, c cra
 			t.Errorf("the trail has %d reset records for %s, want 1", n, upn)
 		}
 	}
+}
+
+// checkPassOnce holds a pass's promise: the pass that works (Entra's last) reached the requester and
+// nobody else, an earlier one made before a kill works no more, and no password changed.
+func checkPassOnce(t *testing.T, env *scenariotest.Env, msgs []string, c crashCase, upn string) {
+	t.Helper()
+	passes := env.Graph.AccessPasses(upn)
+	if len(passes) == 0 || len(passes) > 2 {
+		t.Errorf("%s: Graph made %d passes, want 1 (2 after a kill before the first was recorded)", upn, len(passes))
+		return
+	}
+	if n := len(env.Graph.Resets(upn)); n != 0 {
+		t.Errorf("%s: a pass changed the password %d times", upn, n)
+	}
+	last := passes[len(passes)-1].Code
+	delivered := 0
+	for _, m := range msgs {
+		for _, p := range passes {
+			if strings.Contains(m, p.Code) && !strings.HasPrefix(m, "dm:"+c.requester+":") {
+				t.Errorf("%s: a pass was shown elsewhere: %q", upn, m)
+			}
+		}
+		if strings.Contains(m, last) {
+			delivered++
+		}
+	}
+	if delivered < 1 || delivered > 2 {
+		t.Errorf("%s: the working pass reached its requester %d times, want 1 (2 at most)", upn, delivered)
+	}
+	for _, p := range passes {
+		scenariotest.PasswordOnlyInDM(t, env, p.Code, nil)
+	}
+}
+
+// reaching is the recorder as a chat that can reach anyone: notices go to "dm:<upn>".
+type reaching struct{ *recorder }
+
+func (r reaching) Reach(_ context.Context, p chat.Person) (chat.Actor, error) {
+	return actor(p.UPN), nil
 }
 
 // revokedAfterReset reports whether Graph received a session revocation for the user after the last

@@ -53,7 +53,21 @@ func (r *run) deliver(ctx context.Context, ts []*Target) int {
 	}
 	deleteAt := s.now().Add(s.cfg.DMTTL)
 	var m chat.Message
-	if r.req.Single() {
+	switch {
+	case r.req.Single() && r.req.Caller.Credential == CredentialAccessPass:
+		t := opened[0]
+		once := ""
+		if s.cfg.AccessPassOnce {
+			once = " It works for one sign-in,"
+		}
+		m = chat.Message{
+			Title:  "🎫 Temporary Access Pass for " + t.UPN,
+			Secret: chat.NewSecret(pws[0].Reveal()),
+			Text: fmt.Sprintf("Give it to %s over a channel you have verified.%s until about %s; with it they sign in and set up a new sign-in method. Their password is unchanged.",
+				t.Name, once, s.clock(t.AttemptAt.Add(passLifetime(s.cfg.AccessPassLifetime)))),
+			Footer: fmt.Sprintf("Only you can see this chat. This message is removed at %s · request %s", s.clock(deleteAt), r.req.ID),
+		}
+	case r.req.Single():
 		t := opened[0]
 		m = chat.Message{
 			Title:  "🔑 Temporary password for " + t.UPN,
@@ -61,7 +75,7 @@ func (r *run) deliver(ctx context.Context, ts []*Target) int {
 			Text:   fmt.Sprintf("Copy it and give it to %s over a channel you have verified. They must change it at next sign-in.", t.Name),
 			Footer: fmt.Sprintf("Only you can see this chat. This message is removed at %s · request %s", s.clock(deleteAt), r.req.ID),
 		}
-	} else {
+	default:
 		m = s.resultsMessage(r.req, opened, pws, deleteAt)
 	}
 	s.hook("before deliver " + r.req.ID)
@@ -117,19 +131,33 @@ func (r *run) giveUpUndelivered(ctx context.Context, ts []*Target) int {
 	return countTrue(moved)
 }
 
+// passLifetime is how long a pass works: the configured lifetime, or Entra's default hour.
+func passLifetime(d time.Duration) time.Duration {
+	if d <= 0 {
+		return time.Hour
+	}
+	return d
+}
+
 // resultsMessage is one chunk of a list's results: the users and their temporary passwords, as CSV,
 // shown only in the DM.
 func (s *Service) resultsMessage(req *Request, ts []*Target, pws []TempPassword, deleteAt time.Time) chat.Message {
 	var b strings.Builder
 	w := csv.NewWriter(&b)
-	_ = w.Write([]string{"UserPrincipalName", "Outcome", "TemporaryPassword"})
+	column, outcome, noun, text := "TemporaryPassword", "reset", "temporary password",
+		"Give each person their temporary password over a channel you have verified. They must change it at next sign-in."
+	if req.Caller.Credential == CredentialAccessPass {
+		column, outcome, noun, text = "TemporaryAccessPass", "pass made", "Temporary Access Pass",
+			"Give each person their Temporary Access Pass over a channel you have verified. Their passwords are unchanged."
+	}
+	_ = w.Write([]string{"UserPrincipalName", "Outcome", column})
 	for i, t := range ts {
-		_ = w.Write([]string{CSVSafe(t.UPN), "reset", pws[i].Reveal()})
+		_ = w.Write([]string{CSVSafe(t.UPN), outcome, pws[i].Reveal()})
 	}
 	w.Flush()
 	return chat.Message{
-		Title:  fmt.Sprintf("🔑 Results for %s: %s", listName(req), count(len(ts), "temporary password")),
-		Text:   "Give each person their temporary password over a channel you have verified. They must change it at next sign-in.",
+		Title:  fmt.Sprintf("🔑 Results for %s: %s", listName(req), count(len(ts), noun)),
+		Text:   text,
 		Secret: chat.NewSecret(b.String()),
 		Footer: fmt.Sprintf("Only you can see this chat. This message is removed at %s · list %s", s.clock(deleteAt), req.ID),
 	}

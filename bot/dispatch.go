@@ -69,6 +69,13 @@ func (s *Service) Handle(ctx context.Context, in chat.Incoming) error {
 				Text: "Nothing was reset. " + listFormatHelp})
 		}
 	}
+	switch cmd.Kind {
+	case CmdPick:
+		// Answered by the chat account the numbers went to, whoever Entra says it is: see pick.
+		return s.pick(ctx, in, cmd)
+	case CmdWasntMe:
+		return s.wasntMe(ctx, in, cmd)
+	}
 	me, err := s.resolveActor(ctx, in)
 	if err != nil || me == nil {
 		return err
@@ -89,9 +96,15 @@ func (s *Service) Handle(ctx context.Context, in chat.Incoming) error {
 	case CmdAudit:
 		return s.auditSummary(ctx, in, *me, cmd)
 	case CmdBulk:
-		return s.askList(ctx, in, *me, in.File.Name, cmd.Reason, rows, problems)
+		return s.askList(ctx, in, *me, in.File.Name, cmd.Reason, s.credential(cmd), rows, problems)
 	case CmdReset:
 		return s.askTyped(ctx, in, *me, cmd)
+	case CmdMethods:
+		return s.methods(ctx, in, *me, cmd.Targets[0])
+	case CmdVerify:
+		return s.verify(ctx, in, *me, cmd)
+	case CmdConfirm, CmdDispute:
+		return s.vouch(ctx, in, *me, cmd)
 	}
 	return nil
 }

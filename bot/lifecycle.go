@@ -9,6 +9,8 @@ package bot
 //	preview ─run→ approved | pending        (a list: nothing happens until its requester says go)
 //	preview ─cancel→ cancelled;  preview ─(expiry)→ expired
 //	(asked) → approved | pending            (one target: no preview)
+//	(asked) → verifying ─(the caller verified)→ approved | pending
+//	verifying ─(a wrong number, the user or their manager says no)→ denied;  verifying ─(expiry)→ expired
 //	pending ─approve→ approved;  pending ─deny→ denied;  pending ─(expiry)→ expired
 //	approved ─run→ resetting ─→ done
 //	pending ─(the approval card could not be posted)→ failed
@@ -38,6 +40,7 @@ type State string
 const (
 	StatePreview   State = "preview"   // a list shown to its requester, waiting for the go-ahead
 	StatePending   State = "pending"   // waiting for a second person's approval
+	StateVerifying State = "verifying" // waiting for the caller's verification (verify.go)
 	StateApproved  State = "approved"  // cleared to run; nobody has started it yet
 	StateResetting State = "resetting" // a process is taking its targets through their steps
 	StateDone      State = "done"      // every target reached its end
@@ -58,7 +61,7 @@ func (s State) Terminal() bool {
 
 // Waiting reports whether the request waits for a person (its requester or an approver), with a
 // deadline.
-func (s State) Waiting() bool { return s == StatePreview || s == StatePending }
+func (s State) Waiting() bool { return s == StatePreview || s == StatePending || s == StateVerifying }
 
 // Step is where one target of a request stands.
 type Step string
@@ -90,6 +93,7 @@ func (s Step) Final() bool {
 var requestMoves = map[State][]State{
 	StatePreview:   {StatePending, StateApproved, StateCancelled, StateExpired},
 	StatePending:   {StatePending, StateApproved, StateDenied, StateExpired, StateFailed},
+	StateVerifying: {StateVerifying, StatePending, StateApproved, StateDenied, StateExpired},
 	StateApproved:  {StateResetting},
 	StateResetting: {StateResetting, StateDone},
 }

@@ -104,6 +104,11 @@ func sealParts(req *Request) []string {
 	for _, t := range req.Targets {
 		parts = append(parts, strconv.Itoa(t.N)+"="+strings.ToLower(t.ID))
 	}
+	if req.Caller.Credential == CredentialAccessPass {
+		// What the request gives is part of what was asked: a password request edited into a pass
+		// request in the store fails its seal.
+		parts = append(parts, "credential="+string(req.Caller.Credential))
+	}
 	return parts
 }
 

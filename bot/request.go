@@ -56,6 +56,9 @@ type Request struct {
 	LeaseOwner string
 	LeaseUntil time.Time
 
+	// Caller is the caller's verification and the credential the request gives (caller.go).
+	Caller Caller
+
 	Targets []Target
 }
 
@@ -90,6 +93,8 @@ type Target struct {
 	Revoke                string // "done", "failed: …", "off"; empty until the step is taken
 	GraphRequestID        string // of the reset
 	UpdatedAt             time.Time
+	// Notice is what became of telling the user (notice.go).
+	Notice Notice
 }
 
 // Change is what a request's compare-and-swap transition writes besides the new state. Zero values
@@ -107,6 +112,8 @@ type Change struct {
 	ApproverRole   string
 	Card           *chat.MessageRef
 	Progress       *chat.MessageRef
+	// Caller, when set, replaces the request's caller record (a verification asked or answered).
+	Caller *Caller
 }
 
 // TargetMove moves one target from one step to another, if it is still in From, writing Change.
@@ -129,6 +136,13 @@ type TargetChange struct {
 	Outcome               string
 }
 
+// NoticeDue is a target whose user must still be told of their reset.
+type NoticeDue struct {
+	RequestID string
+	N         int
+	State     string // the notice's state now: "" or NoticeSending
+}
+
 // ErrNoSuchRequest is returned for an unknown request ID.
 var ErrNoSuchRequest = errors.New("no such request")
 
@@ -144,7 +158,9 @@ const (
 	EventDelivery  AuditEvent = "delivery"  // the temporary password DM sent, or withdrawn
 	EventExpired   AuditEvent = "expired"   // an approval timed out
 	EventRefused   AuditEvent = "refused"   // bad input or an unknown user: nothing done
-	EventAlert     AuditEvent = "alert"     // something security must look at (a forged row, the brake)
+	EventAlert     AuditEvent = "alert"     // something security must look at (a forged row, the brake, "this wasn't me")
+	EventVerify    AuditEvent = "verify"    // the caller's verification: asked, passed, failed, skipped, stated by the agent
+	EventNotice    AuditEvent = "notice"    // the user told of their reset, or could not be
 )
 
 // AuditRecord is one append-only entry of the trail. It never holds a password. Seq, PrevHash and
@@ -171,6 +187,9 @@ type AuditRecord struct {
 	// MAC authenticates Hash with RESETBOT_AUDIT_KEY (see TrailKey); set by the store when appended,
 	// empty for records written without the key.
 	MAC string
+	// Assurance is how the caller was verified, on the records of a reset (requested, decision,
+	// reset, notice): empty on others and on records written before it existed.
+	Assurance Assurance
 }
 
 // Delivery is a sent DM that must be withdrawn later (the temporary password), kept in the store so
@@ -217,7 +236,9 @@ type Store interface {
 	// is still in the move's From, and adds withdraw (when not nil) to the DMs to withdraw in the same
 	// transaction. moved[i] says whether moves[i] applied.
 	StepTargets(ctx context.Context, id string, moves []TargetMove, withdraw *Delivery, at time.Time) (moved []bool, err error)
-	// ExpiredWaiting lists previews and pending approvals whose deadline is before now.
+	// InState lists up to limit requests in a state, with their targets, oldest first.
+	InState(ctx context.Context, state State, limit int) ([]*Request, error)
+	// ExpiredWaiting lists previews, verifications and pending approvals whose deadline is before now.
 	ExpiredWaiting(ctx context.Context, now time.Time) ([]*Request, error)
 	// Runnable lists the requests approved or resetting that no process holds (no lease, or one that
 	// lapsed before now): interrupted work to finish.
@@ -229,6 +250,13 @@ type Store interface {
 	Release(ctx context.Context, id, owner string) error
 	// Reserve counts an ask against the limits (see QuotaAsk) in one transaction.
 	Reserve(ctx context.Context, q QuotaAsk) (QuotaUse, error)
+	// SetNotice moves a target's notice from the state from to next (see Notice), only if it is
+	// still in from; at is when, so a notice left "sending" by a process that stopped can be taken
+	// over once it is old.
+	SetNotice(ctx context.Context, id string, n int, from string, next Notice, at time.Time) (bool, error)
+	// NoticesDue lists the targets whose user must still be told: reset (their step delivered or
+	// undelivered) and their notice not yet sent, or left sending before staleBefore. At most limit.
+	NoticesDue(ctx context.Context, staleBefore time.Time, limit int) ([]NoticeDue, error)
 	// Busy says which of the users (by object ID) are targets of another request than except that
 	// is not finished, in one of the steps given (all unfinished steps when none is), with that
 	// request's ID: one person is never in two resets at once. A preview counts only when it is

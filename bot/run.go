@@ -294,7 +294,13 @@ func (r *run) finish(ctx context.Context) error {
 	}
 	s.updateCard(ctx, s.reload(ctx, r.req))
 	if r.req.Single() {
-		r.tell(ctx, r.singleOutcome())
+		m := r.singleOutcome()
+		if t := &r.req.Targets[0]; t.Step == StepDelivered || t.Step == StepUndelivered {
+			if told := s.notify(ctx, r.req, t); told != "" {
+				m.Text = strings.TrimSpace(m.Text + "\n\n" + told)
+			}
+		}
+		r.tell(ctx, m)
 		return nil
 	}
 	r.showProgress(ctx, true)

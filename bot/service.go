@@ -66,6 +66,23 @@ type Config struct {
 	LinkedIdentity []chat.Platform
 	// LinkLifetime is how long a link stands before its owner signs in again (default 90 days).
 	LinkLifetime time.Duration
+	// Credential is what a reset gives unless the command says (--tap, --password).
+	Credential Credential
+	// AccessPassLifetime is how long a Temporary Access Pass works (0: the tenant policy's default);
+	// AccessPassOnce makes it good for one sign-in.
+	AccessPassLifetime time.Duration
+	AccessPassOnce     bool
+	// Verify is how much caller verification is asked for; VerifyPrivileged, when set, is what is
+	// asked for privileged targets (admins, owners of role-assignable groups), such as require where
+	// Verify is offer. VerifyTTL is how long a verification waits for its answer.
+	Verify           VerifyMode
+	VerifyPrivileged VerifyMode
+	VerifyTTL        time.Duration
+	// NotifyManager sends the user's manager the notice the user gets.
+	NotifyManager bool
+	// WasntMeRevokes: when a user says a reset was not theirs, their sessions are revoked again
+	// (besides the alert).
+	WasntMeRevokes bool
 	// Owner names this process in the store's leases; empty makes one up.
 	Owner string
 	// Hook, when set, is called at every step boundary with its name ("before set adele@…"): tests use
@@ -77,21 +94,27 @@ type Config struct {
 // minutes to approve, 15 minutes before the password DM goes, sessions revoked.
 func Defaults() Config {
 	return Config{
-		Policy:            Policy{Mode: ModeEntra, PrivilegedNeedsApproval: true},
-		Password:          PasswordSpec{Length: 16},
-		ApprovalTTL:       30 * time.Minute,
-		DMTTL:             15 * time.Minute,
-		RevokeSessions:    true,
-		RateLimit:         30,
-		TenantLimit:       100,
-		ListApprovalAbove: 50,
-		MaxListRows:       MaxBulkRows,
-		RateWindow:        time.Hour,
-		Location:          time.Local,
-		ApprovalsChannel:  "#approvals",
-		CallTimeout:       2 * time.Minute,
-		LinkedIdentity:    []chat.Platform{chat.PlatformSlack},
-		LinkLifetime:      90 * 24 * time.Hour,
+		Policy:             Policy{Mode: ModeEntra, PrivilegedNeedsApproval: true},
+		Password:           PasswordSpec{Length: 16},
+		ApprovalTTL:        30 * time.Minute,
+		DMTTL:              15 * time.Minute,
+		RevokeSessions:     true,
+		RateLimit:          30,
+		TenantLimit:        100,
+		ListApprovalAbove:  50,
+		MaxListRows:        MaxBulkRows,
+		RateWindow:         time.Hour,
+		Location:           time.Local,
+		ApprovalsChannel:   "#approvals",
+		CallTimeout:        2 * time.Minute,
+		LinkedIdentity:     []chat.Platform{chat.PlatformSlack},
+		LinkLifetime:       90 * 24 * time.Hour,
+		Credential:         CredentialPassword,
+		AccessPassLifetime: time.Hour,
+		AccessPassOnce:     true,
+		Verify:             VerifyOffer,
+		VerifyTTL:          5 * time.Minute,
+		WasntMeRevokes:     true,
 	}
 }
 
@@ -147,6 +170,15 @@ func NewService(dir Directory, store Store, cfg Config, log *slog.Logger) *Servi
 	}
 	if cfg.LinkLifetime == 0 {
 		cfg.LinkLifetime = 90 * 24 * time.Hour
+	}
+	if cfg.Credential == "" {
+		cfg.Credential = CredentialPassword
+	}
+	if cfg.Verify == "" {
+		cfg.Verify = VerifyOff
+	}
+	if cfg.VerifyTTL == 0 {
+		cfg.VerifyTTL = 5 * time.Minute
 	}
 	if cfg.Owner == "" {
 		cfg.Owner = newID("P-")
@@ -218,6 +250,7 @@ func (s *Service) Tick(ctx context.Context) {
 	s.expireWaiting(ctx)
 	s.withdrawDue(ctx)
 	s.Resume(ctx)
+	s.sendNotices(ctx)
 }
 
 // Run calls Tick every interval until ctx ends.

@@ -113,7 +113,7 @@ func TestAuditTrailRecordsEachStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "requested=asked decision=allow reset=done revoke=done delivery=sent"
+	want := "requested=asked decision=allow reset=done revoke=done delivery=sent notice=unreached"
 	if got := strings.Join(events, " "); got != want {
 		t.Errorf("audit events = %q, want %q", got, want)
 	}

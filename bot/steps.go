@@ -88,6 +88,13 @@ func (r *run) write(ctx context.Context, ts []*Target) int {
 			continue
 		}
 		seen[key] = true
+		if r.req.Caller.Credential == CredentialAccessPass {
+			// Entra makes the pass and shows it once, in its answer: it is sealed when it arrives.
+			moves = append(moves, TargetMove{N: t.N, From: StepQueued, To: StepSetting, Change: TargetChange{
+				AttemptAt: s.now(), PasswordChangedBefore: u.PasswordChangedAt, Attempts: 1}})
+			targets[t.N] = u
+			continue
+		}
 		pw, err := GeneratePassword(s.cfg.Password)
 		if err != nil {
 			s.log.Error("the password generator failed", "err", err)
@@ -134,9 +141,12 @@ func (r *run) mayWrite(requester User, approver *User, target User) string {
 	if !requester.Enabled {
 		return "the requester's account is disabled or gone"
 	}
-	d := p.Decide(requester, target)
+	d := p.DecideFor(r.req.Caller.Credential, requester, target)
 	if !r.req.Single() {
-		d = r.s.listDecision(requester, target)
+		d = r.s.listDecision(r.req.Caller.Credential, requester, target)
+	}
+	if why := r.s.verifiedEnough(r.req, target); why != "" {
+		return why
 	}
 	switch d.Verdict {
 	case Deny:
@@ -145,7 +155,7 @@ func (r *run) mayWrite(requester User, approver *User, target User) string {
 		if approver == nil {
 			return "it needs a second person's approval, and nobody gave one"
 		}
-		if a := p.MayApprove(*approver, requester, target); a.Verdict != Allow {
+		if a := p.MayDecideFor(r.req.Caller.Credential, *approver, requester, target, "approve"); a.Verdict != Allow {
 			return "its approver may no longer approve it: " + a.Reason
 		}
 	}
@@ -166,6 +176,10 @@ func sealAD(req *Request, t *Target) []string {
 // send sets the passwords of targets already recorded as "setting" and records what Entra said.
 func (r *run) send(ctx context.Context, ts []*Target, pws map[int]TempPassword, users map[int]User) {
 	s := r.s
+	if r.req.Caller.Credential == CredentialAccessPass {
+		r.sendPasses(ctx, ts)
+		return
+	}
 	type answer struct {
 		t   *Target
 		res ResetResult
@@ -269,6 +283,9 @@ func (r *run) settle(ctx context.Context, ts []*Target) int {
 	for i, t := range ts {
 		ids[i] = t.ID
 	}
+	if r.req.Caller.Credential == CredentialAccessPass {
+		return r.settlePasses(ctx, ts)
+	}
 	users, errs, checked := s.lookupMany(ctx, ids, nil) // never the fresh ones: the write came after them
 	var (
 		moves  []TargetMove
@@ -354,9 +371,14 @@ func (r *run) revoke(ctx context.Context, ts []*Target) int {
 		moves []TargetMove
 		recs  []*AuditRecord
 	)
-	if !s.cfg.RevokeSessions {
+	if !s.cfg.RevokeSessions || r.req.Caller.Credential == CredentialAccessPass {
+		// A pass changes no password: the user's own sessions are theirs to keep.
+		why := "off"
+		if r.req.Caller.Credential == CredentialAccessPass {
+			why = revokeNotForPass
+		}
 		for _, t := range ts {
-			moves = append(moves, TargetMove{N: t.N, From: StepSet, To: StepRevoked, Change: TargetChange{Revoke: "off"}})
+			moves = append(moves, TargetMove{N: t.N, From: StepSet, To: StepRevoked, Change: TargetChange{Revoke: why}})
 		}
 		moved, _ := r.apply(ctx, moves, nil)
 		return countTrue(moved)
@@ -461,6 +483,14 @@ func countTrue(bs []bool) int {
 // failureWords says in a few words what went wrong in the directory.
 func failureWords(de *DirectoryError) string {
 	switch de.Kind {
+	case ErrAccessPassDisabled:
+		return "Temporary Access Pass is turned off in this tenant"
+	case ErrAccessPassNotInPolicy:
+		return "the user is outside the Temporary Access Pass policy"
+	case ErrAccessPassGuest:
+		return "an external guest cannot have a Temporary Access Pass"
+	case ErrAccessPassLifetime:
+		return "the pass's lifetime is outside what the tenant allows"
 	case ErrNotFound:
 		return "the user no longer exists"
 	case ErrInsufficientPrivileges:

@@ -15,6 +15,13 @@ import (
 func about(req *Request, t *Target, ev AuditEvent, outcome, detail string) *AuditRecord {
 	rec := &AuditRecord{RequestID: req.ID, Event: ev, Platform: req.Requester.Platform, ActorKey: req.Requester.Key(),
 		ActorUPN: req.RequesterUPN, Outcome: outcome, Detail: detail}
+	if ev == EventReset {
+		// How the caller was verified goes with every reset, for the export and the digest.
+		rec.Assurance = req.Caller.Assurance
+		if rec.Assurance == "" {
+			rec.Assurance = AssuranceNone
+		}
+	}
 	if t != nil {
 		rec.TargetID, rec.TargetUPN, rec.Line = t.ID, t.UPN, t.Line
 		if rec.TargetUPN == "" {

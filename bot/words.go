@@ -46,6 +46,17 @@ func (s *Service) approvalCard(req *Request) chat.Message {
 		reason = "(none given)"
 	}
 	m.Fields = append(m.Fields, chat.Field{Label: "Why approval", Value: req.ApprovalReason}, chat.Field{Label: "Reason", Value: reason})
+	if req.Caller.Credential == CredentialAccessPass {
+		m.Title = strings.Replace(m.Title, "Password reset", "Temporary Access Pass", 1)
+		m.Fields = append(m.Fields, chat.Field{Label: "Gives", Value: "a Temporary Access Pass (the password is not changed)"})
+	}
+	if req.Caller.Assurance != "" && req.Caller.Assurance != AssuranceNone {
+		check := req.Caller.Assurance.Words()
+		if req.Caller.Assurance == AssuranceAgent {
+			check += ": “" + req.Caller.Detail + "”"
+		}
+		m.Fields = append(m.Fields, chat.Field{Label: "Caller check", Value: check})
+	}
 	switch req.State {
 	case StatePending:
 		m.Fields = append(m.Fields, chat.Field{Label: "Expires", Value: s.clock(req.ExpiresAt)})
@@ -201,6 +212,14 @@ func (r *run) singleOutcome() chat.Message {
 			Text: "Check their sign-ins and audit log in the Entra admin center before asking again.", Footer: footer}
 	case StepUndelivered:
 		return chat.Message{Title: fmt.Sprintf("⚠️ I reset %s, but the temporary password could not reach you: %s", t.Name, t.Outcome), Footer: footer}
+	}
+	if req.Caller.Credential == CredentialAccessPass {
+		return chat.Message{
+			Title: fmt.Sprintf("✅ Made a Temporary Access Pass for %s (%s).", t.Name, t.UPN),
+			Text: fmt.Sprintf("Their password is unchanged. The pass is in your DMs until %s; they sign in with it and set up a new sign-in method.",
+				s.clock(s.now().Add(s.cfg.DMTTL))),
+			Footer: footer,
+		}
 	}
 	sessions := "Their sign-in sessions were revoked."
 	switch {
@@ -364,6 +383,9 @@ func helpMessage(p chat.Platform) chat.Message {
 		{Label: w + " audit [user@contoso.com] [--since 7d]", Value: "For approvers and security: what the audit trail holds (counts and the latest entries), for everyone or one person as agent or target, over up to 90 days. Only you see the answer."},
 		{Label: w + " bulk (with a CSV file, in a direct message to the bot)", Value: "Reset a list: " + listFormatHelp + " You see a preview first."},
 		{Label: w + " login · logout", Value: "Sign in with your own Entra account (needed for users synchronised from on-premises AD, where enabled), or forget that sign-in."},
+		{Label: w + " user@contoso.com --tap", Value: "Give a Temporary Access Pass instead of a password (the password is not changed): they sign in with it once and set up a new method."},
+		{Label: w + " user@contoso.com --verify chat · --verify manager · --verified TEXT", Value: "Check the caller first: three numbers in the user's own chat (you read them the right one), or their manager confirms; or record how you checked them yourself."},
+		{Label: w + " methods user@contoso.com", Value: "The user's registered sign-in methods, and which caller checks can work for them."},
 	}
 	return chat.Message{Title: "ResetPW resets Entra ID passwords for the helpdesk", Fields: fields,
 		Footer: "Admin targets need a second person. Your own password: " + SelfServiceResetURL}

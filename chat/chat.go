@@ -8,6 +8,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -118,6 +119,27 @@ type Chat interface {
 	// Withdraw removes a DM that held a secret: Slack deletes it, Teams replaces it with a note that
 	// it has expired.
 	Withdraw(ctx context.Context, ref MessageRef) error
+}
+
+// Person is someone in the directory the bot writes to first, who has not written to it: the target
+// of a reset, their manager.
+type Person struct {
+	ObjectID string // Entra object ID
+	UPN      string
+	Mail     string
+}
+
+// ErrUnreachable is a person with no chat account the bot can write to on a platform: none found, a
+// deactivated one, one of another organisation.
+var ErrUnreachable = errors.New("no chat account the bot can write to")
+
+// Reacher is a Chat that can find a person's own chat account from their Entra identity, so the bot
+// can tell them something (their password was reset) or ask them something (which number the
+// helpdesk read them). The account may be only as sure as the platform's identity is: Teams signs
+// the Entra object ID; a Slack account is found by its email.
+type Reacher interface {
+	// Reach returns the person's chat account, or an error wrapping ErrUnreachable.
+	Reach(ctx context.Context, p Person) (Actor, error)
 }
 
 // FileSender is a Chat that can send a person a file in a direct message (a list's results). Where a

@@ -37,13 +37,32 @@ const (
 	ActionDeny    Action = "deny"
 	ActionRun     Action = "run"    // go ahead with a previewed list (the ID is a B-… list ID)
 	ActionCancel  Action = "cancel" // drop a previewed list
+	// ActionVerify is the agent choosing how the caller is verified: the ID carries the choice,
+	// R-7F3K9Q:chat, R-7F3K9Q:manager or R-7F3K9Q:skip.
+	ActionVerify Action = "verify"
+	// ActionPick is the target tapping one of the numbers sent to them: R-7F3K9Q:42.
+	ActionPick Action = "pick"
+	// ActionConfirm and ActionDispute are the target's manager saying the caller is, or is not, the
+	// target.
+	ActionConfirm Action = "confirm"
+	ActionDispute Action = "dispute"
+	// ActionWasntMe is the target saying they did not ask for the reset they were told of.
+	ActionWasntMe Action = "wasntme"
 )
+
+// Actions are every action a button may carry: adapters accept a click only for one of them.
+var Actions = []Action{ActionApprove, ActionDeny, ActionRun, ActionCancel, ActionVerify, ActionPick, ActionConfirm, ActionDispute, ActionWasntMe}
+
+// MaxButtonID is the longest ID a button carries (a request ID and a choice).
+const MaxButtonID = 20
 
 // Button carries only an action and an opaque request ID: never a command, never authority. A
 // click is re-authorised from scratch as the person who clicked.
 type Button struct {
-	Label     string
-	Action    Action
+	Label  string
+	Action Action
+	// RequestID is the request the button is about, with a choice after a colon where the action
+	// takes one (R-7F3K9Q:42); at most MaxButtonID characters, no spaces.
 	RequestID string
 	Primary   bool
 	Danger    bool

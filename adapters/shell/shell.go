@@ -37,6 +37,9 @@ type Adapter struct {
 	Advance func(d time.Duration)
 	// Digest posts the audit digest now (for "/digest"); nil when there is none.
 	Digest func(ctx context.Context) error
+	// WithoutChat are the people (by UPN, lower case) who have no chat account here: the bot can't
+	// tell them anything or ask them to pick a number.
+	WithoutChat map[string]bool
 }
 
 // New makes a terminal chat writing to out, acting as the persona with the given UPN.
@@ -221,6 +224,18 @@ var _ chat.FileSender = (*Adapter)(nil)
 func (a *Adapter) DMFile(_ context.Context, to chat.Actor, m chat.Message, f *chat.Attachment) error {
 	a.print(Render("DM to "+to.UserID, chat.ViewOn(m, chat.SurfaceReply)) + fileLines(f, "DM to "+to.UserID))
 	return nil
+}
+
+var _ chat.Reacher = (*Adapter)(nil)
+
+// Reach implements chat.Reacher: everyone in the demo's tenant has a terminal persona, but the
+// people in WithoutChat.
+func (a *Adapter) Reach(_ context.Context, p chat.Person) (chat.Actor, error) {
+	upn := strings.ToLower(p.UPN)
+	if upn == "" || a.WithoutChat[upn] {
+		return chat.Actor{}, fmt.Errorf("%w: %s has no chat account in this demo", chat.ErrUnreachable, p.UPN)
+	}
+	return a.actorFor(upn), nil
 }
 
 // DM implements chat.Chat.

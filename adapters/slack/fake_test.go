@@ -241,13 +241,22 @@ func (f *fakeSlack) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"ok": true, "url": "https://contoso.slack.com/", "team": "Contoso",
 			"user": "resetpw-bot", "team_id": fakeTeam, "user_id": fakeBotUser, "bot_id": "B_RESETBOT"})
 		return // not recorded: readiness and workspace checks are not messages
-	case "users.info":
+	case "users.info", "users.lookupByEmail":
 		f.mu.Lock()
 		u, ok := f.users[form.Get("user")]
+		if method == "users.lookupByEmail" {
+			c.User = form.Get("email")
+			for _, cand := range f.users {
+				if strings.EqualFold(cand.Email, form.Get("email")) {
+					u, ok = cand, true
+					break
+				}
+			}
+		}
 		f.mu.Unlock()
 		f.record(c)
 		if !ok {
-			writeJSON(w, map[string]any{"ok": false, "error": "user_not_found"})
+			writeJSON(w, map[string]any{"ok": false, "error": map[bool]string{true: "users_not_found", false: "user_not_found"}[method == "users.lookupByEmail"]})
 			return
 		}
 		team := u.Team

@@ -200,8 +200,14 @@ func (h *harness) say(t testing.TB, user, text string) []slackCall {
 func (h *harness) click(t testing.TB, user string, action chat.Action, id string) []slackCall {
 	t.Helper()
 	block, channel := blockApproval, fakeApprovals
-	if action == chat.ActionRun || action == chat.ActionCancel {
+	switch action {
+	case chat.ActionRun, chat.ActionCancel:
 		block, channel = blockList, "D_"+user
+	case chat.ActionVerify, chat.ActionPick, chat.ActionConfirm, chat.ActionDispute:
+		// The agent's choice, the numbers and the manager's card are all in someone's DM.
+		block, channel = blockVerify, "D_"+user
+	case chat.ActionWasntMe:
+		block, channel = blockNotice, "D_"+user
 	}
 	mark := h.slack.mark()
 	resp, body := h.post(t, "/slack/interactions", h.clickForm(user, action, id, block, channel), nil)

@@ -162,8 +162,15 @@ func TestDuplicateDeliveryResetsOnce(t *testing.T) {
 	if n := len(h.env.Graph.Resets("adele@contoso.com")); n != 1 {
 		t.Fatalf("Graph set %d passwords, want 1", n)
 	}
-	if n := h.slack.count("conversations.open"); n != 1 {
-		t.Errorf("%d DMs opened, want 1", n)
+	opened := map[string]int{}
+	for _, c := range h.slack.all() {
+		if c.Method == "conversations.open" {
+			opened[c.User]++
+		}
+	}
+	// One DM to the agent (the password), one to Adele (the notice that her password was reset).
+	if opened["U_HELPDESK"] != 1 || opened["U_ADELE"] != 1 || len(opened) != 2 {
+		t.Errorf("DMs opened %v, want one to the agent and one to Adele", opened)
 	}
 	done := 0
 	for _, s := range h.seen(h.slack.all()) {

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -195,4 +196,47 @@ func firstNonEmpty(ss ...string) string {
 		}
 	}
 	return ""
+}
+
+var _ chat.Reacher = (*Adapter)(nil)
+
+// Reach implements chat.Reacher: the Slack account whose email is the person's mail address or UPN
+// (users.lookupByEmail), held to the same rules as anyone who writes to the bot: a full member of an
+// allowed workspace, no stranger, guest, bot or deactivated account. An email is only as good as
+// whoever can edit it, so the service treats the account as the person's for a notice, and for a
+// verification only when the account is linked to them (RESETBOT_SLACK_IDENTITY=linked).
+func (a *Adapter) Reach(ctx context.Context, p chat.Person) (chat.Actor, error) {
+	var lastErr error
+	for _, email := range []string{p.Mail, p.UPN} {
+		email = strings.ToLower(strings.TrimSpace(email))
+		if email == "" {
+			continue
+		}
+		lctx, cancel := context.WithTimeout(ctx, webAPITimeout)
+		u, err := a.api.GetUserByEmailContext(lctx, email)
+		cancel()
+		if slackError(err) == "users_not_found" {
+			continue
+		}
+		if err != nil {
+			lastErr = fmt.Errorf("slack users.lookupByEmail: %w", err)
+			continue
+		}
+		who := personFrom(sender{team: u.TeamID, enterprise: u.Enterprise.EnterpriseID, user: u.ID}, u)
+		if who.refusal != "" {
+			return chat.Actor{}, fmt.Errorf("%w: their Slack account can't be used (%s)", chat.ErrUnreachable, strings.TrimSuffix(who.refusal, "."))
+		}
+		allowed, err := a.workspaceAllowed(ctx, sender{team: who.team, enterprise: who.enterprise, user: u.ID})
+		if err != nil {
+			return chat.Actor{}, err
+		}
+		if !allowed {
+			return chat.Actor{}, fmt.Errorf("%w: their Slack account belongs to another workspace", chat.ErrUnreachable)
+		}
+		return who.actor, nil
+	}
+	if lastErr != nil {
+		return chat.Actor{}, lastErr
+	}
+	return chat.Actor{}, fmt.Errorf("%w: no Slack account has their address", chat.ErrUnreachable)
 }

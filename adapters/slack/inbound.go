@@ -63,14 +63,29 @@ func (a *Adapter) onSlashCommand(cmd slackgo.SlashCommand) delivery {
 const (
 	blockApproval = "resetbot_approval"
 	blockList     = "resetbot_list"
+	blockVerify   = "resetbot_verify" // caller verification: the agent's choice, the numbers, the manager's card
+	blockNotice   = "resetbot_notice" // the user's notice of a reset
 	actionPrefix  = "resetbot_"
 )
 
-var buttonActions = map[string]chat.Action{
-	actionPrefix + string(chat.ActionApprove): chat.ActionApprove,
-	actionPrefix + string(chat.ActionDeny):    chat.ActionDeny,
-	actionPrefix + string(chat.ActionRun):     chat.ActionRun,
-	actionPrefix + string(chat.ActionCancel):  chat.ActionCancel,
+// ourBlocks are the block IDs our buttons live in.
+var ourBlocks = map[string]bool{blockApproval: true, blockList: true, blockVerify: true, blockNotice: true}
+
+// buttonActions maps an action ID to its action. Several buttons of one action in a block (the
+// numbers to pick) get IDs of their own, "resetbot_pick#2": Slack wants them unique in a block.
+var buttonActions = func() map[string]chat.Action {
+	m := map[string]chat.Action{}
+	for _, a := range chat.Actions {
+		m[actionPrefix+string(a)] = a
+	}
+	return m
+}()
+
+// actionOf reads an action ID.
+func actionOf(actionID string) (chat.Action, bool) {
+	base, _, _ := strings.Cut(actionID, "#")
+	a, ok := buttonActions[base]
+	return a, ok
 }
 
 // onInteraction takes a verified interaction payload. Only clicks on our own buttons do anything;
@@ -85,13 +100,13 @@ func (a *Adapter) onInteraction(ic slackgo.InteractionCallback) delivery {
 		return delivery{}
 	}
 	act := ic.ActionCallback.BlockActions[0]
-	action, known := buttonActions[act.ActionID]
-	if !known || (act.BlockID != blockApproval && act.BlockID != blockList) {
+	action, known := actionOf(act.ActionID)
+	if !known || !ourBlocks[act.BlockID] {
 		a.log.Info("interaction ignored: not our button", "action_id", clip(act.ActionID, 64), "block_id", clip(act.BlockID, 64))
 		return delivery{}
 	}
 	id := act.Value
-	if len(id) > 20 || id == "" {
+	if len(id) > chat.MaxButtonID || id == "" || strings.ContainsAny(id, " \t\r\n") {
 		a.log.Info("interaction ignored: the button carries no request ID")
 		return delivery{}
 	}

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -97,11 +98,22 @@ func fallbackText(m chat.View) string {
 func buttons(bs []chat.Button) *slackgo.ActionBlock {
 	blockID := blockApproval
 	var elems []slackgo.BlockElement
+	used := map[string]int{}
 	for _, b := range bs {
-		if b.Action == chat.ActionRun || b.Action == chat.ActionCancel {
+		switch b.Action {
+		case chat.ActionRun, chat.ActionCancel:
 			blockID = blockList
+		case chat.ActionVerify, chat.ActionPick, chat.ActionConfirm, chat.ActionDispute:
+			blockID = blockVerify
+		case chat.ActionWasntMe:
+			blockID = blockNotice
 		}
-		btn := slackgo.NewButtonBlockElement(actionPrefix+string(b.Action), b.RequestID, plain(clip(b.Label, maxButtonLabel)))
+		actionID := actionPrefix + string(b.Action)
+		if n := used[actionID]; n > 0 {
+			actionID += "#" + strconv.Itoa(n)
+		}
+		used[actionPrefix+string(b.Action)]++
+		btn := slackgo.NewButtonBlockElement(actionID, b.RequestID, plain(clip(b.Label, maxButtonLabel)))
 		switch {
 		case b.Primary:
 			btn = btn.WithStyle(slackgo.StylePrimary)

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"html"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
+	"github.com/resetbot/resetbot/chat"
 )
 
 // inbound is an activity as it arrives: msbotbuilder-go's schema.Activity with the fields that
@@ -168,9 +170,7 @@ func (a *inbound) executed() (click, error) {
 // valid reports whether a click names one of the bot's actions and a plausible ID. Anything else is
 // refused before the service sees it.
 func (c click) valid() bool {
-	switch c.Action {
-	case "approve", "deny", "run", "cancel":
-	default:
+	if !slices.Contains(chat.Actions, chat.Action(c.Action)) {
 		return false
 	}
 	return c.RequestID != "" && len(c.RequestID) <= maxRequestIDLength && !strings.ContainsAny(c.RequestID, " \t\r\n")

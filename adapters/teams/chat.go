@@ -69,10 +69,26 @@ func (a *Adapter) DM(ctx context.Context, to chat.Actor, m chat.Message) (chat.M
 				ref.ConversationID = ""
 				continue
 			}
+			if StatusOf(err) == http.StatusForbidden {
+				return chat.MessageRef{}, fmt.Errorf("%w: ResetPW is not installed for them in Teams (%v)", chat.ErrUnreachable, err)
+			}
 			return chat.MessageRef{}, err
 		}
 		return chat.MessageRef{Platform: chat.PlatformTeams, Channel: ref.ConversationID, ID: id, Route: ref.ServiceURL}, nil
 	}
+}
+
+var _ chat.Reacher = (*Adapter)(nil)
+
+// Reach implements chat.Reacher: in Teams a person is their Entra object ID, which Teams signs into
+// everything they send, so their 1:1 chat with the bot is theirs. It can be written to only where the
+// app is installed for them (a setup policy installs it for everyone); DM says so when it is not.
+func (a *Adapter) Reach(_ context.Context, p chat.Person) (chat.Actor, error) {
+	if p.ObjectID == "" {
+		return chat.Actor{}, fmt.Errorf("%w: no Entra object ID to find them in Teams", chat.ErrUnreachable)
+	}
+	id := strings.ToLower(p.ObjectID)
+	return chat.Actor{Platform: chat.PlatformTeams, Tenant: a.cfg.TenantID, UserID: id, ObjectID: id, Email: strings.ToLower(p.UPN)}, nil
 }
 
 // PostApproval implements chat.Chat: a new post in the approvals channel.

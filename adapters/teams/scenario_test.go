@@ -127,11 +127,19 @@ func (d *driver) SendFile(t *testing.T, as, name string, data []byte, text strin
 func (d *driver) Click(t *testing.T, as string, action chat.Action, requestID string) []scenariotest.Seen {
 	p := d.persona(t, as)
 	var act map[string]any
-	if action == chat.ActionRun || action == chat.ActionCancel {
+	switch action {
+	case chat.ActionRun, chat.ActionCancel:
 		act = d.h.invoke(p, string(action), requestID, d.previewFor(t, p, requestID))
 		act["conversation"] = map[string]any{"id": "a:chat-" + p.aad, "conversationType": "personal"}
 		act["channelData"] = map[string]any{}
-	} else {
+	case chat.ActionVerify, chat.ActionPick, chat.ActionConfirm, chat.ActionDispute, chat.ActionWasntMe:
+		// A card in the person's 1:1 chat: the agent's choice where they asked, the numbers, the
+		// manager's question or the notice where the bot wrote to them first.
+		id, _, _ := strings.Cut(requestID, ":")
+		act = d.h.invoke(p, string(action), requestID, d.dmCardFor(t, p, id))
+		act["conversation"] = map[string]any{"id": "a:dm-" + p.aad, "conversationType": "personal"}
+		act["channelData"] = map[string]any{}
+	default:
 		act = d.h.invoke(p, string(action), requestID, d.cardFor(t, requestID))
 	}
 	mark := d.h.conn.count()
@@ -191,6 +199,17 @@ func (d *driver) cardFor(t *testing.T, requestID string) string {
 	}
 	t.Fatalf("no approval card shows %s", requestID)
 	return ""
+}
+
+// dmCardFor finds a card about the request in the person's 1:1 chat, whichever side opened it.
+func (d *driver) dmCardFor(t *testing.T, p person, id string) string {
+	t.Helper()
+	for _, c := range d.h.conn.since(0) {
+		if c.Method == "POST" && (c.Conv == "a:chat-"+p.aad || c.Conv == "a:dm-"+p.aad) && c.Card != nil && strings.Contains(CardText(*c.Card), id) {
+			return c.ActivityID
+		}
+	}
+	return "" // a typed answer in the chat: no card behind it
 }
 
 // previewFor finds the message in the person's 1:1 chat that offers a list's buttons.

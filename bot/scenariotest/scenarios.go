@@ -59,7 +59,7 @@ func Run(t *testing.T, newDriver func(t *testing.T, env *Env) Driver) {
 		{name: "ThrottledResetCompletesOnce", run: throttledReset},
 		{name: "Whoami", run: whoami},
 	}
-	for _, sc := range append(scenarios, listScenarios...) {
+	for _, sc := range append(append(scenarios, listScenarios...), callerScenarios...) {
 		t.Run(sc.name, func(t *testing.T) {
 			env := NewEnv(t, sc.cfg)
 			sc.run(t, env, newDriver(t, env))

@@ -12,7 +12,7 @@ import (
 )
 
 const auditColumns = `seq, at, request_id, event, platform, actor_key, actor_upn, target_id, target_upn,
-	outcome, detail, graph_request_id, duration_ms, prev_hash, hash, line, mac`
+	outcome, detail, graph_request_id, duration_ms, prev_hash, hash, line, mac, assurance`
 
 // AppendAudit reads the chain's head and appends after it in one transaction, taking its turn with
 // every other appender in this process or another first (SQLite: the write lock, taken as the
@@ -50,7 +50,7 @@ func (s *sqlStore) AppendAudit(ctx context.Context, recs ...*bot.AuditRecord) (e
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	stmt, err := tx.PrepareContext(ctx, s.d.rebind(`INSERT INTO audit (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+	stmt, err := tx.PrepareContext(ctx, s.d.rebind(`INSERT INTO audit (`+auditColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (s *sqlStore) AppendAudit(ctx context.Context, recs ...*bot.AuditRecord) (e
 			r.MAC = s.auditMAC(r.Hash)
 		}
 		if _, err = stmt.ExecContext(ctx, r.Seq, nanos(r.At), r.RequestID, string(r.Event), string(r.Platform), r.ActorKey, r.ActorUPN,
-			r.TargetID, r.TargetUPN, r.Outcome, r.Detail, r.GraphRequestID, r.DurationMS, r.PrevHash, r.Hash, r.Line, r.MAC); err != nil {
+			r.TargetID, r.TargetUPN, r.Outcome, r.Detail, r.GraphRequestID, r.DurationMS, r.PrevHash, r.Hash, r.Line, r.MAC, string(r.Assurance)); err != nil {
 			return err
 		}
 		last, prev, out[i] = r.Seq, r.Hash, r
@@ -86,10 +86,11 @@ func scanAudit(sc scanner) (bot.AuditRecord, error) {
 		r               bot.AuditRecord
 		at              int64
 		event, platform string
+		assurance       string
 	)
 	err := sc.Scan(&r.Seq, &at, &r.RequestID, &event, &platform, &r.ActorKey, &r.ActorUPN, &r.TargetID,
-		&r.TargetUPN, &r.Outcome, &r.Detail, &r.GraphRequestID, &r.DurationMS, &r.PrevHash, &r.Hash, &r.Line, &r.MAC)
-	r.At, r.Event, r.Platform = fromNanos(at), bot.AuditEvent(event), chat.Platform(platform)
+		&r.TargetUPN, &r.Outcome, &r.Detail, &r.GraphRequestID, &r.DurationMS, &r.PrevHash, &r.Hash, &r.Line, &r.MAC, &assurance)
+	r.At, r.Event, r.Platform, r.Assurance = fromNanos(at), bot.AuditEvent(event), chat.Platform(platform), bot.Assurance(assurance)
 	return r, err
 }
 

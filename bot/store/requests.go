@@ -17,10 +17,10 @@ const requestColumns = `id, state, source, requester_key,
 	requester_chat_platform, requester_chat_tenant, requester_chat_user_id, requester_chat_object_id,
 	requester_chat_email, requester_chat_name, requester_id, requester_upn, requester_name, requester_roles,
 	reason, approval_reason, approver_role, approver_key, approver_id, approver_upn, approver_name, outcome,
-	created_at, updated_at, expires_at, card, progress, seal, approval_seal, lease_owner, lease_until`
+	created_at, updated_at, expires_at, card, progress, seal, approval_seal, lease_owner, lease_until, caller`
 
 const targetColumns = `n, line, ref, target_id, upn, name, roles, reason, step, outcome, sealed, sent_at,
-	changed_before, sends, revoke, graph_request_id, updated_at`
+	changed_before, sends, revoke, graph_request_id, updated_at, notice_state, notice`
 
 // CreateRequest writes the request and its targets in one transaction: a request is never seen
 // without all its targets.
@@ -28,17 +28,17 @@ func (s *sqlStore) CreateRequest(ctx context.Context, r *bot.Request) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		a := r.Requester
 		if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO requests (`+requestColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			r.ID, string(r.State), r.Source, a.Key(),
 			string(a.Platform), a.Tenant, a.UserID, a.ObjectID, a.Email, a.Name,
 			r.RequesterID, r.RequesterUPN, r.RequesterName, jsonText(nonNil(r.RequesterRoles)),
 			r.Reason, r.ApprovalReason, r.ApproverRole, r.ApproverKey, r.ApproverID, r.ApproverUPN, r.ApproverName, r.Outcome,
 			nanos(r.CreatedAt), nanos(r.UpdatedAt), nanos(r.ExpiresAt), jsonText(r.Card), jsonText(r.Progress),
-			r.Seal, r.ApprovalSeal, r.LeaseOwner, nanos(r.LeaseUntil)); err != nil {
+			r.Seal, r.ApprovalSeal, r.LeaseOwner, nanos(r.LeaseUntil), jsonText(r.Caller)); err != nil {
 			return err
 		}
 		stmt, err := tx.PrepareContext(ctx, s.d.rebind(`INSERT INTO request_targets (request_id, `+targetColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`))
 		if err != nil {
 			return err
 		}
@@ -46,7 +46,7 @@ func (s *sqlStore) CreateRequest(ctx context.Context, r *bot.Request) error {
 		for _, t := range r.Targets {
 			if _, err := stmt.ExecContext(ctx, r.ID, t.N, t.Line, t.Ref, t.ID, t.UPN, t.Name, jsonText(nonNil(t.Roles)), t.Reason,
 				string(t.Step), t.Outcome, t.Sealed, nanos(t.AttemptAt), nanos(t.PasswordChangedBefore), t.Attempts, t.Revoke,
-				t.GraphRequestID, nanos(r.CreatedAt)); err != nil {
+				t.GraphRequestID, nanos(r.CreatedAt), t.Notice.State, jsonText(t.Notice)); err != nil {
 				return err
 			}
 		}
@@ -86,14 +86,14 @@ func scanRequest(row scanner) (*bot.Request, error) {
 	var (
 		r                                bot.Request
 		state, requesterKey, chatP       string
-		reqRoles, card, progress         string
+		reqRoles, card, progress, caller string
 		created, updated, expires, lease int64
 	)
 	err := row.Scan(&r.ID, &state, &r.Source, &requesterKey,
 		&chatP, &r.Requester.Tenant, &r.Requester.UserID, &r.Requester.ObjectID, &r.Requester.Email, &r.Requester.Name,
 		&r.RequesterID, &r.RequesterUPN, &r.RequesterName, &reqRoles,
 		&r.Reason, &r.ApprovalReason, &r.ApproverRole, &r.ApproverKey, &r.ApproverID, &r.ApproverUPN, &r.ApproverName, &r.Outcome,
-		&created, &updated, &expires, &card, &progress, &r.Seal, &r.ApprovalSeal, &r.LeaseOwner, &lease)
+		&created, &updated, &expires, &card, &progress, &r.Seal, &r.ApprovalSeal, &r.LeaseOwner, &lease, &caller)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func scanRequest(row scanner) (*bot.Request, error) {
 	for _, f := range []struct {
 		text string
 		into any
-	}{{reqRoles, &r.RequesterRoles}, {card, &r.Card}, {progress, &r.Progress}} {
+	}{{reqRoles, &r.RequesterRoles}, {card, &r.Card}, {progress, &r.Progress}, {caller, &r.Caller}} {
 		if err := json.Unmarshal([]byte(f.text), f.into); err != nil {
 			return nil, fmt.Errorf("request %s is damaged in the store: %w", r.ID, err)
 		}
@@ -116,15 +116,19 @@ func scanRequest(row scanner) (*bot.Request, error) {
 
 func scanTarget(row scanner) (bot.Target, error) {
 	var (
-		t                               bot.Target
-		roles, step                     string
-		attempt, changedBefore, updated int64
+		t                                bot.Target
+		roles, step, noticeState, notice string
+		attempt, changedBefore, updated  int64
 	)
 	err := row.Scan(&t.N, &t.Line, &t.Ref, &t.ID, &t.UPN, &t.Name, &roles, &t.Reason, &step, &t.Outcome, &t.Sealed,
-		&attempt, &changedBefore, &t.Attempts, &t.Revoke, &t.GraphRequestID, &updated)
+		&attempt, &changedBefore, &t.Attempts, &t.Revoke, &t.GraphRequestID, &updated, &noticeState, &notice)
 	if err != nil {
 		return t, err
 	}
+	if err := json.Unmarshal([]byte(notice), &t.Notice); err != nil {
+		return t, fmt.Errorf("a target's notice is damaged in the store: %w", err)
+	}
+	t.Notice.State = noticeState
 	t.Step = bot.Step(step)
 	t.AttemptAt, t.PasswordChangedBefore, t.UpdatedAt = fromNanos(attempt), fromNanos(changedBefore), fromNanos(updated)
 	if err := json.Unmarshal([]byte(roles), &t.Roles); err != nil {
@@ -181,6 +185,10 @@ func (s *sqlStore) Transition(ctx context.Context, id string, from, to bot.State
 	if ch.Progress != nil {
 		set = append(set, "progress = ?")
 		args = append(args, jsonText(*ch.Progress))
+	}
+	if ch.Caller != nil {
+		set = append(set, "caller = ?")
+		args = append(args, jsonText(*ch.Caller))
 	}
 	args = append(args, id, string(from))
 	ok, err := s.exec(ctx, `UPDATE requests SET `+strings.Join(set, ", ")+` WHERE id = ? AND state = ?`, args...)
@@ -261,13 +269,52 @@ func (s *sqlStore) StepTargets(ctx context.Context, id string, moves []bot.Targe
 	return moved, nil
 }
 
+// SetNotice is one conditional UPDATE on the target's notice state.
+func (s *sqlStore) SetNotice(ctx context.Context, id string, n int, from string, next bot.Notice, at time.Time) (bool, error) {
+	ok, err := s.exec(ctx, `UPDATE request_targets SET notice_state = ?, notice_at = ?, notice = ? WHERE request_id = ? AND n = ? AND notice_state = ?`,
+		next.State, nanos(at), jsonText(next), id, n, from)
+	if err != nil {
+		return false, fmt.Errorf("recording the notice of request %s, target %d: %w", id, n, err)
+	}
+	return ok, nil
+}
+
+// NoticesDue reads the index on (notice_state, step): only targets not yet told, or left sending.
+func (s *sqlStore) NoticesDue(ctx context.Context, staleBefore time.Time, limit int) ([]bot.NoticeDue, error) {
+	out, err := queryAll(ctx, s, func(row scanner) (bot.NoticeDue, error) {
+		var d bot.NoticeDue
+		return d, row.Scan(&d.RequestID, &d.N, &d.State)
+	}, `SELECT request_id, n, notice_state FROM request_targets
+		WHERE step IN (?, ?) AND (notice_state = '' OR (notice_state = ? AND notice_at < ?))
+		ORDER BY updated_at, request_id, n LIMIT ?`,
+		string(bot.StepDelivered), string(bot.StepUndelivered), bot.NoticeSending, nanos(staleBefore), limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing notices to send: %w", err)
+	}
+	return out, nil
+}
+
 // ExpiredWaiting counts a deadline equal to now as passed, as the service does when a click arrives.
 func (s *sqlStore) ExpiredWaiting(ctx context.Context, now time.Time) ([]*bot.Request, error) {
 	out, err := queryAll(ctx, s, scanRequest, `SELECT `+requestColumns+` FROM requests
-		WHERE state IN (?, ?) AND expires_at > 0 AND expires_at <= ? ORDER BY expires_at, id`,
-		string(bot.StatePending), string(bot.StatePreview), nanos(now))
+		WHERE state IN (?, ?, ?) AND expires_at > 0 AND expires_at <= ? ORDER BY expires_at, id`,
+		string(bot.StatePending), string(bot.StatePreview), string(bot.StateVerifying), nanos(now))
 	if err != nil {
 		return nil, fmt.Errorf("listing expired requests: %w", err)
+	}
+	for _, r := range out {
+		if r.Targets, err = queryAll(ctx, s, scanTarget, `SELECT `+targetColumns+` FROM request_targets WHERE request_id = ? ORDER BY n`, r.ID); err != nil {
+			return nil, fmt.Errorf("reading the targets of request %s: %w", r.ID, err)
+		}
+	}
+	return out, nil
+}
+
+func (s *sqlStore) InState(ctx context.Context, state bot.State, limit int) ([]*bot.Request, error) {
+	out, err := queryAll(ctx, s, scanRequest, `SELECT `+requestColumns+` FROM requests WHERE state = ? ORDER BY created_at, id LIMIT ?`,
+		string(state), limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing requests %s: %w", state, err)
 	}
 	for _, r := range out {
 		if r.Targets, err = queryAll(ctx, s, scanTarget, `SELECT `+targetColumns+` FROM request_targets WHERE request_id = ? ORDER BY n`, r.ID); err != nil {

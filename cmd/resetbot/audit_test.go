@@ -61,7 +61,7 @@ func TestAuditVerifyIntactTrail(t *testing.T) {
 		t.Fatalf("a real run's trail does not verify: %v", err)
 	}
 	got := out.String()
-	if !strings.HasPrefix(got, "34 records, chain intact (first #1 2026-11-27T10:00:00Z, last #34 2026-11-27T10:31:00Z)\n") ||
+	if !strings.HasPrefix(got, "37 records, chain intact (first #1 2026-11-27T10:00:00Z, last #37 2026-11-27T10:31:00Z)\n") ||
 		!strings.Contains(got, "\nMACs not checked: RESETBOT_AUDIT_KEY is not set") || !strings.Contains(got, "\nhead hash ") {
 		t.Errorf("verify printed %q", got)
 	}
@@ -143,7 +143,7 @@ func TestAuditVerifyWithKeyAndAnchor(t *testing.T) {
 		says []string
 	}{
 		{"intact", func(*testing.T, *scenariotest.Env) []string { return nil },
-			[]string{"34 records, chain intact", "every record's MAC matches RESETBOT_AUDIT_KEY", "anchor #30 found as recorded", "--anchor 34:"}},
+			[]string{"37 records, chain intact", "every record's MAC matches RESETBOT_AUDIT_KEY", "anchor #30 found as recorded", "--anchor 37:"}},
 		{"truncated", func(*testing.T, *scenariotest.Env) []string { return []string{`DELETE FROM audit WHERE seq > 20`} },
 			[]string{"broken at record 21", "the trail ends at record 20, but record 30 is anchored outside the database: records were cut off the end", "the 20 records it holds (to #20) are intact"}},
 		{"edited, hashes recomputed", func(t *testing.T, env *scenariotest.Env) []string { return rehash(t, env, 25, "failed") },
@@ -273,7 +273,7 @@ func TestAuditExport(t *testing.T) {
 	if err := exportTrail(context.Background(), env.DSN, opts, &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
-	if stdout.Len() != 0 || stderr.String() != "wrote 4 records (#31 to #34) to "+cmd.Out+"\n" {
+	if stdout.Len() != 0 || stderr.String() != "wrote 4 records (#34 to #37) to "+cmd.Out+"\n" {
 		t.Errorf("stdout %q, stderr %q", stdout.String(), stderr.String())
 	}
 	if st, err := os.Stat(cmd.Out); err != nil || st.Mode().Perm() != 0o600 {
@@ -293,7 +293,7 @@ func TestAuditExport(t *testing.T) {
 		}
 		got = append(got, r)
 	}
-	if want := all[30:]; !reflect.DeepEqual(got, want) {
+	if want := all[33:]; !reflect.DeepEqual(got, want) {
 		t.Errorf("exported\n%+v\nwant\n%+v", got, want)
 	}
 
@@ -316,7 +316,7 @@ func TestAuditExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(rows) != len(all)+1 || strings.Join(rows[0], ",") !=
-		"seq,at,request_id,event,platform,actor_key,actor_upn,target_id,target_upn,outcome,detail,graph_request_id,duration_ms,prev_hash,hash,line,mac" {
+		"seq,at,request_id,event,platform,actor_key,actor_upn,target_id,target_upn,outcome,detail,graph_request_id,duration_ms,prev_hash,hash,line,mac,assurance" {
 		t.Fatalf("%d rows, header %v", len(rows), rows[0])
 	}
 	if !strings.Contains(stdout.String(), ",'=SUM(1+2) INC7,") {
@@ -333,7 +333,7 @@ func TestAuditExportReportsBrokenChain(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "broken at record 6") {
 		t.Fatalf("export over a broken chain: %v", err)
 	}
-	if b, rerr := os.ReadFile(out); rerr != nil || bytes.Count(b, []byte("\n")) != 34 {
+	if b, rerr := os.ReadFile(out); rerr != nil || bytes.Count(b, []byte("\n")) != 37 {
 		t.Errorf("the export was not kept whole: %v", rerr)
 	}
 }
@@ -376,7 +376,7 @@ func TestAuditExportFollow(t *testing.T) {
 	var out, errb syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- followTrail(ctx, env.DSN, exportOptions{format: "jsonl", after: 32, poll: 20 * time.Millisecond}, &out, &errb)
+		done <- followTrail(ctx, env.DSN, exportOptions{format: "jsonl", after: 35, poll: 20 * time.Millisecond}, &out, &errb)
 	}()
 	seqs := func() []int64 {
 		var got []int64
@@ -397,7 +397,7 @@ func TestAuditExportFollow(t *testing.T) {
 		}
 		t.Fatalf("followed %v, want %v", seqs(), want)
 	}
-	waitFor([]int64{33, 34})
+	waitFor([]int64{36, 37})
 
 	// Another process (a replica) appends: the follower writes it within a poll.
 	st, err := store.Open(context.Background(), env.DSN)
@@ -409,7 +409,7 @@ func TestAuditExportFollow(t *testing.T) {
 	if err := st.AppendAudit(context.Background(), rec); err != nil {
 		t.Fatal(err)
 	}
-	waitFor([]int64{33, 34, 35})
+	waitFor([]int64{36, 37, 38})
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("stopping the follower: %v", err)

@@ -100,6 +100,35 @@ func loadServeConfig(getenv func(string) string) (serveConfig, error) {
 		e.fail("RESETBOT_RESET_AS", v, "app (the bot's own permission; synced users as the agent) or agent (every reset as the signed-in agent)")
 	}
 	e.integer("RESETBOT_TENANT_LIMIT", &svc.TenantLimit, 0, 1000000)
+	verifyMode := func(name string, into *bot.VerifyMode) {
+		switch v := bot.VerifyMode(strings.ToLower(getenv(name))); v {
+		case "":
+		case bot.VerifyOff, bot.VerifyOffer, bot.VerifyRequire:
+			*into = v
+		default:
+			e.fail(name, string(v), "off, offer (the agent may have the bot verify the caller) or require (no reset until the bot has)")
+		}
+	}
+	verifyMode("RESETBOT_VERIFY", &svc.Verify)
+	verifyMode("RESETBOT_VERIFY_PRIVILEGED", &svc.VerifyPrivileged)
+	e.duration("RESETBOT_VERIFY_TTL", &svc.VerifyTTL, time.Minute, 30*time.Minute)
+	switch v := bot.Credential(strings.ToLower(getenv("RESETBOT_CREDENTIAL"))); v {
+	case "":
+	case bot.CredentialPassword, bot.CredentialAccessPass:
+		svc.Credential = v
+	default:
+		e.fail("RESETBOT_CREDENTIAL", string(v), "password or tap (a Temporary Access Pass)")
+	}
+	e.duration("RESETBOT_TAP_LIFETIME", &svc.AccessPassLifetime, 10*time.Minute, 30*24*time.Hour)
+	e.boolean("RESETBOT_TAP_ONE_TIME", &svc.AccessPassOnce)
+	e.boolean("RESETBOT_NOTIFY_MANAGER", &svc.NotifyManager)
+	switch v := strings.ToLower(getenv("RESETBOT_WASNT_ME")); v {
+	case "", "revoke":
+	case "alert":
+		svc.WasntMeRevokes = false
+	default:
+		e.fail("RESETBOT_WASNT_ME", v, "revoke (alert security and sign the user out everywhere) or alert (only alert)")
+	}
 	switch v := strings.ToLower(getenv("RESETBOT_SLACK_IDENTITY")); v {
 	case "", "linked":
 	case "email":

@@ -26,18 +26,38 @@ type demoCmd struct {
 	Latency time.Duration `help:"Extra latency the sandbox Graph adds to every call." default:"0s"`
 	Verbose bool          `help:"Print the bot's log to stderr."`
 	Teams   bool          `help:"Serve the Teams endpoint on loopback for Microsoft 365 Agents Playground instead of the terminal chat."`
+	Verify  string        `help:"Caller verification: off, offer (the agent may ask for it) or require (no reset until the caller is verified)." enum:"off,offer,require" default:"offer" env:"RESETBOT_VERIFY"`
 
 	TeamsListen string `name:"teams-listen" help:"Loopback address of the Teams endpoint with --teams." default:"127.0.0.1:3978"`
 }
 
 const demoIntro = `resetbot demo — sandbox tenant contoso.com, SQLite, terminal chat. Type /help for the terminal's
-commands and /resetpw help for the bot's. Personas to try: helpdesk@ (Helpdesk Administrator),
-pat@ and sam@ (Privileged Authentication Administrators), megan@ and ceo@ (Global Administrators),
-adele@ and lynne@ (no roles), alex@ (synchronised from AD: /resetpw login first), parishelp@ (helpdesk for the Paris office).
+commands and /resetpw help for the bot's. Personas to try: helpdesk@ (Helpdesk and Authentication
+Administrator), pat@ and sam@ (Privileged Authentication Administrators), megan@ and ceo@ (Global
+Administrators), adele@ and lynne@ (no roles), alex@ (synchronised from AD: /resetpw login first),
+parishelp@ (helpdesk for the Paris office). Adele's manager is megan@; lynne@ and nestor@ have no chat
+account, so they can't be told of a reset or verified in chat. Try /resetpw adele@contoso.com --tap, or
+--verify chat, then /as adele@contoso.com and pick the number.
 `
 
+// demoWithoutChat are the sandbox's people with no chat account: the bot can't tell them of a
+// reset, nor send them numbers to pick.
+var demoWithoutChat = map[string]bool{"lynne@contoso.com": true, "nestor@contoso.com": true}
+
+// demoTenant is the seeded tenant, with the helpdesk persona also an Authentication Administrator,
+// as agents who give Temporary Access Passes are.
+func demoTenant() *graphtest.Tenant {
+	t := graphtest.Contoso()
+	for i := range t.Users {
+		if t.Users[i].ID == graphtest.HelpdeskID {
+			t.Users[i].Roles = append(t.Users[i].Roles, bot.RoleAssignment{TemplateID: bot.RoleAuthAdmin, Scope: "/"})
+		}
+	}
+	return t
+}
+
 func (d demoCmd) Run(ctx context.Context) error {
-	srv := graphtest.NewServer(graphtest.Contoso())
+	srv := graphtest.NewServer(demoTenant())
 	defer srv.Close()
 	srv.SetLatency(d.Latency)
 	// The sandbox is a hybrid tenant with password writeback, and its own sign-in service: the
@@ -83,6 +103,7 @@ func (d demoCmd) Run(ctx context.Context) error {
 	cfg.Policy.Protected = []string{"breakglass@contoso.com"}
 	cfg.Policy.Writeback = true
 	cfg.EncryptionKey, cfg.AuditKey = encryptionKey, auditKey
+	cfg.Verify = bot.VerifyMode(d.Verify)
 	key := encryptionKey
 	log := slog.New(slog.NewTextHandler(logOut, nil))
 	svc := bot.NewService(dir, st, cfg, log)
@@ -102,6 +123,7 @@ func (d demoCmd) Run(ctx context.Context) error {
 
 	term := shell.New(os.Stdout, d.As)
 	term.Advance = clock.Advance
+	term.WithoutChat = demoWithoutChat
 	auth.AutoApprove(func() string { return term.Actor().UserID })
 	svc.Attach(chat.PlatformShell, term)
 	term.Digest = demoDigest(st, dir, srv, clock.Now, log, term)

@@ -39,6 +39,7 @@ const (
 	secStore  = "Store"
 	secGraph  = "Microsoft Graph"
 	secPolicy = "Policy and resets"
+	secCaller = "Caller verification and notices"
 	secSignIn = "Agent sign-in (hybrid users, delegated-only mode)"
 	secDigest = "Digests"
 	secSlack  = "Slack"
@@ -102,6 +103,16 @@ var settingsTable = []section{
 		{Name: "RESETBOT_PASSPHRASE", Default: "false", Help: "true: a passphrase of words instead of characters."},
 		{Name: "RESETBOT_APPROVALS_CHANNEL_NAME", Default: "#approvals", Help: "How people know the approvals channel, for the bot's replies."},
 		{Name: "RESETBOT_TZ", Help: "IANA time zone times are shown in (default the host's)."},
+	}},
+	{secCaller, []setting{
+		{Name: "RESETBOT_VERIFY", Default: "offer", Help: "Caller verification before a reset: off, offer (the agent may have the bot verify the caller; going ahead without is recorded) or require (no reset until the bot has)."},
+		{Name: "RESETBOT_VERIFY_PRIVILEGED", Help: "The same for privileged targets (admins, owners of role-assignable groups), e.g. require while RESETBOT_VERIFY is offer (default: as RESETBOT_VERIFY)."},
+		{Name: "RESETBOT_VERIFY_TTL", Default: "5m", Help: "How long a verification waits for the user's tap or the manager's answer."},
+		{Name: "RESETBOT_CREDENTIAL", Default: "password", Help: "What a reset gives unless the command says: password, or tap (a Temporary Access Pass; the password is not changed)."},
+		{Name: "RESETBOT_TAP_LIFETIME", Default: "60m", Help: "How long a Temporary Access Pass works (within the tenant policy's range)."},
+		{Name: "RESETBOT_TAP_ONE_TIME", Default: "true", Help: "false: a pass works for several sign-ins, where the tenant policy allows it."},
+		{Name: "RESETBOT_NOTIFY_MANAGER", Default: "false", Help: "true: the user's manager is told of each reset or pass too."},
+		{Name: "RESETBOT_WASNT_ME", Default: "revoke", Help: "What \"This wasn't me\" does besides alerting security: revoke (sign the user out everywhere) or alert (nothing more)."},
 	}},
 	{secSignIn, []setting{
 		{Name: "RESETBOT_PASSWORD_WRITEBACK", Default: "false", Help: "true when password writeback is on in Entra Connect: synced users are reset as the signed-in agent."},

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"RacingJobClaims", racingJobClaims},
 		{"SignIns", signIns},
 		{"IdentityLinks", identityLinks},
+		{"NoticesCallersAndAssurance", noticesCallersAndAssurance},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := open(t)
@@ -84,6 +85,9 @@ func Sample(id string) *bot.Request {
 		Progress:   chat.MessageRef{Platform: chat.PlatformTeams, Channel: "a:1dm", ID: "1:progress"},
 		Seal:       "seal-" + id,
 		LeaseOwner: "", LeaseUntil: time.Time{},
+		Caller: bot.Caller{Credential: bot.CredentialAccessPass, Assurance: bot.AssuranceChat, Detail: "picked in Teams",
+			Method: "chat", Answer: "mac-of-42", Asked: "teams:tenant-1:oid-ceo", AskedID: "id-ceo",
+			Card: chat.MessageRef{Platform: chat.PlatformTeams, Channel: "a:dm-oid-ceo", ID: "1:numbers"}, Seal: "caller-seal"},
 		Targets: []bot.Target{
 			{N: 0, Line: 2, Ref: "ceo@contoso.com", ID: "id-ceo", UPN: "ceo@contoso.com", Name: "Ceo Person",
 				Roles: []string{bot.RoleGlobalAdmin, bot.RoleUserAdmin}, Reason: "INC0042", Step: bot.StepQueued, UpdatedAt: t0},
