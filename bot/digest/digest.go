@@ -78,6 +78,14 @@ type Digest struct {
 	Failures     []ReasonCount // failed resets by reason, most first
 	FailureCount int
 
+	// Assurance counts the resets done by how their caller was verified (resets recorded before
+	// caller verification existed count as none).
+	Assurance map[bot.Assurance]int
+	// Alerts are what users and checks raised in the period: "this wasn't me", failed caller
+	// verifications that alarmed.
+	Alerts     []AlertLine
+	AlertCount int
+
 	Anomalies []Anomaly
 
 	Entra Entra
@@ -118,6 +126,14 @@ type PrivilegedReset struct {
 	Roles     []string // role names
 	Agent     string
 	Approver  string
+	RequestID string
+	Assurance bot.Assurance // how the caller was verified
+}
+
+// AlertLine is one alert of the period.
+type AlertLine struct {
+	At        time.Time
+	Text      string
 	RequestID string
 }
 
@@ -300,6 +316,7 @@ type targetStat struct {
 type privCandidate struct {
 	id, agent, target string
 	at                time.Time
+	assurance         bot.Assurance
 }
 
 func newAggregate(cfg Config, d *Digest) *aggregate {
@@ -366,11 +383,28 @@ func (a *aggregate) record(r bot.AuditRecord) {
 		}
 	case bot.EventExpired:
 		d.Approvals.Expired++
+	case bot.EventAlert:
+		if r.Outcome != "wasnt_me" {
+			return // the brake and forged rows were posted to the channel as they happened
+		}
+		text := short(r.TargetUPN) + " said the reset was not theirs"
+		d.AlertCount++
+		if len(d.Alerts) < a.cfg.TopN {
+			d.Alerts = append(d.Alerts, AlertLine{At: r.At, Text: text, RequestID: r.RequestID})
+		}
 	case bot.EventReset:
 		s := a.agent(agentName(r))
 		d.Resets++
 		if r.Outcome == "done" {
 			d.Done++
+			assurance := r.Assurance
+			if assurance == "" {
+				assurance = bot.AssuranceNone
+			}
+			if d.Assurance == nil {
+				d.Assurance = map[bot.Assurance]int{}
+			}
+			d.Assurance[assurance]++
 			if s != nil {
 				s.done++
 			}
@@ -378,7 +412,7 @@ func (a *aggregate) record(r bot.AuditRecord) {
 			a.checkHours(r.At, fmt.Sprintf("%s → %s", short(agentName(r)), short(r.TargetUPN)))
 			if r.RequestID != "" {
 				if len(a.privIDs) < maxPrivLookup {
-					a.privIDs = append(a.privIDs, privCandidate{id: r.RequestID, agent: agentName(r), target: r.TargetUPN, at: r.At})
+					a.privIDs = append(a.privIDs, privCandidate{id: r.RequestID, agent: agentName(r), target: r.TargetUPN, at: r.At, assurance: r.Assurance})
 				} else {
 					d.PrivilegedUnknown++
 				}
@@ -535,7 +569,7 @@ func (a *aggregate) privileged(ctx context.Context, reqs Requests) {
 		d.PrivilegedCount++
 		if len(d.Privileged) < a.cfg.TopN {
 			d.Privileged = append(d.Privileged, PrivilegedReset{At: c.at, Target: c.target, Roles: roles, Agent: c.agent,
-				Approver: r.ApproverUPN, RequestID: c.id})
+				Approver: r.ApproverUPN, RequestID: c.id, Assurance: c.assurance})
 		}
 	}
 }

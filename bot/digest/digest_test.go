@@ -358,3 +358,38 @@ func readCSV(t *testing.T, s string) [][]string {
 	}
 	return rows
 }
+
+// Security reads how each reset's caller was verified, which privileged resets the bot did not
+// verify, and every "this wasn't me".
+func TestCallerChecksAndAlerts(t *testing.T) {
+	since, until := at("2026-11-26 08:00"), at("2026-11-27 08:00")
+	with := func(r bot.AuditRecord, a bot.Assurance) bot.AuditRecord { r.Assurance = a; return r }
+	ceo := with(reset(at("2026-11-26 10:00"), "pat@contoso.com", "ceo@contoso.com", "done"), bot.AssuranceAgent)
+	megan := with(reset(at("2026-11-26 10:30"), "pat@contoso.com", "megan@contoso.com", "done"), bot.AssuranceManager)
+	tr := trail{
+		ceo, megan,
+		with(reset(at("2026-11-26 11:00"), "helpdesk@contoso.com", "adele@contoso.com", "done"), bot.AssuranceChat),
+		with(reset(at("2026-11-26 11:10"), "helpdesk@contoso.com", "lynne@contoso.com", "done"), bot.AssuranceSkipped),
+		reset(at("2026-11-26 11:20"), "helpdesk@contoso.com", "reader@contoso.com", "done"), // before caller checks existed
+		{At: at("2026-11-26 11:30"), Event: bot.EventAlert, RequestID: "R-LYNNE1", ActorUPN: "lynne@contoso.com",
+			TargetUPN: "lynne@contoso.com", Outcome: "wasnt_me"},
+		{At: at("2026-11-26 11:31"), Event: bot.EventAlert, Outcome: "tenant_brake"}, // posted as it happened
+	}
+	reqs := requests{ceo.RequestID: {bot.RoleGlobalAdmin}, megan.RequestID: {bot.RoleGlobalAdmin}}
+	d, _ := build(t, &Builder{Trail: tr, Requests: reqs}, since, until)
+	want := map[bot.Assurance]int{bot.AssuranceAgent: 1, bot.AssuranceManager: 1, bot.AssuranceChat: 1, bot.AssuranceSkipped: 1, bot.AssuranceNone: 1}
+	if fmt.Sprint(d.Assurance) != fmt.Sprint(want) || d.AlertCount != 1 {
+		t.Fatalf("assurance %v, alerts %d", d.Assurance, d.AlertCount)
+	}
+	m := d.Message("")
+	for _, line := range []string{
+		"*Caller checks* numbers in the user's chat 1 · by the manager 1 · stated by the agent 1 · skipped 1 · none (lists, or verification off) 1",
+		"• ceo@contoso.com (Global Administrator) by pat@contoso.com, approved by sam@contoso.com · ⚠️ caller not verified by the bot · " + ceo.RequestID,
+		"• megan@contoso.com (Global Administrator) by pat@contoso.com, approved by sam@contoso.com · " + megan.RequestID,
+		"🚨 *Alerts* 1\n• Thu 11:30 lynne@contoso.com said the reset was not theirs · R-LYNNE1",
+	} {
+		if !strings.Contains(m.Text, line) {
+			t.Errorf("the digest does not say %q:\n%s", line, m.Text)
+		}
+	}
+}

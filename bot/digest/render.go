@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/chat"
 )
 
@@ -36,6 +37,17 @@ func (d *Digest) Message(csvName string) chat.Message {
 		through += " · no approvals"
 	}
 	p = append(p, through)
+	if line := d.assuranceLine(); line != "" {
+		p = append(p, line)
+	}
+	if d.AlertCount > 0 {
+		lines := []string{fmt.Sprintf("🚨 *Alerts* %d", d.AlertCount)}
+		for _, x := range d.Alerts {
+			lines = append(lines, fmt.Sprintf("• %s %s · %s", x.At.In(loc).Format("Mon 15:04"), x.Text, x.RequestID))
+		}
+		lines = appendMore(lines, d.AlertCount-len(d.Alerts))
+		p = append(p, strings.Join(lines, "\n"))
+	}
 	outside := []string{d.outsideHeadline()}
 	for _, o := range d.Entra.OutsideList {
 		l := fmt.Sprintf("• %s %s, %s", o.At.In(loc).Format("Mon 15:04"), short(o.Target), o.How())
@@ -69,6 +81,9 @@ func (d *Digest) Message(csvName string) chat.Message {
 			l := fmt.Sprintf("• %s (%s) by %s", short(r.Target), clip(strings.Join(r.Roles, ", "), 120), short(r.Agent))
 			if r.Approver != "" {
 				l += ", approved by " + short(r.Approver)
+			}
+			if !r.Assurance.ByTheBot() {
+				l += " · ⚠️ caller not verified by the bot"
 			}
 			lines = append(lines, l+" · "+r.RequestID)
 		}
@@ -108,6 +123,29 @@ func (d *Digest) Message(csvName string) chat.Message {
 	}
 	m.Footer = strings.Join(foot, " · ")
 	return m
+}
+
+// assuranceLine counts the resets by how their caller was verified; "" when nothing was reset.
+func (d *Digest) assuranceLine() string {
+	if d.Done == 0 {
+		return ""
+	}
+	var parts []string
+	for _, k := range []struct {
+		a    bot.Assurance
+		word string
+	}{
+		{bot.AssuranceChat, "numbers in the user's chat"},
+		{bot.AssuranceManager, "by the manager"},
+		{bot.AssuranceAgent, "stated by the agent"},
+		{bot.AssuranceSkipped, "skipped"},
+		{bot.AssuranceNone, "none (lists, or verification off)"},
+	} {
+		if n := d.Assurance[k.a]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k.word, n))
+		}
+	}
+	return "*Caller checks* " + strings.Join(parts, " · ")
 }
 
 func (d *Digest) outsideHeadline() string {
