@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 var alice = person{aad: "10000000-0000-4000-8000-0000000000aa", name: "Alice"}

@@ -12,9 +12,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 // driver runs the scenario suite through Teams: signed activities into the real handler, and what

@@ -11,15 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/resetbot/resetbot/adapters/shell"
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/digest"
 	"github.com/resetbot/resetbot/bot/jobs"
-	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/bot/store"
 	"github.com/resetbot/resetbot/bot/store/pgtest"
 	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 var ctx = context.Background()
@@ -65,9 +64,7 @@ func (p *poster) count() int {
 // page by page within the reports throttle, and never shows a temporary password.
 func TestDigestOfADay(t *testing.T) {
 	env := scenariotest.NewEnv(t, nil) // Friday 27 Nov 2026 10:00 UTC
-	var out bytes.Buffer
-	term := shell.New(&out, "helpdesk@contoso.com")
-	env.Service.Attach(chat.PlatformShell, term)
+	env.Service.Attach(chat.PlatformShell, &scenariotest.Inbox{})
 	since := env.Clock.Now().Add(-2 * time.Hour) // Fri 08:00
 	until := since.Add(24 * time.Hour)
 
