@@ -453,6 +453,16 @@ func TestAckDoesNotWaitForGraph(t *testing.T) {
 	}
 }
 
+// A slash command naming an address Slack linked resets that address: the markup is removed here,
+// as for typed messages, before the service reads the text.
+func TestSlashCommandWithLinkedAddress(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.say(t, "U_HELPDESK", "<mailto:adele@contoso.com|adele@contoso.com>")
+	if n := len(h.env.Graph.Resets("adele@contoso.com")); n != 1 {
+		t.Errorf("%d resets of adele, want 1", n)
+	}
+}
+
 // TestTypedCommandsInTheDM: "resetpw …" typed in the bot's DM is a command answered in the DM; the bot's
 // own messages and other chatter are ignored; an event Slack retries is handled once.
 func TestTypedCommandsInTheDM(t *testing.T) {
