@@ -9,14 +9,13 @@ import (
 // scheduled-job runs and agent sign-ins. Several replicas share them through one database, so each
 // operation that decides "who acts" is a single conditional write.
 
-// ConversationRef is what a platform must remember to write to someone who is not talking to the
-// bot: which regional service serves them, the 1:1 conversation opened with them, their user ID on
-// that platform. Teams needs it for DMs and proactive posts; it is no secret.
+// ConversationRef is what a platform's adapter must remember to write to someone who is not talking
+// to the bot (Teams: the regional service that serves them, the 1:1 conversation opened with them,
+// their Teams user ID). It is no secret. Like chat.MessageRef.Route, Route is opaque to everyone but
+// the adapter that wrote it: the service and the store keep it as it is and never read it.
 type ConversationRef struct {
-	ServiceURL     string    `json:"serviceUrl,omitempty"`
-	ConversationID string    `json:"conversationId,omitempty"`
-	UserID         string    `json:"userId,omitempty"`
-	UpdatedAt      time.Time `json:"updatedAt"`
+	Route     string
+	UpdatedAt time.Time
 }
 
 // ConversationRefs keeps conversation references by a key the adapter chooses.

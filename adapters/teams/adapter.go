@@ -84,7 +84,7 @@ type Adapter struct {
 	log      *slog.Logger
 	verifier *Verifier
 	conn     *Connector
-	refs     ConversationRefs
+	refs     routes
 
 	mu      sync.Mutex
 	watches map[string][]*invoke // card activity ID → invokes waiting to answer with it
@@ -154,7 +154,7 @@ func New(cfg Config) (*Adapter, error) {
 			return nil, fmt.Errorf("teams: RESETBOT_TEAMS_SERVICE_URL: %w", err)
 		}
 	}
-	return &Adapter{cfg: cfg, log: cfg.Log, verifier: v, conn: conn, refs: cfg.Refs, watches: map[string][]*invoke{}}, nil
+	return &Adapter{cfg: cfg, log: cfg.Log, verifier: v, conn: conn, refs: routes{cfg.Refs}, watches: map[string][]*invoke{}}, nil
 }
 
 // Close stops the key cache.
