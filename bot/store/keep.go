@@ -10,8 +10,9 @@ import (
 	"github.com/resetbot/resetbot/bot"
 )
 
-// What the store keeps beyond requests and the trail (bot/keep.go): conversation references,
-// scheduled-job runs, agents' sign-ins and the links of chat accounts to Entra accounts.
+// What the store keeps beyond requests and the trail: conversation references
+// (bot/conversationref.go), scheduled-job runs (bot/jobrun.go), agents' sign-ins and the links of chat
+// accounts to Entra accounts (bot/signins.go).
 
 func (s *sqlStore) GetConversationRef(ctx context.Context, key string) (bot.ConversationRef, bool, error) {
 	r, err := queryOne(ctx, s, s.read, scanConversationRef, `SELECT ref, updated_at FROM conversation_refs WHERE key = ?`, key)
