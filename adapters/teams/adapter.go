@@ -4,7 +4,12 @@
 // It owns everything Teams-specific and holds no policy: it verifies each request (the Bot
 // Framework JWT, the tenant), turns typed commands and card clicks into chat.Incoming, and renders
 // what the service says. It uses msbotbuilder-go only for its schema types; the token validation and
-// the connector client are its own, in botframework, and so are the invoke responses.
+// the connector client are its own, in botframework, and so are the invoke responses. What it must
+// remember to reach a conversation later (ConversationRef) it encodes itself, into a route the store
+// keeps without reading.
+//
+// Of resetbot's packages it imports chat, bot (the store's interface for those routes), its own
+// botframework and manifest/teams; it must not import graphsvc, a store engine or another adapter.
 package teams
 
 import (

@@ -11,6 +11,9 @@
 // digest needed a scheduler, and one table with one conditional INSERT gives it the same
 // guarantees in both engines, without a second set of tables, a leader election, or a second
 // connection pool competing with SQLite's single writer.
+//
+// It imports bot only (the job runs it claims) of resetbot's, and robfig/cron for schedules; it must
+// not import an adapter, graphsvc or a store engine: the store reaches it as Runs.
 package scheduler
 
 import (

@@ -1,6 +1,10 @@
 // Package scenariotest is the scenario suite written once and run through every chat adapter: the
 // terminal, Slack and Teams. An adapter's test supplies a Driver that speaks its platform's protocol;
 // the scenarios assert on what each person would see and on what Graph received.
+//
+// It builds a whole resetbot (bot, a store, graphsvc on the Graph simulator), so it stands above the
+// core and graphsvc, beside cmd/resetbot: that is why it lives in internal/ and not under bot/, whose
+// files must never import graphsvc. Only tests import it; it must not import an adapter.
 package scenariotest
 
 import (
