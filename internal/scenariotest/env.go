@@ -19,6 +19,8 @@ import (
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/keys"
 	"github.com/resetbot/resetbot/bot/store"
+	"github.com/resetbot/resetbot/chat"
+	"github.com/resetbot/resetbot/chat/chattest"
 	"github.com/resetbot/resetbot/graphsvc"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
 )
@@ -114,6 +116,13 @@ func (e *Env) process(t testing.TB) (bot.Store, *bot.Service) {
 func (e *Env) TrailKey() *bot.TrailKey {
 	k, _ := bot.NewTrailKey(e.auditKey)
 	return k
+}
+
+// Examples are the messages the Env's service says, one of each kind every platform renders, the
+// help worded for platform p (see chattest).
+func (e *Env) Examples(t testing.TB, p chat.Platform) []chattest.Example {
+	t.Helper()
+	return chattest.Examples(t, chattest.Service{Handler: e.Service, Attach: e.Service.Attach, Tick: e.Service.Tick, Advance: e.Clock.Advance}, p)
 }
 
 // Logs is everything the service logged.
