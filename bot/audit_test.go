@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
-	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/chat"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 func trail(t *testing.T, st bot.Store) []bot.AuditRecord {

@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
-	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 func onlyReplies(t *testing.T, seen []scenariotest.Seen) string {

@@ -503,26 +503,16 @@ func splitWords(s string) ([]string, error) {
 }
 
 var (
-	// guidRe matches an Entra object ID.
-	guidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	// upnLocalRe is the characters Entra allows before the @ of a UPN (guests add #EXT#).
 	upnLocalRe = regexp.MustCompile(`^[A-Za-z0-9.'_!#^~&+\-]{1,113}$`)
 	domainRe   = regexp.MustCompile(`^(?i:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.(?i:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?))+$`)
-	// slackMailto is how Slack sends an address it has linked: <mailto:a@b.com|a@b.com>.
-	slackMailto = regexp.MustCompile(`^<mailto:([^|>]+)(?:\|[^>]*)?>$`)
 )
 
-// IsGUID reports whether s is an Entra GUID (an object, tenant, app or role ID): 8-4-4-4-12 hex
-// digits.
-func IsGUID(s string) bool { return guidRe.MatchString(s) }
-
-// parseTarget checks one target: a UPN or email address, or an object ID.
+// parseTarget checks one target: a UPN or email address, or an object ID. A platform's own markup
+// around an address (Slack's <mailto:…>) is its adapter's to remove before the text gets here.
 func parseTarget(w string) (string, error) {
-	if m := slackMailto.FindStringSubmatch(w); m != nil {
-		w = m[1]
-	}
-	w = strings.TrimRight(strings.TrimPrefix(w, "mailto:"), ",;")
-	if guidRe.MatchString(w) {
+	w = strings.TrimRight(w, ",;")
+	if IsGUID(w) {
 		return strings.ToLower(w), nil
 	}
 	at := strings.LastIndexByte(w, '@')

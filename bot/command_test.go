@@ -30,7 +30,6 @@ func TestParseCommand(t *testing.T) {
 			Command{Kind: CmdReset, Targets: []string{"adele@contoso.com"}, Reason: "lost phone, don't know PIN"}},
 		{`adele@contoso.com --reason=INC42`,
 			Command{Kind: CmdReset, Targets: []string{"adele@contoso.com"}, Reason: "INC42"}},
-		{"<mailto:adele@contoso.com|adele@contoso.com>", Command{Kind: CmdReset, Targets: []string{"adele@contoso.com"}}},
 		{"guest_fabrikam.com#EXT#@contoso.onmicrosoft.com",
 			Command{Kind: CmdReset, Targets: []string{"guest_fabrikam.com#EXT#@contoso.onmicrosoft.com"}}},
 		{"6E5B1C2A-1111-4AAA-8BBB-000000000001", Command{Kind: CmdReset, Targets: []string{"6e5b1c2a-1111-4aaa-8bbb-000000000001"}}},

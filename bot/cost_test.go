@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	"github.com/resetbot/resetbot/bot"
-	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 // graphRequests counts what Graph's limits count: every request of its own and every item of a

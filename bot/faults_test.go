@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 // A password write whose answer is lost or wrong — a 5xx, no answer at all — before or after Entra

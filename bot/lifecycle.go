@@ -28,7 +28,7 @@ package bot
 // Each step is recorded before its side effect and after it: "setting" holds the sealed password,
 // the time of the attempt and Entra's lastPasswordChangeDateTime read just before, so a process that
 // stops at any moment leaves enough to finish on the next start, on any replica, without resetting
-// anyone twice (settle.go): a target left "setting" is looked up again, and a password change since
+// anyone twice (settle, in steps.go): a target left "setting" is looked up again, and a password change since
 // the attempt means the write was applied; none means it never arrived, and the same password is
 // sent again. A target "set" still has its sessions revoked; one "revoked" still has its password
 // delivered; the password is erased from the store in the same transaction that records its

@@ -2,7 +2,8 @@ package bot
 
 // The policy: who may reset whom, and when a second person must agree. Everything here is a pure
 // function of the users and the configuration, so it is table-tested (policy_test.go) and the same
-// answer comes out for a slash command, a button click, a CSV row and the terminal.
+// answer comes out for a slash command, a button click, a CSV row and the terminal. This file holds
+// the rule; how each answer is worded for the person who asked is in policy_reasons.go.
 //
 // Sources (quoted where a rule is implemented):
 //   - Who can reset passwords (tenant-scoped roles): matrix.go, from entra-docs
@@ -16,10 +17,7 @@ package bot
 //   - Privileged roles: entra-docs docs/identity/role-based-access-control/permissions-reference.md
 //     (the PRIVILEGED label).
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
 // Verdict is what the policy says about a reset. The zero value is Deny, so a Decision nobody filled
 // in refuses.
@@ -141,33 +139,28 @@ func (p Policy) MayReadAudit(u User) Decision {
 	}
 	for _, r := range u.Roles {
 		if r.TenantWide() && containsFold(readers, r.TemplateID) {
-			return Decision{Verdict: Allow, Reason: "You hold " + RoleName(r.TemplateID) + ", one of the roles that may read the audit trail."}
+			return readsAuditByRole(r.TemplateID)
 		}
 	}
 	if intersectsFold(readers, u.Groups) {
-		return Decision{Verdict: Allow, Reason: "You are in a group that may read the audit trail."}
+		return readsAuditByGroup()
 	}
 	switch p.mode() {
 	case ModeEntra:
 		for _, a := range resettingAssignments(u.Roles) {
 			if a.TenantWide() {
-				return Decision{Verdict: Allow, Reason: "Your role (" + RoleName(a.TemplateID) + ") may approve resets."}
+				return readsAuditAsApprover(a.TemplateID)
 			}
 		}
 	case ModeRules:
 		for i, r := range p.Rules {
 			if intersectsFold(r.Agents, u.Groups) {
-				return Decision{Verdict: Allow, Reason: "Rule " + ruleLabel(r, i) + " lets you reset, so you may approve resets."}
+				return readsAuditByRule(ruleLabel(r, i))
 			}
 		}
 	}
-	return Decision{Verdict: Deny,
-		Reason: "The audit trail is for approvers and security.",
-		Remedy: "Ask your security team, or read the digest in the audit channel."}
+	return auditNotForYou()
 }
-
-// SelfServiceResetURL is where people reset their own password.
-const SelfServiceResetURL = "https://aka.ms/sspr"
 
 // Decide says whether requester may reset target's password. The checks run in this order and the
 // first that applies wins: self, protected account, guest, disabled, synchronised from on-premises,
@@ -176,9 +169,7 @@ const SelfServiceResetURL = "https://aka.ms/sspr"
 func (p Policy) Decide(requester, target User) Decision {
 	name := target.Name()
 	if sameUser(requester, target) {
-		return Decision{Verdict: Deny,
-			Reason: "You can't reset your own password here.",
-			Remedy: "Use self-service password reset at " + SelfServiceResetURL + "."}
+		return ownPassword()
 	}
 	// Someone who may reset nobody learns nothing about the target: not that it is a break-glass
 	// account, synchronised, disabled or a guest.
@@ -187,21 +178,13 @@ func (p Policy) Decide(requester, target User) Decision {
 	}
 	switch {
 	case p.isProtected(target):
-		return Decision{Verdict: Deny,
-			Reason: name + " is a protected (break-glass) account: resetbot never resets it.",
-			Remedy: "Follow the break-glass procedure and talk to the security team."}
+		return protectedAccount(name)
 	case target.Guest:
-		return Decision{Verdict: Deny,
-			Reason: name + " is a guest: guests sign in with their home organisation, so their password is reset there, not here.",
-			Remedy: "Ask them to reset it with their home organisation's self-service reset or helpdesk."}
+		return guestAccount(name)
 	case !target.Enabled:
-		return Decision{Verdict: Deny,
-			Reason: name + "'s account is disabled, so a new password would not let them sign in.",
-			Remedy: "A User Administrator must enable the account first (Entra admin center → Users → " + name + " → Edit properties → Account enabled); then ask again."}
+		return disabledAccount(name)
 	case target.Synced && !p.Writeback:
-		return Decision{Verdict: Deny,
-			Reason: name + " is synchronised from on-premises Active Directory. A cloud reset would not reach AD because password writeback is not enabled for resetbot.",
-			Remedy: "Reset it in AD, or ask an admin to enable writeback (Entra Connect → Optional features → Password writeback) and sign in with /resetpw login."}
+		return syncedWithoutWriteback(name)
 	}
 
 	var allowed string
@@ -211,13 +194,13 @@ func (p Policy) Decide(requester, target User) Decision {
 		if !e.ok {
 			return Decision{Verdict: Deny, Reason: e.reason, Remedy: e.remedy}
 		}
-		allowed = "Your role (" + describeAssignment(e.via) + ") lets you reset " + name + "."
+		allowed = allowedByRole(e.via, name)
 	case ModeRules:
 		rule, d, ok := p.ruleFor(requester, target)
 		if !ok {
 			return d
 		}
-		allowed = "Rule " + rule + " lets you reset " + name + "."
+		allowed = allowedByRule(rule, name)
 	default:
 		return p.unknownMode()
 	}
@@ -231,9 +214,7 @@ func (p Policy) Decide(requester, target User) Decision {
 
 	if p.PrivilegedNeedsApproval {
 		if why := privilegedFacts(target); why != "" {
-			return Decision{Verdict: NeedsApproval,
-				Reason: name + " " + why + ", so this needs a second person.",
-				Remedy: "Someone else who may reset " + name + " themselves must approve it."}
+			return needsSecondPerson(name, why)
 		}
 	}
 	return Decision{Verdict: Allow, Reason: allowed}
@@ -276,39 +257,28 @@ func (p Policy) MayDecide(approver, requester, target User, verb string) Decisio
 	name := target.Name()
 	switch {
 	case sameUser(approver, requester):
-		return Decision{Verdict: Deny,
-			Reason: "You can't " + verb + " your own request.",
-			Remedy: "Someone else who may reset " + name + " must decide it."}
+		return decidingOwnRequest(verb, name)
 	case sameUser(approver, target):
-		return Decision{Verdict: Deny,
-			Reason: "You can't " + verb + " a reset of your own password.",
-			Remedy: "Someone else who may reset " + name + " must decide it."}
+		return decidingOwnReset(verb, name)
 	}
 	switch p.mode() {
 	case ModeEntra:
 		e := entitled(approver, target)
 		if !e.ok {
-			return Decision{Verdict: Deny,
-				Reason: "You can't " + verb + " this: only someone who may reset " + name + " themselves can. " + e.reason,
-				Remedy: e.remedy}
+			return notEntitledToDecide(verb, name, e.reason, e.remedy)
 		}
-		return Decision{Verdict: Allow,
-			Reason: approver.Name() + " may reset " + name + " (" + describeAssignment(e.via) + ")."}
+		return approverByRole(approver, name, e.via)
 	case ModeRules:
 		rule, d, ok := p.ruleFor(approver, target)
 		if !ok {
-			return Decision{Verdict: Deny,
-				Reason: "You can't " + verb + " this: only someone who may reset " + name + " themselves can. " + d.Reason,
-				Remedy: d.Remedy}
+			return notEntitledToDecide(verb, name, d.Reason, d.Remedy)
 		}
 		if why := privilegedFacts(target); why != "" {
 			if e := entitled(approver, target); !e.ok {
-				return Decision{Verdict: Deny,
-					Reason: "You can't " + verb + " this: " + name + " " + why + ", so the approver's own Entra roles must let them reset " + name + ", and yours do not. " + e.reason,
-					Remedy: e.remedy}
+				return privilegedNeedsApproverRole(verb, name, why, e)
 			}
 		}
-		return Decision{Verdict: Allow, Reason: approver.Name() + " may reset " + name + " (rule " + rule + ")."}
+		return approverByRule(approver, name, rule)
 	default:
 		return p.unknownMode()
 	}
@@ -342,62 +312,13 @@ type entitlement struct {
 }
 
 func entitled(actor, target User) entitlement {
-	name := target.Name()
 	resetters := resettingAssignments(actor.Roles)
 	for _, a := range resetters {
 		if assignmentCanReset(a, target) {
 			return entitlement{ok: true, via: a}
 		}
 	}
-
-	// Refused: say why, and what to do instead.
-	var remedy []string
-	if eligible := coveringAssignments(actor.EligibleRoles, target); len(eligible) > 0 {
-		remedy = append(remedy, "You are eligible for "+describeAssignment(eligible[0])+
-			": activate it in Privileged Identity Management, then try again.")
-	}
-	if len(resetters) == 0 {
-		reason := "You hold no Entra role that can reset passwords, so you can't reset " + name + "."
-		if other := heldRoleNames(actor.Roles); other != "" {
-			reason = "You hold no Entra role that can reset passwords (your roles: " + other + "), so you can't reset " + name + "."
-		}
-		remedy = append(remedy, "Ask a Helpdesk Administrator or Password Administrator to reset it, or ask for one of those roles (or see /resetpw whoami).")
-		return entitlement{reason: reason, remedy: strings.Join(remedy, " ")}
-	}
-
-	if target.InRestrictedAU {
-		reason := "You can't reset " + name + ": they are in a restricted management administrative unit, and Entra lets only administrators assigned to that unit change them — no tenant-wide role can, not even Global Administrator."
-		if holdsUnitRoleOver(resetters, target) {
-			if len(target.AdministrativeUnits) > 1 {
-				reason += " They are in more than one administrative unit, so your role for one of them doesn't show that you are assigned to the restricted one."
-			} else {
-				reason += " Your role for that unit may reset only members who hold no Entra role, and " + targetFacts(target, nil) + "."
-			}
-		}
-		remedy = append(remedy, "Ask an administrator assigned to that restricted administrative unit to reset it in the Entra admin center.")
-		return entitlement{reason: reason, remedy: strings.Join(remedy, " ")}
-	}
-
-	reason := "You can't reset " + name + ": " + targetFacts(target, resetters) + ". " + rolesCover(resetters) + " — Microsoft's rule."
-	if holdsUnitScopedRole(target) {
-		reason += " A role scoped to an administrative unit counts as one in a restricted management unit, which only a Privileged Authentication Administrator or Global Administrator may reset."
-	}
-	if len(resetters) > 1 {
-		reason += " One of your roles must cover every role they hold."
-	}
-	who := ""
-	for _, r := range ResetterRoles {
-		if RoleCanReset(r, target) {
-			who = r
-			break
-		}
-	}
-	if who != "" {
-		remedy = append(remedy, "Ask "+withArticle(RoleName(who))+", or see /resetpw whoami.")
-	} else {
-		remedy = append(remedy, "See /resetpw whoami.")
-	}
-	return entitlement{reason: reason, remedy: strings.Join(remedy, " ")}
+	return refusal(actor, target, resetters)
 }
 
 // unitScopedResetters are the resetting roles Microsoft lets be assigned with administrative unit
@@ -484,15 +405,6 @@ func coveringAssignments(roles []RoleAssignment, target User) []RoleAssignment {
 	return out
 }
 
-func holdsUnitRoleOver(roles []RoleAssignment, target User) bool {
-	for _, a := range roles {
-		if u := a.AdministrativeUnit(); u != "" && containsFold(target.AdministrativeUnits, u) {
-			return true
-		}
-	}
-	return false
-}
-
 // botCeiling refuses what the bot's own Entra role could not do: Graph checks the bot's role, so the
 // bot must never be the way around it (no confused deputy), and a reset Graph would refuse is better
 // refused here, with the reason.
@@ -501,21 +413,10 @@ func (p Policy) botCeiling(target User) (Decision, bool) {
 	if RoleCanReset(role, target) {
 		return Decision{}, true
 	}
-	name := target.Name()
 	if target.InRestrictedAU {
-		return Decision{Verdict: Deny,
-			Reason: name + " is in a restricted management administrative unit: Entra lets only administrators assigned to that unit change them, and resetbot's own Entra role (" + RoleName(role) + ") is tenant-wide.",
-			Remedy: "Ask an administrator assigned to that restricted administrative unit to reset it in the Entra admin center."}, false
+		return restrictedBeyondBot(target.Name(), role), false
 	}
-	d := Decision{Verdict: Deny,
-		Reason: "resetbot's own Entra role (" + RoleName(role) + ") may not reset " + name + ": " + targetFacts(target, nil) + " — Microsoft's rule, and resetbot never goes beyond its own role."}
-	for _, r := range ResetterRoles {
-		if RoleCanReset(r, target) {
-			d.Remedy = "Ask " + withArticle(RoleName(r)) + " to reset it in the Entra admin center."
-			break
-		}
-	}
-	return d, false
+	return beyondBotRole(target, role), false
 }
 
 func (p Policy) botRole() string {
@@ -533,15 +434,8 @@ func (p Policy) mode() Mode {
 	return m
 }
 
-func (p Policy) unknownMode() Decision {
-	return Decision{Verdict: Deny,
-		Reason: fmt.Sprintf("resetbot's policy mode %q is not one it knows, so it resets nobody.", string(p.Mode)),
-		Remedy: `Ask the resetbot admin to set the policy mode to "entra" or "rules".`}
-}
-
 // ruleFor finds the first rule that covers both person and target; the string names it for messages.
 func (p Policy) ruleFor(person, target User) (string, Decision, bool) {
-	name := target.Name()
 	var theirs []string
 	for i, r := range p.Rules {
 		if !intersectsFold(r.Agents, person.Groups) {
@@ -554,20 +448,9 @@ func (p Policy) ruleFor(person, target User) (string, Decision, bool) {
 		theirs = append(theirs, label)
 	}
 	if len(theirs) == 0 {
-		return "", Decision{Verdict: Deny,
-			Reason: "You are not an agent in any resetbot rule, so you can't reset " + name + " through resetbot.",
-			Remedy: "Ask the resetbot admin to add you to a rule's agent group, or ask a colleague who is in one."}, false
+		return "", notAnAgent(target.Name()), false
 	}
-	return "", Decision{Verdict: Deny,
-		Reason: "No rule you are an agent in (" + joinList(theirs) + ") covers " + name + ".",
-		Remedy: "Ask an agent whose rule covers " + name + ", or ask the resetbot admin to widen a rule."}, false
-}
-
-func ruleLabel(r Rule, i int) string {
-	if n := strings.TrimSpace(r.Name); n != "" {
-		return fmt.Sprintf("%q", n)
-	}
-	return fmt.Sprintf("#%d", i+1)
+	return "", noRuleCovers(target.Name(), theirs), false
 }
 
 func (p Policy) isProtected(u User) bool {
@@ -601,169 +484,6 @@ func IsPrivileged(templateID string) bool {
 
 var nonPrivilegedRoles = set(RoleDirectoryReaders, RoleGuestInviter, RoleMessageCenterReader,
 	RoleReportsReader, RoleUserExperienceSuccessManager, RoleUsageSummaryReportsReader)
-
-// privilegedFacts says what makes the target privileged ("holds Global Administrator"), or "".
-func privilegedFacts(target User) string {
-	var held, eligible []string
-	for _, r := range target.Roles {
-		if IsPrivileged(r.TemplateID) {
-			held = appendUnique(held, RoleName(r.TemplateID))
-		}
-	}
-	for _, r := range target.EligibleRoles {
-		if IsPrivileged(r.TemplateID) {
-			eligible = appendUnique(eligible, RoleName(r.TemplateID))
-		}
-	}
-	var facts []string
-	if len(held) > 0 {
-		facts = append(facts, "holds "+joinList(held))
-	}
-	if len(eligible) > 0 {
-		facts = append(facts, "is eligible for "+joinList(eligible))
-	}
-	if target.InRoleAssignableGroup {
-		facts = append(facts, "is a member or owner of a role-assignable group")
-	}
-	return joinList(facts)
-}
-
-// targetFacts says, addressed about the target as "they", what keeps the actor's roles from
-// covering them.
-func targetFacts(target User, actorRoles []RoleAssignment) string {
-	var facts []string
-	var held, eligible []string
-	for _, r := range target.Roles {
-		held = appendUnique(held, describeHeld(r))
-	}
-	for _, r := range target.EligibleRoles {
-		eligible = appendUnique(eligible, describeHeld(r))
-	}
-	if len(held) > 0 {
-		facts = append(facts, "they hold "+joinList(held))
-	}
-	if len(eligible) > 0 {
-		facts = append(facts, "they are eligible for "+joinList(eligible))
-	}
-	if target.InRoleAssignableGroup {
-		facts = append(facts, "they are a member or owner of a role-assignable group")
-	}
-	// Units of the actor's AU-scoped roles that the target is not in.
-	var outside []string
-	for _, a := range actorRoles {
-		if u := a.AdministrativeUnit(); u != "" && !containsFold(target.AdministrativeUnits, u) {
-			outside = appendUnique(outside, u)
-		}
-	}
-	switch {
-	case len(outside) == 1:
-		facts = append(facts, "they are not a member of administrative unit "+outside[0])
-	case len(outside) > 1:
-		facts = append(facts, "they are not a member of administrative units "+joinList(outside))
-	case len(facts) == 0:
-		facts = append(facts, "your roles don't cover them")
-	}
-	return joinList(facts)
-}
-
-func describeHeld(r RoleAssignment) string {
-	if u := r.AdministrativeUnit(); u != "" {
-		return RoleName(r.TemplateID) + " for administrative unit " + u
-	}
-	return RoleName(r.TemplateID)
-}
-
-// describeAssignment names a role the actor holds, with its unit when AU-scoped.
-func describeAssignment(a RoleAssignment) string { return describeHeld(a) }
-
-// rolesCover says in one sentence what the actor's resetting roles cover.
-func rolesCover(roles []RoleAssignment) string {
-	if len(roles) == 1 {
-		return "Your role (" + describeAssignment(roles[0]) + ") may reset " + roleReach(roles[0])
-	}
-	parts := make([]string, len(roles))
-	for i, a := range roles {
-		parts[i] = describeAssignment(a) + " may reset " + roleReach(a)
-	}
-	return "Your roles: " + strings.Join(parts, "; ")
-}
-
-// roleReach is what one resetting assignment may reset, briefly.
-func roleReach(a RoleAssignment) string {
-	if a.AdministrativeUnit() != "" {
-		return "members of that administrative unit who hold no Entra role"
-	}
-	switch a.TemplateID {
-	case RolePasswordAdmin:
-		return "users without admin roles, Directory Readers, Guest Inviters and Password Administrators"
-	case RoleHelpdeskAdmin:
-		return "users without admin roles, a few reader roles, and Helpdesk and Password Administrators"
-	case RoleAuthAdmin:
-		return "users without admin roles, a few reader roles, and Authentication and Password Administrators"
-	case RoleUserAdmin:
-		return "users without admin roles, a few reader roles, and Groups, Helpdesk, Password and User Administrators"
-	case RolePrivilegedAuthAdmin, RoleGlobalAdmin:
-		return "anyone outside restricted management administrative units"
-	}
-	return "nobody"
-}
-
-// ResettableSummary says, for `whoami`, in plain words what the person may reset through the bot in
-// entra mode, and why; with writeback on, synced users are reset with the agent's own sign-in.
-func (p Policy) ResettableSummary(actor User) string {
-	var lines []string
-	resetters := resettingAssignments(actor.Roles)
-	for _, a := range resetters {
-		lines = append(lines, reachSentence(a))
-	}
-	if len(resetters) == 0 {
-		line := "You hold no Entra role that can reset passwords, so resetbot won't reset anyone for you. Helpdesk Administrator or Password Administrator is the usual role for this."
-		if other := heldRoleNames(actor.Roles); other != "" {
-			line = "You hold no Entra role that can reset passwords (your roles: " + other + "), so resetbot won't reset anyone for you. Helpdesk Administrator or Password Administrator is the usual role for this."
-		}
-		lines = append(lines, line)
-	}
-	if len(resetters) > 1 {
-		lines = append(lines, "For someone with several roles, one of your roles must cover all of them.")
-	}
-	for _, a := range resettingAssignments(actor.EligibleRoles) {
-		lines = append(lines, "You are also eligible for "+describeAssignment(a)+": activate it in Privileged Identity Management to use it.")
-	}
-	if p.Writeback {
-		lines = append(lines, "Accounts synchronised from on-premises AD are reset with your own sign-in (/resetpw login), and the password is written back to AD.")
-		lines = append(lines, "Never through resetbot: your own password (use "+SelfServiceResetURL+"), guests, disabled accounts and protected accounts.")
-	} else {
-		lines = append(lines, "Never through resetbot: your own password (use "+SelfServiceResetURL+"), guests, disabled accounts, accounts synchronised from on-premises AD, and protected accounts.")
-	}
-	return strings.Join(lines, "\n")
-}
-
-func reachSentence(a RoleAssignment) string {
-	role := RoleName(a.TemplateID)
-	if u := a.AdministrativeUnit(); u != "" {
-		return "As " + role + " for administrative unit " + u + " you may reset members of that unit who hold no Entra role at all (Microsoft's rule for roles scoped to an administrative unit)."
-	}
-	if resetsEveryone[a.TemplateID] {
-		return "As " + role + " you may reset anyone, including other administrators, except members of restricted management administrative units."
-	}
-	var names []string
-	for _, r := range tableRows {
-		if resettableBy[a.TemplateID][r] {
-			names = append(names, RoleName(r))
-		}
-	}
-	return "As " + role + " you may reset users without admin roles and: " + strings.Join(names, ", ") +
-		" — only if every role they hold or are eligible for is on that list (Microsoft's rule), they are not in a role-assignable group, and none of their roles is scoped to an administrative unit."
-}
-
-// heldRoleNames lists the display names of assignments, without duplicates, or "".
-func heldRoleNames(roles []RoleAssignment) string {
-	var names []string
-	for _, r := range roles {
-		names = appendUnique(names, describeHeld(r))
-	}
-	return joinList(names)
-}
 
 // sameUser reports whether two users are the same person: the same object ID or the same UPN.
 func sameUser(a, b User) bool {
@@ -805,32 +525,4 @@ func upnInDomain(upn, domain string) bool {
 	}
 	host := strings.ToLower(strings.TrimSpace(upn[at+1:]))
 	return host == domain || strings.HasSuffix(host, "."+domain)
-}
-
-func appendUnique(list []string, v string) []string {
-	for _, x := range list {
-		if x == v {
-			return list
-		}
-	}
-	return append(list, v)
-}
-
-// joinList joins words as in a sentence: "a", "a and b", "a, b and c".
-func joinList(items []string) string {
-	switch len(items) {
-	case 0:
-		return ""
-	case 1:
-		return items[0]
-	}
-	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
-}
-
-func withArticle(s string) string {
-	// "an Authentication Administrator", but "a User Administrator": U is said "you".
-	if s != "" && strings.ContainsRune("AEIOaeio", rune(s[0])) {
-		return "an " + s
-	}
-	return "a " + s
 }

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
-	"github.com/resetbot/resetbot/bot/jobs"
-	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/bot/scheduler"
 	"github.com/resetbot/resetbot/bot/store/pgtest"
 	"github.com/resetbot/resetbot/chat"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 // Several replicas behind a load balancer on one database must behave as one: whichever replica a
@@ -297,7 +297,7 @@ func (r *replicas) ranOnce(t *testing.T, id, name string, upns ...string) {
 // replica running the next one dies mid-run, and another finishes it after the lease.
 func scheduledJobs(t *testing.T, r *replicas) {
 	ctx := context.Background()
-	sched, err := jobs.ParseSchedule("RESETBOT_DIGEST_SCHEDULE", "0 8 * * *", "UTC")
+	sched, err := scheduler.ParseSchedule("RESETBOT_DIGEST_SCHEDULE", "0 8 * * *", "UTC")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,12 +306,12 @@ func scheduledJobs(t *testing.T, r *replicas) {
 		runs []string
 	)
 	dying := make(chan struct{}) // closed: the replica that claims the next run dies in it
-	runners := make([]*jobs.Runner, len(r.stores))
+	runners := make([]*scheduler.Runner, len(r.stores))
 	for i, st := range r.stores {
 		name := fmt.Sprint("replica-", i)
-		runners[i] = jobs.New(st, name, nil)
+		runners[i] = scheduler.New(st, name, nil)
 		runners[i].SetClock(r.env.Clock.Now)
-		runners[i].Add(jobs.Job{Name: "digest", Schedule: sched, Lease: 5 * time.Minute,
+		runners[i].Add(scheduler.Job{Name: "digest", Schedule: sched, Lease: 5 * time.Minute,
 			Run: func(ctx context.Context, slot, _ time.Time) error {
 				select {
 				case <-dying:
@@ -346,7 +346,7 @@ func scheduledJobs(t *testing.T, r *replicas) {
 	close(dying)
 	runners[1].Tick(ctx) // claims Nov 29 and dies in it
 	dying = make(chan struct{})
-	alive = []*jobs.Runner{runners[0], runners[2]}
+	alive = []*scheduler.Runner{runners[0], runners[2]}
 	tickAll()
 	if g := got(); len(g) != 1 {
 		t.Fatalf("the run was taken over while its lease still ran: %q", g)

@@ -1,5 +1,7 @@
 package bot
 
+import "regexp"
+
 // Directory role template IDs, from Microsoft's "Microsoft Entra built-in roles" reference. Roles are
 // matched by template ID, never by display name: names are localised and can be reused by custom roles.
 const (
@@ -71,3 +73,10 @@ func RoleByName(name string) (templateID string, ok bool) {
 	}
 	return "", false
 }
+
+// guidRe matches an Entra GUID.
+var guidRe = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// IsGUID reports whether s is an Entra GUID (an object, tenant, app or role ID): 8-4-4-4-12 hex
+// digits.
+func IsGUID(s string) bool { return guidRe.MatchString(s) }

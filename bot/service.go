@@ -1,13 +1,14 @@
 // Package bot is the reset service: the one path every request takes, from what a person said to
 // the password in their DM and the record in the trail. Adapters hand it a chat.Incoming (Handle);
-// it parses (command.go), resolves the people involved, asks the policy (policy.go), waits for an
-// approval where one is needed (approval.go), takes every target through the steps of the one state
-// machine (lifecycle.go, run.go, settle.go), delivers (deliver.go) and audits each step (trail.go).
-// The words people read are in words.go.
+// it parses (command.go), resolves the people involved, asks the policy (policy.go, worded in
+// policy_reasons.go), waits for an approval where one is needed (approval.go), takes every target
+// through the steps of the one state machine (lifecycle.go, run.go, steps.go), delivers (deliver.go)
+// and audits each step (trail.go). The words people read are in words.go.
 //
 // bot owns the service and the vocabulary it shares with its parts (User, Request, Store,
-// Directory). It imports chat and its own leaves, never an adapter, graphsvc or a store engine: those
-// are handed to it through the interfaces it declares.
+// Directory). It imports chat and its own leaves, never an adapter, graphsvc, a store engine or
+// internal/: those are handed to it through the interfaces it declares. It knows no platform's
+// markup or routing: adapters hand it plain text and keep their routes opaque (ConversationRef).
 package bot
 
 import (

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
-	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/chat"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 // recorder is a chat platform that remembers what it was asked to show.

@@ -2,6 +2,9 @@
 // bot.Directory with msgraph-sdk-go (subpackages only: the root package doubles build time and
 // quadruples the binary) and azidentity, and turns every Graph failure into a *bot.DirectoryError
 // that says what to do next.
+//
+// It imports bot (the interfaces it implements and their vocabulary) and bot/digest (the entries of
+// Entra's log it reads for the digest); it must not import chat, an adapter or a store.
 package graphsvc
 
 import (

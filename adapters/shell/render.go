@@ -1,6 +1,9 @@
 // Package shell is the terminal chat: the default way to try resetbot and the adapter the scenario
 // tests drive. The person at the keyboard acts as a persona (a UPN in the directory) and sees what
 // every party would see, each line labelled with where it would appear.
+//
+// Of resetbot's packages it imports chat and bot (for the service's limits); it must not import
+// graphsvc, a store or another adapter.
 package shell
 
 import (

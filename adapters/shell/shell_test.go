@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/chat"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 // driver runs the scenario suite through the terminal: it types lines and reads back the labelled

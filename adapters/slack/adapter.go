@@ -5,7 +5,11 @@
 // Socket Mode connection's app token), parsed, acknowledged at once with a "checking" note, and the
 // work runs after the acknowledgement, because Slack gives up after 3 seconds and Graph alone can take
 // longer. The outcome reaches the person through response_url. The adapter holds no policy: it maps
-// the Slack user to an email address and hands the command to bot.Service.
+// the Slack user to an email address and hands the command to bot.Service. Slack's markup (<mailto:…>
+// links, escaped &, < and >) is removed here (unformat), so the service reads plain text.
+//
+// Of resetbot's packages it imports chat only: the service is a chat.Handler to it. It must not
+// import bot's internals, graphsvc, a store or another adapter.
 package slack
 
 import (

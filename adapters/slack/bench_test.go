@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 // BenchmarkSlashCommandAck measures how long Slack waits for its acknowledgement when 200 signed slash

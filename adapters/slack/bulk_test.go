@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/chat"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 // sendList uploads a file to the fake and delivers the message.im event of it being sent to the bot's DM

@@ -114,8 +114,9 @@ func (a *Adapter) onEvent(ev event) delivery {
 // slackLink is Slack's markup for what it turned into a link or mention: <mailto:a@b|a@b>, <https://x>.
 var slackLink = regexp.MustCompile(`<([^<>|]*)(?:\|([^<>]*))?>`)
 
-// unformat turns a message's text back into what the person typed: Slack links email addresses it sees
-// ("adele@contoso.com" arrives as "<mailto:adele@contoso.com|adele@contoso.com>") and escapes &, < and >.
+// unformat turns a message's or a slash command's text back into what the person typed: Slack links
+// email addresses it sees ("adele@contoso.com" arrives as "<mailto:adele@contoso.com|adele@contoso.com>")
+// and escapes &, < and >. Slack's markup ends here: the service reads plain text.
 func unformat(s string) string {
 	s = slackLink.ReplaceAllStringFunc(s, func(m string) string {
 		parts := slackLink.FindStringSubmatch(m)

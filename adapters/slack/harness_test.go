@@ -22,9 +22,9 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
-	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 // harness is a whole resetbot on Slack, on loopback: the scenario Env (Graph simulator, SQLite, the

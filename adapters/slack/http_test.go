@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/resetbot/resetbot/bot"
-	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/chat"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 func mustSee(t *testing.T, seen []scenariotest.Seen, where, contains string) scenariotest.Seen {
@@ -457,6 +457,16 @@ func TestAckDoesNotWaitForGraph(t *testing.T) {
 	h.adapter.Wait()
 	if n := len(h.env.Graph.Resets("adele@contoso.com")); n != 1 {
 		t.Errorf("%d resets after the work finished", n)
+	}
+}
+
+// A slash command naming an address Slack linked resets that address: the markup is removed here,
+// as for typed messages, before the service reads the text.
+func TestSlashCommandWithLinkedAddress(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.say(t, "U_HELPDESK", "<mailto:adele@contoso.com|adele@contoso.com>")
+	if n := len(h.env.Graph.Resets("adele@contoso.com")); n != 1 {
+		t.Errorf("%d resets of adele, want 1", n)
 	}
 }
 

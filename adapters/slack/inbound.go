@@ -51,7 +51,7 @@ func (a *Adapter) onSlashCommand(cmd slackgo.SlashCommand) delivery {
 			if !ok {
 				return
 			}
-			in := chat.Incoming{Actor: actor, Text: cmd.Text, IdempotencyKey: key, Reply: reply}
+			in := chat.Incoming{Actor: actor, Text: unformat(cmd.Text), IdempotencyKey: key, Reply: reply}
 			if err := a.svc.Handle(ctx, in); err != nil {
 				a.log.Error("handling a slash command failed", "err", err)
 			}

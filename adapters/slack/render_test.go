@@ -12,82 +12,25 @@ import (
 	slackgo "github.com/slack-go/slack"
 
 	"github.com/resetbot/resetbot/chat"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files (testdata/*.golden.json, manifest/slack/*.json) from the code")
 
-// cardFields are the approval card's fields as the service fills them; the reason carries markup a
-// requester might type, to show it is escaped.
-var cardFields = []chat.Field{
-	{Label: "Requested by", Value: "Pat Admin (Privileged Authentication Administrator)"},
-	{Label: "Target", Value: "Ceo Person · ceo@contoso.com · Global Administrator"},
-	{Label: "Why approval", Value: "Ceo Person holds Global Administrator, so this needs a second person."},
-	{Label: "Reason", Value: "lost phone, verified by video call <!channel> & <https://evil.example|click>"},
-	{Label: "Expires", Value: "11:02 UTC"},
-}
-
-var goldens = []struct {
-	name  string
-	where chat.Surface
-	m     chat.Message
-}{
-	{"approval_pending", chat.SurfaceChannel, chat.Message{
-		Title:  "🔐 Password reset needs approval — R-Q2M8AB",
-		Fields: cardFields,
-		Buttons: []chat.Button{
-			{Label: "Approve", Action: chat.ActionApprove, RequestID: "R-Q2M8AB", Primary: true,
-				Confirm: "Reset the password of Ceo Person (ceo@contoso.com) now? The temporary password goes to Pat Admin by DM."},
-			{Label: "Deny", Action: chat.ActionDeny, RequestID: "R-Q2M8AB", Danger: true},
-		},
-		Footer: "Approvers must be entitled to reset the target themselves, and may not be the requester or the target.",
-	}},
-	{"approval_approved", chat.SurfaceChannel, chat.Message{
-		Title:  "✅ Approved by Sam Security at 10:35 UTC · reset done, sessions revoked · R-Q2M8AB",
-		Fields: cardFields,
-	}},
-	{"approval_denied", chat.SurfaceChannel, chat.Message{
-		Title:  "⛔ Denied by Sam Security at 10:35 UTC · R-Q2M8AB",
-		Fields: cardFields,
-	}},
-	{"approval_expired", chat.SurfaceChannel, chat.Message{
-		Title:  "⌛ Expired at 11:02 UTC: nobody approved it in time · R-Q2M8AB",
-		Fields: cardFields,
-	}},
-	{"password_dm", chat.SurfaceDM, chat.Message{
-		Title:  "🔐 Temporary password for adele@contoso.com",
-		Secret: chat.NewSecret("Kx7#mP2q-Vt9wLr4"),
-		Text:   "Copy it and give it to Adele Vance over a channel you have verified. They must change it at next sign-in.",
-		Footer: "This message deletes itself at 10:42 UTC · request R-7F3K9Q",
-	}},
-	{"refusal", chat.SurfaceChannel, chat.Message{
-		Title: "⛔ You can't reset Megan Bowen: she is a Global Administrator, and your roles (Helpdesk Administrator) may reset only users without admin roles and a few reader roles.",
-		Text:  "Ask a Privileged Authentication Administrator, or see /resetpw whoami.",
-	}},
-	{"help", chat.SurfaceChannel, chat.Message{
-		Title: "resetbot resets Entra ID passwords for the helpdesk",
-		Fields: []chat.Field{
-			{Label: "/resetpw user@contoso.com [more…] [--reason TEXT]", Value: "Reset one or more users (up to 20). They must choose a new password at next sign-in; the temporary password comes to you by DM."},
-			{Label: "/resetpw whoami", Value: "Who you are in Entra, and whom you may reset."},
-			{Label: "/resetpw status R-7F3K9Q", Value: "Where a request stands."},
-			{Label: "/resetpw approve R-7F3K9Q · deny R-7F3K9Q [--reason TEXT]", Value: "Decide an approval by typing, where buttons are not available."},
-			{Label: "resetpw bulk (with a CSV file, in a DM to the bot)", Value: "Reset a list: a UserPrincipalName column, one user per line (a Reason column is used). You see a preview first."},
-		},
-		Footer: "Admin targets need a second person. Your own password: https://aka.ms/sspr",
-	}},
-}
-
-// TestRenderGolden locks the Block Kit of every kind of message; go test -update rewrites the files.
+// TestRenderGolden locks the Block Kit of every kind of message the service says: chattest's
+// examples, said by the real service. go test -update rewrites the files.
 func TestRenderGolden(t *testing.T) {
-	for _, g := range goldens {
-		t.Run(g.name, func(t *testing.T) {
+	env := scenariotest.NewEnv(t, nil)
+	for _, ex := range env.Examples(t, chat.PlatformSlack) {
+		t.Run(ex.Name, func(t *testing.T) {
 			var got bytes.Buffer
 			enc := json.NewEncoder(&got)
 			enc.SetEscapeHTML(false) // keep &lt; readable: it is what Slack receives
 			enc.SetIndent("", "  ")
-			if err := enc.Encode(Render(chat.ViewOn(g.m, g.where))); err != nil {
+			if err := enc.Encode(Render(chat.ViewOn(ex.Message, ex.Surface))); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("testdata", g.name+".golden.json"), got.Bytes())
+			golden(t, filepath.Join("testdata", ex.Name+".golden.json"), got.Bytes())
 		})
 	}
 }

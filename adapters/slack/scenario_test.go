@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 // TestScenarios runs the suite every adapter passes, through signed HTTP requests and the fake Slack.

@@ -3,8 +3,13 @@
 //
 // It owns everything Teams-specific and holds no policy: it verifies each request (the Bot
 // Framework JWT, the tenant), turns typed commands and card clicks into chat.Incoming, and renders
-// what the service says. It uses msbotbuilder-go only for its schema types; the token validation,
-// the connector client and the invoke responses are its own (see auth.go and connector.go for why).
+// what the service says. It uses msbotbuilder-go only for its schema types; the token validation and
+// the connector client are its own, in botframework, and so are the invoke responses. What it must
+// remember to reach a conversation later (ConversationRef) it encodes itself, into a route the store
+// keeps without reading.
+//
+// Of resetbot's packages it imports chat, bot (the store's interface for those routes), its own
+// botframework and manifest/teams; it must not import graphsvc, a store engine or another adapter.
 package teams
 
 import (
@@ -16,9 +21,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
+	"github.com/resetbot/resetbot/adapters/teams/botframework"
 	"github.com/resetbot/resetbot/chat"
 )
 
@@ -45,9 +52,9 @@ type Config struct {
 	// Refs remembers conversation references across restarts (default: in memory).
 	Refs ConversationRefs
 
-	MetadataURL  string   // OpenID metadata for inbound tokens (default DefaultOpenIDMetadataURL)
-	Issuer       string   // inbound token issuer (default BotFrameworkIssuer)
-	TokenScope   string   // outbound token scope (default BotFrameworkScope)
+	MetadataURL  string   // OpenID metadata for inbound tokens (default botframework.DefaultOpenIDMetadataURL)
+	Issuer       string   // inbound token issuer (default botframework.Issuer)
+	TokenScope   string   // outbound token scope (default botframework.Scope)
 	ServiceHosts []string // more connector hosts that may receive the token (sovereign clouds)
 	// FileHosts are more hosts a file a person sends may be downloaded from, besides SharePoint's
 	// (a private cloud); "*.example" matches subdomains.
@@ -82,9 +89,10 @@ type Config struct {
 type Adapter struct {
 	cfg      Config
 	log      *slog.Logger
-	verifier *Verifier
-	conn     *Connector
-	refs     ConversationRefs
+	verifier *botframework.Verifier
+	conn     *botframework.Connector
+	urls     botframework.ServiceURLPolicy // where the connector may send the bot's token
+	refs     routes
 
 	mu      sync.Mutex
 	watches map[string][]*invoke // card activity ID → invokes waiting to answer with it
@@ -135,26 +143,26 @@ func New(cfg Config) (*Adapter, error) {
 		cfg.Log.Warn("⚠️  RESETBOT_TEAMS_INSECURE_LOOPBACK is on: activities from loopback that name a loopback service URL are accepted WITHOUT a Bot Framework token. " +
 			"This is for Microsoft 365 Agents Playground on a development machine only; never run it behind a tunnel or proxy, or with a real tenant.")
 	}
-	v, err := NewVerifier(VerifierConfig{AppID: cfg.AppID, MetadataURL: cfg.MetadataURL, Issuer: cfg.Issuer,
+	v, err := botframework.NewVerifier(botframework.VerifierConfig{AppID: cfg.AppID, MetadataURL: cfg.MetadataURL, Issuer: cfg.Issuer,
 		HTTPClient: cfg.HTTPClient, Now: cfg.Now, RefreshInterval: cfg.KeyRefreshInterval,
 		AllowHTTPMetadata: cfg.AllowLoopbackServiceURL})
 	if err != nil {
 		return nil, err
 	}
-	conn, err := NewConnector(ConnectorConfig{Credential: cfg.Credential, Scope: cfg.TokenScope, HTTPClient: cfg.HTTPClient,
-		Policy:       ServiceURLPolicy{ExtraHosts: cfg.ServiceHosts, AllowLoopback: cfg.AllowLoopbackServiceURL},
-		MaxRetryWait: cfg.MaxRetryWait})
+	policy := botframework.ServiceURLPolicy{ExtraHosts: cfg.ServiceHosts, AllowLoopback: cfg.AllowLoopbackServiceURL}
+	conn, err := botframework.NewConnector(botframework.ConnectorConfig{Credential: cfg.Credential, Scope: cfg.TokenScope,
+		HTTPClient: cfg.HTTPClient, Policy: policy, MaxRetryWait: cfg.MaxRetryWait})
 	if err != nil {
 		v.Close()
 		return nil, err
 	}
 	if cfg.ServiceURL != "" {
-		if _, err := conn.policy.Check(cfg.ServiceURL); err != nil {
+		if _, err := policy.Check(cfg.ServiceURL); err != nil {
 			v.Close()
 			return nil, fmt.Errorf("teams: RESETBOT_TEAMS_SERVICE_URL: %w", err)
 		}
 	}
-	return &Adapter{cfg: cfg, log: cfg.Log, verifier: v, conn: conn, refs: cfg.Refs, watches: map[string][]*invoke{}}, nil
+	return &Adapter{cfg: cfg, log: cfg.Log, verifier: v, conn: conn, urls: policy, refs: routes{cfg.Refs}, watches: map[string][]*invoke{}}, nil
 }
 
 // Close stops the key cache.
@@ -169,8 +177,19 @@ func (a *Adapter) Ready(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("signing keys: %w", err))
 		}
 	}
-	if err := a.conn.tokenCheck(ctx); err != nil {
+	if err := a.conn.Ready(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// truncate shortens s to at most n bytes, on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/resetbot/resetbot/adapters/teams/botframework"
 	"github.com/resetbot/resetbot/chat"
 )
 
@@ -65,11 +66,11 @@ func (a *Adapter) DM(ctx context.Context, to chat.Actor, m chat.Message) (chat.M
 		if err != nil {
 			// A remembered conversation may be gone (the app was removed and added again): open it
 			// afresh once.
-			if st := StatusOf(err); cached && attempt == 0 && (st == http.StatusNotFound || st == http.StatusForbidden) {
+			if st := botframework.StatusOf(err); cached && attempt == 0 && (st == http.StatusNotFound || st == http.StatusForbidden) {
 				ref.ConversationID = ""
 				continue
 			}
-			if StatusOf(err) == http.StatusForbidden {
+			if botframework.StatusOf(err) == http.StatusForbidden {
 				return chat.MessageRef{}, fmt.Errorf("%w: ResetPW is not installed for them in Teams (%v)", chat.ErrUnreachable, err)
 			}
 			return chat.MessageRef{}, err
@@ -123,7 +124,7 @@ func (a *Adapter) Update(ctx context.Context, ref chat.MessageRef, m chat.Messag
 func (a *Adapter) Withdraw(ctx context.Context, ref chat.MessageRef) error {
 	err := a.conn.Update(ctx, ref.Route, ref.Channel, ref.ID,
 		cardActivity(chat.ViewOn(withdrawnMessage, chat.SurfaceDM)))
-	if StatusOf(err) == http.StatusNotFound {
+	if botframework.StatusOf(err) == http.StatusNotFound {
 		return nil
 	}
 	return err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/resetbot/resetbot/adapters/teams/botframework"
 	"github.com/resetbot/resetbot/chat"
 )
 
@@ -45,7 +46,7 @@ func (a *Adapter) PostDigest(ctx context.Context, m chat.Message, csv *chat.Atta
 
 // fitCard renders m, shortening it until the card fits Teams' size limit. Lists are capped when
 // the digest is built, so this is a safety net: the table loses rows first, then the text its end.
-func fitCard(m chat.Message) Activity {
+func fitCard(m chat.Message) botframework.Activity {
 	for {
 		act := cardActivity(chat.ViewOn(m, chat.SurfaceChannel))
 		b, _ := json.Marshal(act)

@@ -40,7 +40,7 @@ func manyAgentsDigest(t *testing.T, topN int) chat.Message {
 func TestPostDigestCard(t *testing.T) {
 	for _, topN := range []int{8, 200} {
 		h := newHarness(t, harnessOpts{tweak: func(c *Config) { c.AuditConversation = "19:audit@thread.tacv2" }})
-		h.adapter.cfg.ServiceURL = h.conn.serviceURL()
+		h.adapter.cfg.ServiceURL = h.conn.ServiceURL()
 		m := manyAgentsDigest(t, topN)
 		m.Secret = chat.NewSecret("must-not-appear")
 		att := &chat.Attachment{Name: "resetbot-digest-20261127-0800.csv", Again: "resetbot digest csv --since 2026-11-26T08:00:00Z --until 2026-11-27T08:00:00Z"}

@@ -11,6 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/resetbot/resetbot/adapters/teams/botframework"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
 )
 
@@ -60,7 +61,7 @@ func TestConfigFromEnvWorkloadIdentity(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{BotFrameworkScope}}); err != nil {
+		if _, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{botframework.Scope}}); err != nil {
 			t.Fatalf("%s: token: %v", appType, err)
 		}
 		if _, ok := cfg.Credential.(*azidentity.WorkloadIdentityCredential); !ok {

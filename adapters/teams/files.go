@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/resetbot/resetbot/adapters/teams/botframework"
 	"github.com/resetbot/resetbot/chat"
 )
 
@@ -69,7 +70,7 @@ func (a *Adapter) allowedFileURL(raw string) error {
 		return errors.New("the file's download link is not a URL")
 	}
 	host := strings.ToLower(u.Hostname())
-	if a.cfg.InsecureLoopback && isLoopbackHost(host) {
+	if a.cfg.InsecureLoopback && botframework.IsLoopbackHost(host) {
 		return nil // the development switch: the playground serves files from this machine
 	}
 	listed := func() bool {
@@ -80,7 +81,7 @@ func (a *Adapter) allowedFileURL(raw string) error {
 		}
 		return false
 	}
-	if u.Scheme != "https" && !(isLoopbackHost(host) && listed()) {
+	if u.Scheme != "https" && !(botframework.IsLoopbackHost(host) && listed()) {
 		return errors.New("the file's download link is not https")
 	}
 	for _, h := range fileHosts {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/resetbot/resetbot/adapters/teams/botframework"
 	"github.com/resetbot/resetbot/chat"
 )
 
@@ -37,7 +38,7 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var claims *Claims
+	var claims *botframework.Claims
 	unauthenticated := a.cfg.InsecureLoopback && fromLoopback(r) && r.Header.Get("Authorization") == ""
 	if !unauthenticated {
 		c, err := a.verifier.Verify(r.Context(), r.Header.Get("Authorization"))
@@ -58,7 +59,7 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if claims == nil {
 		// The development switch: only a loopback connector, so nothing outside this machine can
 		// pose as the Teams client.
-		if u, err := (ServiceURLPolicy{AllowLoopback: true}).Check(act.ServiceURL); err != nil || !isLoopbackHost(u.Hostname()) {
+		if u, err := (botframework.ServiceURLPolicy{AllowLoopback: true}).Check(act.ServiceURL); err != nil || !botframework.IsLoopbackHost(u.Hostname()) {
 			a.log.Warn("teams: unauthenticated activity with a non-loopback service URL refused")
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
@@ -85,7 +86,7 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
-	if _, err := a.conn.policy.Check(act.ServiceURL); err != nil {
+	if _, err := a.urls.Check(act.ServiceURL); err != nil {
 		// Acting on it would reset a password whose DM could never be sent.
 		a.log.Warn("teams: activity refused", "why", err.Error())
 		http.Error(w, "forbidden", http.StatusForbidden)

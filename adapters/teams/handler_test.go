@@ -10,9 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/adapters/teams/botframework/botframeworktest"
 	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 var alice = person{aad: "10000000-0000-4000-8000-0000000000aa", name: "Alice"}
@@ -20,7 +21,7 @@ var alice = person{aad: "10000000-0000-4000-8000-0000000000aa", name: "Alice"}
 func TestBadBodies(t *testing.T) {
 	rec := &recordingHandler{}
 	h := newHarness(t, harnessOpts{handler: rec})
-	tok := "Bearer " + h.bf.token(t, tokenSpec{serviceURL: h.conn.serviceURL()})
+	tok := "Bearer " + h.bf.Token(t, botframeworktest.TokenSpec{ServiceURL: h.conn.ServiceURL()})
 	big := h.message(alice, strings.Repeat("x", 300<<10))
 	bigBody, _ := json.Marshal(big)
 	for _, c := range []struct {
@@ -59,7 +60,7 @@ func TestBadBodies(t *testing.T) {
 	if n := len(rec.got()); n != 0 {
 		t.Fatalf("%d commands reached the service", n)
 	}
-	if h.conn.count() != 0 {
+	if h.conn.Count() != 0 {
 		t.Fatal("the connector was called")
 	}
 }
@@ -233,7 +234,7 @@ func TestPasswordOnlyInTheDMAndWithdrawnOnSchedule(t *testing.T) {
 			cc := c
 			dm = &cc
 		}
-		if strings.Contains(c.Raw, testToken) {
+		if strings.Contains(c.Raw, botframeworktest.Token) {
 			t.Fatal("the bot's token is in a request body")
 		}
 	}
@@ -273,15 +274,13 @@ func TestPasswordOnlyInTheDMAndWithdrawnOnSchedule(t *testing.T) {
 func TestDMReopensAStaleConversation(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	ctx := context.Background()
-	_ = h.adapter.refs.PutConversationRef(ctx, refUser+alice.aad, ConversationRef{ServiceURL: h.conn.serviceURL(), ConversationID: "a:gone", UserID: "29:" + alice.aad})
-	h.conn.mu.Lock()
-	h.conn.fail["POST"] = 404
-	h.conn.mu.Unlock()
+	_ = h.adapter.refs.PutConversationRef(ctx, refUser+alice.aad, ConversationRef{ServiceURL: h.conn.ServiceURL(), ConversationID: "a:gone", UserID: "29:" + alice.aad})
+	h.conn.FailNext("POST", 404)
 	ref, err := h.adapter.DM(ctx, chat.Actor{Platform: chat.PlatformTeams, Tenant: testTenant, UserID: alice.aad, ObjectID: alice.aad}, chat.Message{Title: "hi", Secret: chat.NewSecret("s3cret")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ref.Channel != "a:dm-29:"+alice.aad || ref.Route != h.conn.serviceURL() || ref.ID == "" || ref.Platform != chat.PlatformTeams {
+	if ref.Channel != "a:dm-29:"+alice.aad || ref.Route != h.conn.ServiceURL() || ref.ID == "" || ref.Platform != chat.PlatformTeams {
 		t.Fatalf("ref %+v", ref)
 	}
 	// A person of another tenant is never messaged.
@@ -307,7 +306,7 @@ func TestLearnsServiceURLs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ref.Channel != approvalsConv || ref.Route != h.conn.serviceURL() {
+	if ref.Channel != approvalsConv || ref.Route != h.conn.ServiceURL() {
 		t.Fatalf("ref %+v", ref)
 	}
 	if c := h.conn.since(0); strings.Contains(c[0].Raw, "never-here") {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
 
+	"github.com/resetbot/resetbot/adapters/teams/botframework"
 	"github.com/resetbot/resetbot/chat"
 )
 
@@ -220,8 +221,8 @@ func plain(s string) string {
 
 // cardActivity is a message activity carrying the message as a card. Its summary (what a
 // notification shows) is the title, which never holds a secret.
-func cardActivity(v chat.View) Activity {
-	return Activity{Type: typeMessage, Summary: truncate(v.Title, 200),
+func cardActivity(v chat.View) botframework.Activity {
+	return botframework.Activity{Type: typeMessage, Summary: truncate(v.Title, 200),
 		Attachments: []schema.Attachment{{ContentType: cardContentType, Content: Render(v)}}}
 }
 

@@ -10,11 +10,13 @@ import (
 	"testing"
 
 	"github.com/resetbot/resetbot/chat"
+	"github.com/resetbot/resetbot/chat/chattest"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// The messages below are the service's, as it words them (bot/cards.go, bot/service.go).
+// approval is an approval card with or without its buttons, for the tests of what a card carries.
 func approval(title string, buttons bool) chat.Message {
 	m := chat.Message{
 		Title: title,
@@ -37,46 +39,21 @@ func approval(title string, buttons bool) chat.Message {
 	return m
 }
 
-var goldens = []struct {
-	name string
-	m    chat.Message
-	o    chat.Surface
-}{
-	{"approval_pending", approval("🔐 Password reset needs approval — R-Q2M8AB", true), chat.SurfaceChannel},
-	{"approval_approved", approval("✅ Approved by Sam Security at 10:35 UTC · reset done, sessions revoked · R-Q2M8AB", false), chat.SurfaceChannel},
-	{"approval_denied", approval("⛔ Denied by Sam Security: not verified at 10:35 UTC · R-Q2M8AB", false), chat.SurfaceChannel},
-	{"approval_expired", approval("⌛ Expired at 11:02 UTC: nobody approved it in time · R-Q2M8AB", false), chat.SurfaceChannel},
-	{"password_dm", chat.Message{
-		Title:  "🔐 Temporary password for adele@contoso.com",
-		Secret: chat.NewSecret("Kx7#mP2q-Vt9*wL_r4"),
-		Text:   "Copy it and give it to Adele Vance over a channel you have verified. They must change it at next sign-in.",
-		Footer: "This message deletes itself at 10:42 UTC · request R-7F3K9Q",
-	}, chat.SurfaceDM},
-	{"password_dm_expired", withdrawnMessage, chat.SurfaceChannel},
-	{"refusal", chat.Message{
-		Title: "⛔ You can't reset Megan Bowen: she is a Global Administrator.",
-		Text:  "Your role (Helpdesk Administrator) may reset users without admin roles and a few reader roles — *Microsoft's rule*. Ask a Privileged Authentication Administrator, or see resetpw whoami.",
-	}, chat.SurfaceChannel},
-	{"help", chat.Message{
-		Title: "resetbot resets Entra ID passwords for the helpdesk",
-		Fields: []chat.Field{
-			{Label: "/resetpw user@contoso.com [more…] [--reason TEXT]", Value: "Reset one or more users (up to 20). They must choose a new password at next sign-in; the temporary password comes to you by DM."},
-			{Label: "/resetpw whoami", Value: "Who you are in Entra, and whom you may reset."},
-			{Label: "/resetpw status R-7F3K9Q", Value: "Where a request stands."},
-		},
-		Footer: "Admin targets need a second person. Your own password: https://aka.ms/sspr",
-	}, chat.SurfaceChannel},
-}
-
+// TestRenderGolden locks the Adaptive Card of every kind of message the service says (chattest's
+// examples, said by the real service) and of the adapter's own note that replaces an expired password
+// DM. go test -update rewrites the files.
 func TestRenderGolden(t *testing.T) {
-	for _, g := range goldens {
-		t.Run(g.name, func(t *testing.T) {
-			got, err := json.MarshalIndent(Render(chat.ViewOn(g.m, g.o)), "", "  ")
+	env := scenariotest.NewEnv(t, nil)
+	examples := append(env.Examples(t, chat.PlatformTeams),
+		chattest.Example{Name: "password_dm_expired", Surface: chat.SurfaceChannel, Message: withdrawnMessage})
+	for _, ex := range examples {
+		t.Run(ex.Name, func(t *testing.T) {
+			got, err := json.MarshalIndent(Render(chat.ViewOn(ex.Message, ex.Surface)), "", "  ")
 			if err != nil {
 				t.Fatal(err)
 			}
 			got = append(got, '\n')
-			path := filepath.Join("testdata", g.name+".golden.json")
+			path := filepath.Join("testdata", ex.Name+".golden.json")
 			if *update {
 				if err := os.WriteFile(path, got, 0o644); err != nil {
 					t.Fatal(err)

@@ -12,9 +12,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 // driver runs the scenario suite through Teams: signed activities into the real handler, and what
@@ -97,7 +97,7 @@ func tenanted(act map[string]any) map[string]any {
 
 func (d *driver) Say(t *testing.T, as, text string) []scenariotest.Seen {
 	p := d.persona(t, as)
-	mark := d.h.conn.count()
+	mark := d.h.conn.Count()
 	if st, body := d.h.send(tenanted(d.h.message(p, text))); st != http.StatusOK {
 		t.Fatalf("POST /api/messages = %d %s", st, body)
 	}
@@ -114,7 +114,7 @@ func (d *driver) SendFile(t *testing.T, as, name string, data []byte, text strin
 		"contentUrl": "https://contoso-my.sharepoint.com/personal/files/" + url.PathEscape(name),
 		"content": map[string]any{"downloadUrl": d.files.put(name, data), "uniqueId": fmt.Sprintf("file-%d", d.h.seq.Add(1)),
 			"fileType": strings.TrimPrefix(path.Ext(name), ".")}}}
-	mark := d.h.conn.count()
+	mark := d.h.conn.Count()
 	if st, body := d.h.send(tenanted(act)); st != http.StatusOK {
 		t.Fatalf("POST /api/messages = %d %s", st, body)
 	}
@@ -142,7 +142,7 @@ func (d *driver) Click(t *testing.T, as string, action chat.Action, requestID st
 	default:
 		act = d.h.invoke(p, string(action), requestID, d.cardFor(t, requestID))
 	}
-	mark := d.h.conn.count()
+	mark := d.h.conn.Count()
 	st, body := d.h.send(tenanted(act))
 	if st != http.StatusOK {
 		t.Fatalf("invoke = %d %s", st, body)
@@ -153,7 +153,7 @@ func (d *driver) Click(t *testing.T, as string, action chat.Action, requestID st
 }
 
 func (d *driver) Tick(t *testing.T) []scenariotest.Seen {
-	mark := d.h.conn.count()
+	mark := d.h.conn.Count()
 	d.env.Service.Tick(context.Background())
 	d.h.wait()
 	return d.seen(t, d.h.conn.since(mark), person{})

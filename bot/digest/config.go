@@ -8,6 +8,9 @@
 // entries are spooled to a temporary file and merged with the trail in time order. Memory holds
 // counters per agent, per failure reason and per target account, a sliding window of the last few
 // minutes of resets for matching, and the few items each list shows — never the records themselves.
+//
+// It imports bot, bot/scheduler and chat; it must not import an adapter or graphsvc: Entra's log
+// reaches it through EntraLog, which graphsvc implements, and the channels through chat.AuditPoster.
 package digest
 
 import (

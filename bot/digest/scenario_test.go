@@ -11,15 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/resetbot/resetbot/adapters/shell"
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/digest"
-	"github.com/resetbot/resetbot/bot/jobs"
-	"github.com/resetbot/resetbot/bot/scenariotest"
+	"github.com/resetbot/resetbot/bot/scheduler"
 	"github.com/resetbot/resetbot/bot/store"
 	"github.com/resetbot/resetbot/bot/store/pgtest"
 	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 var ctx = context.Background()
@@ -65,9 +64,7 @@ func (p *poster) count() int {
 // page by page within the reports throttle, and never shows a temporary password.
 func TestDigestOfADay(t *testing.T) {
 	env := scenariotest.NewEnv(t, nil) // Friday 27 Nov 2026 10:00 UTC
-	var out bytes.Buffer
-	term := shell.New(&out, "helpdesk@contoso.com")
-	env.Service.Attach(chat.PlatformShell, term)
+	env.Service.Attach(chat.PlatformShell, &scenariotest.Inbox{})
 	since := env.Clock.Now().Add(-2 * time.Hour) // Fri 08:00
 	until := since.Add(24 * time.Hour)
 
@@ -214,13 +211,13 @@ func TestDigestPostedOnceAcrossReplicasAndCaughtUp(t *testing.T) {
 func digestReplicas(t *testing.T, dsn string) {
 	clock := &testClock{t: time.Date(2026, 11, 30, 7, 59, 0, 0, time.UTC)} // Monday
 	p := &poster{}
-	sched, err := jobs.ParseSchedule("RESETBOT_DIGEST_SCHEDULE", "0 8 * * 1-5", "UTC")
+	sched, err := scheduler.ParseSchedule("RESETBOT_DIGEST_SCHEDULE", "0 8 * * 1-5", "UTC")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var periods []string
 	var mu sync.Mutex
-	replica := func(name string) *jobs.Runner {
+	replica := func(name string) *scheduler.Runner {
 		st, err := store.Open(ctx, dsn)
 		if err != nil {
 			t.Fatal(err)
@@ -240,7 +237,7 @@ func digestReplicas(t *testing.T, dsn string) {
 			mu.Unlock()
 			return run(ctx, slot, since)
 		}
-		r := jobs.New(st, name, nil)
+		r := scheduler.New(st, name, nil)
 		r.SetClock(clock.Now)
 		r.Add(job)
 		return r
@@ -248,7 +245,7 @@ func digestReplicas(t *testing.T, dsn string) {
 	a, b := replica("a"), replica("b")
 	clock.Set(time.Date(2026, 11, 30, 8, 0, 30, 0, time.UTC))
 	var wg sync.WaitGroup
-	for _, r := range []*jobs.Runner{a, b} {
+	for _, r := range []*scheduler.Runner{a, b} {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.Tick(ctx) }()
 	}
@@ -265,7 +262,7 @@ func digestReplicas(t *testing.T, dsn string) {
 	// Down from Monday 09:00 to Tuesday 09:30: Tuesday's 08:00 is missed.
 	clock.Set(time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC))
 	c, d := replica("c"), replica("d")
-	for _, r := range []*jobs.Runner{c, d} {
+	for _, r := range []*scheduler.Runner{c, d} {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.Tick(ctx) }()
 	}

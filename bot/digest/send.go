@@ -11,7 +11,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/resetbot/resetbot/bot/jobs"
+	"github.com/resetbot/resetbot/bot/scheduler"
 	"github.com/resetbot/resetbot/chat"
 )
 
@@ -83,8 +83,8 @@ func (s *Sender) Send(ctx context.Context, since, until time.Time) (*Digest, err
 
 // Job is the scheduled digest: each slot covers the time since the last digest, or, for the first
 // one, since the schedule's previous slot.
-func (s *Sender) Job(sched cron.Schedule) jobs.Job {
-	return jobs.Job{Name: JobName, Schedule: sched, Run: func(ctx context.Context, slot, since time.Time) error {
+func (s *Sender) Job(sched cron.Schedule) scheduler.Job {
+	return scheduler.Job{Name: JobName, Schedule: sched, Run: func(ctx context.Context, slot, since time.Time) error {
 		if since.IsZero() {
 			since = PreviousSlot(sched, slot)
 		}

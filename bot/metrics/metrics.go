@@ -1,5 +1,7 @@
 // Package metrics exposes what resetbot does as Prometheus metrics. It never sees a password, a
 // token or a user name: labels are outcomes, kinds and platforms only, so a scrape leaks nothing.
+//
+// It imports bot and chat of resetbot's; it must not import an adapter, graphsvc or a store.
 package metrics
 
 import (

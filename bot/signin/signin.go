@@ -10,6 +10,9 @@
 // cache for each agent, and each pending sign-in's PKCE verifier. A sign-in is kept only when the
 // Entra user who signed in is the one the chat identity maps to. Tokens are refreshed silently
 // through MSAL, forgotten on /resetpw logout, and kept no longer than the session lifetime.
+//
+// It imports bot and chat of resetbot's, and MSAL; it must not import an adapter, graphsvc or a
+// store engine: it reaches them through bot's interfaces.
 package signin
 
 import (

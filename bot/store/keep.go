@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -11,28 +10,38 @@ import (
 	"github.com/resetbot/resetbot/bot"
 )
 
-// What the store keeps beyond requests and the trail (bot/keep.go): conversation references,
-// scheduled-job runs, agents' sign-ins and the links of chat accounts to Entra accounts.
+// What the store keeps beyond requests and the trail: conversation references
+// (bot/conversationref.go), scheduled-job runs (bot/jobrun.go), agents' sign-ins and the links of chat
+// accounts to Entra accounts (bot/signins.go).
 
 func (s *sqlStore) GetConversationRef(ctx context.Context, key string) (bot.ConversationRef, bool, error) {
-	text, err := queryOne(ctx, s, s.read, scanValue[string], `SELECT ref FROM conversation_refs WHERE key = ?`, key)
+	r, err := queryOne(ctx, s, s.read, scanConversationRef, `SELECT ref, updated_at FROM conversation_refs WHERE key = ?`, key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return bot.ConversationRef{}, false, nil
 	}
 	if err != nil {
 		return bot.ConversationRef{}, false, fmt.Errorf("reading conversation reference %q: %w", key, err)
 	}
-	var r bot.ConversationRef
-	if err := json.Unmarshal([]byte(text), &r); err != nil {
-		return bot.ConversationRef{}, false, fmt.Errorf("conversation reference %q is damaged in the store: %w", key, err)
-	}
 	return r, true, nil
 }
 
+func scanConversationRef(row scanner) (bot.ConversationRef, error) {
+	var (
+		r       bot.ConversationRef
+		updated int64
+	)
+	if err := row.Scan(&r.Route, &updated); err != nil {
+		return r, err
+	}
+	r.UpdatedAt = fromNanos(updated)
+	return r, nil
+}
+
+// PutConversationRef keeps the adapter's route as it wrote it.
 func (s *sqlStore) PutConversationRef(ctx context.Context, key string, ref bot.ConversationRef) error {
 	if _, err := s.exec(ctx, `INSERT INTO conversation_refs (key, ref, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (key) DO UPDATE SET ref = excluded.ref, updated_at = excluded.updated_at`,
-		key, jsonText(ref), nanos(ref.UpdatedAt)); err != nil {
+		key, ref.Route, nanos(ref.UpdatedAt)); err != nil {
 		return fmt.Errorf("keeping conversation reference %q: %w", key, err)
 	}
 	return nil

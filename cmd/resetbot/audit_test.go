@@ -20,8 +20,8 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/resetbot/resetbot/bot"
-	"github.com/resetbot/resetbot/bot/scenariotest"
 	"github.com/resetbot/resetbot/bot/store"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
 // dayOnFile runs a day of requests through the real service into a SQLite file, then closes the

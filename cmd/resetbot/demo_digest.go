@@ -7,7 +7,7 @@ import (
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/digest"
-	"github.com/resetbot/resetbot/bot/jobs"
+	"github.com/resetbot/resetbot/bot/scheduler"
 	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
@@ -24,9 +24,9 @@ func demoDigest(st bot.Store, dir *graphsvc.Client, srv *graphtest.Server, now f
 	srv.LogAppReset(night.Add(10*time.Hour), "9b1e2c3d-0000-4000-8000-00000000c0de", "HR onboarding script", "lynne@contoso.com")
 
 	ds := digestSettings{Spec: DefaultDigestSchedule, Config: digest.Defaults(), Entra: true}
-	ds.Schedule, _ = jobs.ParseSchedule("RESETBOT_DIGEST_SCHEDULE", ds.Spec, "UTC")
+	ds.Schedule, _ = scheduler.ParseSchedule("RESETBOT_DIGEST_SCHEDULE", ds.Spec, "UTC")
 	sender := newDigestSender(ds, st, dir, graphtest.ResetbotAppID, []digest.Poster{{Name: "shell", AuditPoster: out}}, log)
-	runner := jobs.New(st, jobOwner(), log)
+	runner := scheduler.New(st, jobOwner(), log)
 	runner.SetClock(now)
 	runner.Add(sender.Job(ds.Schedule))
 	return func(ctx context.Context) error { return runner.RunNow(ctx, digest.JobName) }

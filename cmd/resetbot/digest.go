@@ -17,7 +17,7 @@ import (
 	"github.com/resetbot/resetbot/adapters/teams"
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/digest"
-	"github.com/resetbot/resetbot/bot/jobs"
+	"github.com/resetbot/resetbot/bot/scheduler"
 	"github.com/resetbot/resetbot/bot/store"
 	"github.com/resetbot/resetbot/graphsvc"
 )
@@ -43,7 +43,7 @@ func loadDigestSettings(getenv func(string) string) (digestSettings, error) {
 	if tz == "" {
 		tz = getenv("RESETBOT_TZ")
 	}
-	sched, err := jobs.ParseSchedule("RESETBOT_DIGEST_SCHEDULE", ds.Spec, tz)
+	sched, err := scheduler.ParseSchedule("RESETBOT_DIGEST_SCHEDULE", ds.Spec, tz)
 	if err != nil {
 		e.errs = append(e.errs, err.Error())
 	}
@@ -116,7 +116,7 @@ func (digestSendCmd) Run(ctx context.Context) error {
 		return err
 	}
 	sender := newDigestSender(env.ds, env.st, env.dir, env.gcfg.ClientID, posters, log)
-	runner := jobs.New(env.st, jobOwner(), log)
+	runner := scheduler.New(env.st, jobOwner(), log)
 	runner.Add(sender.Job(env.ds.Schedule))
 	if err := runner.RunNow(ctx, digest.JobName); err != nil {
 		return err

@@ -9,6 +9,9 @@
 //	resetbot audit    verify the audit trail's hash chain, or export (and follow) it for a SIEM
 //	resetbot store    migrate the schema as its owner; grant the bot's role what it needs
 //	resetbot version  the version and VCS revision it was built from
+//
+// It owns the wiring: settings, the store, graphsvc, the service and the adapters meet here and
+// nowhere else. It may import every package of resetbot's; none may import it.
 package main
 
 import (

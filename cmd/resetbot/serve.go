@@ -16,8 +16,8 @@ import (
 
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/digest"
-	scheduler "github.com/resetbot/resetbot/bot/jobs"
 	"github.com/resetbot/resetbot/bot/metrics"
+	"github.com/resetbot/resetbot/bot/scheduler"
 	"github.com/resetbot/resetbot/bot/signin"
 	"github.com/resetbot/resetbot/bot/store"
 	"github.com/resetbot/resetbot/chat"

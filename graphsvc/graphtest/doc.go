@@ -15,4 +15,7 @@
 //
 // The $batch envelope is not itself subject to the fault knobs: each item is, as Graph throttles batch
 // items individually.
+//
+// It imports bot only of resetbot's (its role IDs and names); it must not import graphsvc, which it
+// stands in for on the wire, nor chat, an adapter or a store.
 package graphtest

@@ -1,6 +1,8 @@
 // Package teamsapp holds the sources of resetbot's Microsoft Teams app package: manifest.json (with
 // placeholder IDs that `resetbot manifest teams --app-id ID` fills in) and the two icons Teams
 // requires, drawn by icons.go. The package itself is built by adapters/teams (AppPackage).
+//
+// It imports nothing of resetbot's.
 package teamsapp
 
 import _ "embed"

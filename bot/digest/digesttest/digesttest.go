@@ -1,4 +1,5 @@
-// Package digesttest is what tests of the digest and of its renderings share.
+// Package digesttest is what tests of the digest and of its renderings share: an audit trail in
+// memory that answers as the store does. It imports bot only.
 package digesttest
 
 import (

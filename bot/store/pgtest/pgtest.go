@@ -3,6 +3,8 @@
 // schemas in (.ci/run does this when PostgreSQL is installed); each call to DSN makes a new, empty
 // schema there and drops it when the test ends. Open the DSN with store.Open as often as the test
 // needs: several handles on one DSN behave as several replicas on one database.
+//
+// It imports nothing of resetbot's.
 package pgtest
 
 import (

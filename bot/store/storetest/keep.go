@@ -46,8 +46,8 @@ func conversationRefs(t *testing.T, s bot.Store) {
 	if _, ok, err := s.GetConversationRef(ctx, "user:none"); ok || err != nil {
 		t.Fatalf("unknown key: %v %v, want not found", ok, err)
 	}
-	a := bot.ConversationRef{ServiceURL: "https://smba.trafficmanager.net/emea/", ConversationID: "a:1xyz",
-		UserID: "29:1abc", UpdatedAt: t0}
+	a := bot.ConversationRef{Route: `{"serviceUrl":"https://smba.trafficmanager.net/emea/","conversationId":"a:1xyz","userId":"29:1abc"}`,
+		UpdatedAt: t0}
 	if err := s.PutConversationRef(ctx, "user:oid-1", a); err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func conversationRefs(t *testing.T, s bot.Store) {
 		t.Fatalf("round trip: %+v %v %v, want %+v", got, ok, err, a)
 	}
 	b := a
-	b.ServiceURL, b.UpdatedAt = "https://smba.trafficmanager.net/amer/", t0.Add(time.Hour)
+	b.Route, b.UpdatedAt = `{"serviceUrl":"https://smba.trafficmanager.net/amer/","conversationId":"a:1xyz","userId":"29:1abc"}`, t0.Add(time.Hour)
 	if err := s.PutConversationRef(ctx, "user:oid-1", b); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 // Package storetest is the contract every store engine passes: what the bot relies on, checked the
 // same way for SQLite and PostgreSQL. An engine's test calls Run with a function that opens a new,
 // empty store; nothing here knows which engine it is talking to.
+//
+// It imports bot and chat of resetbot's, never the store itself: it judges bot.Store from outside.
 package storetest
 
 import (

@@ -1,4 +1,4 @@
-// Package jobs runs scheduled work (the audit digest) on exactly one replica of many, with no
+// Package scheduler runs scheduled work (the audit digest) on exactly one replica of many, with no
 // leader. Each run is named by its job and the schedule's slot — the time the schedule named, the
 // same on every replica — and the store's job_runs row for that slot is the claim: whoever inserts
 // it runs the slot. A claim is a lease; a replica that dies mid-run lets it lapse and another takes
@@ -11,7 +11,10 @@
 // digest needed a scheduler, and one table with one conditional INSERT gives it the same
 // guarantees in both engines, without a second set of tables, a leader election, or a second
 // connection pool competing with SQLite's single writer.
-package jobs
+//
+// It imports bot only (the job runs it claims) of resetbot's, and robfig/cron for schedules; it must
+// not import an adapter, graphsvc or a store engine: the store reaches it as Runs.
+package scheduler
 
 import (
 	"context"

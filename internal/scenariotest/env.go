@@ -1,6 +1,10 @@
 // Package scenariotest is the scenario suite written once and run through every chat adapter: the
 // terminal, Slack and Teams. An adapter's test supplies a Driver that speaks its platform's protocol;
 // the scenarios assert on what each person would see and on what Graph received.
+//
+// It builds a whole resetbot (bot, a store, graphsvc on the Graph simulator), so it stands above the
+// core and graphsvc, beside cmd/resetbot: that is why it lives in internal/ and not under bot/, whose
+// files must never import graphsvc. Only tests import it; it must not import an adapter.
 package scenariotest
 
 import (
@@ -15,6 +19,8 @@ import (
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/keys"
 	"github.com/resetbot/resetbot/bot/store"
+	"github.com/resetbot/resetbot/chat"
+	"github.com/resetbot/resetbot/chat/chattest"
 	"github.com/resetbot/resetbot/graphsvc"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
 )
@@ -110,6 +116,13 @@ func (e *Env) process(t testing.TB) (bot.Store, *bot.Service) {
 func (e *Env) TrailKey() *bot.TrailKey {
 	k, _ := bot.NewTrailKey(e.auditKey)
 	return k
+}
+
+// Examples are the messages the Env's service says, one of each kind every platform renders, the
+// help worded for platform p (see chattest).
+func (e *Env) Examples(t testing.TB, p chat.Platform) []chattest.Example {
+	t.Helper()
+	return chattest.Examples(t, chattest.Service{Handler: e.Service, Attach: e.Service.Attach, Tick: e.Service.Tick, Advance: e.Clock.Advance}, p)
 }
 
 // Logs is everything the service logged.

@@ -1,4 +1,4 @@
-package teams
+package botframework_test
 
 import (
 	"context"
@@ -8,39 +8,45 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/resetbot/resetbot/adapters/teams/botframework"
+	"github.com/resetbot/resetbot/adapters/teams/botframework/botframeworktest"
 )
 
-func testConnector(t *testing.T) (*Connector, *fakeConnector) {
-	f := newFakeConnector(t)
-	c, err := NewConnector(ConnectorConfig{Credential: &fakeCredential{}, Policy: ServiceURLPolicy{AllowLoopback: true},
+const testTenant = "c0a7e5e0-0000-4000-8000-000000000000"
+
+func testConnector(t *testing.T) (*botframework.Connector, *botframeworktest.Connector) {
+	f := botframeworktest.NewConnector(t)
+	c, err := botframework.NewConnector(botframework.ConnectorConfig{Credential: &botframeworktest.Credential{},
+		Policy:     botframework.ServiceURLPolicy{AllowLoopback: true},
 		HTTPClient: &http.Client{Timeout: 5 * time.Second}, MaxRetryWait: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.sleep = func(context.Context, time.Duration) error { return nil } // Retry-After is honoured; the test need not wait it out
+	botframework.NoWaits(c) // Retry-After is honoured; the test need not wait it out
 	return c, f
 }
 
 func TestConnectorCalls(t *testing.T) {
 	c, f := testConnector(t)
 	ctx := context.Background()
-	conv, err := c.CreateConversation(ctx, f.serviceURL(), "28:"+testAppID, testTenant, "29:abc")
+	conv, err := c.CreateConversation(ctx, f.ServiceURL(), "28:"+testAppID, testTenant, "29:abc")
 	if err != nil || conv != "a:dm-29:abc" {
 		t.Fatalf("CreateConversation = %q, %v", conv, err)
 	}
 	// Teams conversation IDs carry ":", "@" and ";": they must survive the path.
 	odd := "19:abc@thread.tacv2;messageid=170"
-	id, err := c.Send(ctx, f.serviceURL(), odd, Activity{Type: "message", Text: "hi"})
+	id, err := c.Send(ctx, f.ServiceURL(), odd, botframework.Activity{Type: "message", Text: "hi"})
 	if err != nil || id == "" {
 		t.Fatalf("Send = %q, %v", id, err)
 	}
-	if err := c.Update(ctx, f.serviceURL(), odd, id, Activity{Type: "message", Text: "changed"}); err != nil {
+	if err := c.Update(ctx, f.ServiceURL(), odd, id, botframework.Activity{Type: "message", Text: "changed"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Delete(ctx, f.serviceURL(), odd, id); err != nil {
+	if err := c.Delete(ctx, f.ServiceURL(), odd, id); err != nil {
 		t.Fatal(err)
 	}
-	calls := f.since(0)
+	calls := f.Since(0)
 	if len(calls) != 4 {
 		t.Fatalf("%d calls", len(calls))
 	}
@@ -59,17 +65,17 @@ func TestConnectorCalls(t *testing.T) {
 
 func TestConnectorWaitsOutThrottling(t *testing.T) {
 	c, f := testConnector(t)
-	f.setThrottle(2)
-	if _, err := c.Send(context.Background(), f.serviceURL(), "a:1", Activity{Type: "message"}); err != nil {
+	f.Throttle(2)
+	if _, err := c.Send(context.Background(), f.ServiceURL(), "a:1", botframework.Activity{Type: "message"}); err != nil {
 		t.Fatalf("after two 429s: %v", err)
 	}
-	if n := f.count(); n != 1 {
+	if n := f.Count(); n != 1 {
 		t.Fatalf("%d activities recorded, want 1", n)
 	}
 	// Too many 429s: it gives up, and the error says why without the token.
-	f.setThrottle(10)
-	_, err := c.Send(context.Background(), f.serviceURL(), "a:1", Activity{Type: "message"})
-	if StatusOf(err) != http.StatusTooManyRequests || strings.Contains(err.Error(), testToken) {
+	f.Throttle(10)
+	_, err := c.Send(context.Background(), f.ServiceURL(), "a:1", botframework.Activity{Type: "message"})
+	if botframework.StatusOf(err) != http.StatusTooManyRequests || strings.Contains(err.Error(), botframeworktest.Token) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -84,8 +90,8 @@ func TestConnectorDoesNotWaitLongRetryAfter(t *testing.T) {
 	defer srv.Close()
 	c, _ := testConnector(t)
 	start := time.Now()
-	_, err := c.Send(context.Background(), srv.URL, "a:1", Activity{Type: "message"})
-	if StatusOf(err) != 429 || calls != 1 || time.Since(start) > time.Second {
+	_, err := c.Send(context.Background(), srv.URL, "a:1", botframework.Activity{Type: "message"})
+	if botframework.StatusOf(err) != 429 || calls != 1 || time.Since(start) > time.Second {
 		t.Fatalf("err %v after %d calls in %s", err, calls, time.Since(start))
 	}
 }
@@ -99,7 +105,7 @@ func TestConnectorErrorsNameTheRefusal(t *testing.T) {
 	c, _ := testConnector(t)
 	_, err := c.CreateConversation(context.Background(), srv.URL, "28:x", testTenant, "29:y")
 	if err == nil || !strings.Contains(err.Error(), "BotNotInConversationRoster") || !strings.Contains(err.Error(), "installed") ||
-		strings.Contains(err.Error(), testToken) {
+		strings.Contains(err.Error(), botframeworktest.Token) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -113,7 +119,7 @@ func TestConnectorConcurrentSends(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			id, err := c.Send(context.Background(), f.serviceURL(), "a:1", Activity{Type: "message"})
+			id, err := c.Send(context.Background(), f.ServiceURL(), "a:1", botframework.Activity{Type: "message"})
 			if err != nil {
 				t.Error(err)
 			}
@@ -131,11 +137,11 @@ func TestConnectorConcurrentSends(t *testing.T) {
 }
 
 func TestServiceURLPolicy(t *testing.T) {
-	strict := ServiceURLPolicy{}
-	local := ServiceURLPolicy{AllowLoopback: true}
-	extra := ServiceURLPolicy{ExtraHosts: []string{"*.bots.example.com"}}
+	strict := botframework.ServiceURLPolicy{}
+	local := botframework.ServiceURLPolicy{AllowLoopback: true}
+	extra := botframework.ServiceURLPolicy{ExtraHosts: []string{"*.bots.example.com"}}
 	for _, c := range []struct {
-		p    ServiceURLPolicy
+		p    botframework.ServiceURLPolicy
 		url  string
 		want bool
 	}{

@@ -1,4 +1,12 @@
-package teams
+// Package botframework is resetbot's own client of the Bot Framework, for the Teams adapter: the
+// connector REST API it sends activities through (Connector, with the ServiceURLPolicy that decides
+// where the bot's token may go) and the validation of the JWT on every inbound request (Verifier).
+// msbotbuilder-go's client and validator are unsafe (see Connector and Verifier for why); its
+// schema types are used as they are.
+//
+// It knows nothing of resetbot's reset service or message model: it must not import bot, chat or
+// any other adapter, only the Bot Framework's wire and its tokens.
+package botframework
 
 import (
 	"bytes"
@@ -20,8 +28,8 @@ import (
 	"github.com/infracloudio/msbotbuilder-go/schema"
 )
 
-// BotFrameworkScope is the scope of the token the connector accepts (public cloud).
-const BotFrameworkScope = "https://api.botframework.com/.default"
+// Scope is the scope of the token the connector accepts (public cloud).
+const Scope = "https://api.botframework.com/.default"
 
 // Connector is a thin client for the Bot Framework connector REST API: the four calls resetbot
 // makes, with timeouts, contexts and bounded 429 handling. msbotbuilder-go's client drops response
@@ -43,7 +51,7 @@ type ConnectorConfig struct {
 	// Credential gets tokens for Scope: azidentity's client secret, certificate or managed identity
 	// credential with the bot's own tenant as authority, or a fake in tests.
 	Credential azcore.TokenCredential
-	Scope      string // default BotFrameworkScope
+	Scope      string // default Scope
 	// HTTPClient must have a timeout; the default has 15 seconds.
 	HTTPClient *http.Client
 	// Policy says which service URLs may receive the token.
@@ -61,7 +69,7 @@ func NewConnector(cfg ConnectorConfig) (*Connector, error) {
 	c := &Connector{cred: cfg.Credential, scope: cfg.Scope, http: cfg.HTTPClient, policy: cfg.Policy,
 		maxWait: cfg.MaxRetryWait, retries: 3, sleep: sleepCtx}
 	if c.scope == "" {
-		c.scope = BotFrameworkScope
+		c.scope = Scope
 	}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: 15 * time.Second}
@@ -314,7 +322,7 @@ func (p ServiceURLPolicy) Check(raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("service URL %q is not a plain absolute URL", truncate(raw, 100))
 	}
 	host := strings.ToLower(u.Hostname())
-	if p.AllowLoopback && isLoopbackHost(host) && (u.Scheme == "http" || u.Scheme == "https") {
+	if p.AllowLoopback && IsLoopbackHost(host) && (u.Scheme == "http" || u.Scheme == "https") {
 		return u, nil
 	}
 	if u.Scheme != "https" {
@@ -333,7 +341,9 @@ func (p ServiceURLPolicy) Check(raw string) (*url.URL, error) {
 	return nil, fmt.Errorf("refusing to send the bot's token to %s: not a Bot Framework connector host (add it to RESETBOT_TEAMS_SERVICE_HOSTS if it is one)", u.Host)
 }
 
-func isLoopbackHost(host string) bool {
+// IsLoopbackHost reports whether a host name is localhost or a loopback address: the only hosts
+// plain http is ever admitted for (tests, the local Teams emulator).
+func IsLoopbackHost(host string) bool {
 	if host == "localhost" {
 		return true
 	}
@@ -352,8 +362,8 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// tokenCheck gets a token (from the credential's cache when it has one), for readiness.
-func (c *Connector) tokenCheck(ctx context.Context) error {
+// Ready gets a token (from the credential's cache when it has one), for readiness.
+func (c *Connector) Ready(ctx context.Context) error {
 	if _, err := c.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{c.scope}}); err != nil {
 		return fmt.Errorf("getting a Bot Framework token: %w", err)
 	}

@@ -1,4 +1,4 @@
-package teams
+package botframework
 
 import (
 	"context"
@@ -23,7 +23,7 @@ import (
 // Defaults for inbound authentication (Bot Framework "connector to bot" tokens, public cloud).
 const (
 	DefaultOpenIDMetadataURL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
-	BotFrameworkIssuer       = "https://api.botframework.com"
+	Issuer                   = "https://api.botframework.com"
 	// clockSkew is what Microsoft's SDKs allow between their clock and ours.
 	clockSkew = 5 * time.Minute
 )
@@ -36,7 +36,7 @@ var ErrUnauthorized = errors.New("unauthorized")
 type VerifierConfig struct {
 	AppID       string // the audience every token must name; required
 	MetadataURL string // OpenID metadata, default DefaultOpenIDMetadataURL (sovereign clouds and tests change it)
-	Issuer      string // default BotFrameworkIssuer
+	Issuer      string // default Issuer
 	HTTPClient  *http.Client
 	Now         func() time.Time
 	// RefreshInterval is the least time between two forced refreshes of the key set when a token
@@ -85,7 +85,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 		cfg.MetadataURL = DefaultOpenIDMetadataURL
 	}
 	if cfg.Issuer == "" {
-		cfg.Issuer = BotFrameworkIssuer
+		cfg.Issuer = Issuer
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
@@ -304,7 +304,7 @@ func checkFetchURL(raw string, allowLoopbackHTTP bool) error {
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("%q is not an absolute URL", truncate(raw, 100))
 	}
-	if u.Scheme == "https" || (allowLoopbackHTTP && u.Scheme == "http" && isLoopbackHost(u.Hostname())) {
+	if u.Scheme == "https" || (allowLoopbackHTTP && u.Scheme == "http" && IsLoopbackHost(u.Hostname())) {
 		return nil
 	}
 	return fmt.Errorf("%q is not https", truncate(raw, 100))
