@@ -223,6 +223,10 @@ func (s *Service) expire(ctx context.Context, req *Request) {
 	if from == StatePreview {
 		return // the requester saw the preview's deadline; nothing was asked of anyone
 	}
+	if from == StateVerifying {
+		s.verificationExpired(ctx, req)
+		return
+	}
 	req = s.reload(ctx, req)
 	s.updateCard(ctx, req)
 	if single(req) == nil || req.Source != "" {

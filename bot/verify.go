@@ -461,6 +461,19 @@ func (s *Service) notVerified(ctx context.Context, in chat.Incoming, req *Reques
 	return nil
 }
 
+// verificationExpired tells the agent, and whoever was asked, that a check ran out of time.
+func (s *Service) verificationExpired(ctx context.Context, req *Request) {
+	c := req.Caller
+	if !c.Card.IsZero() {
+		if pc, err := s.chat(c.Card.Platform); err == nil {
+			_ = pc.Update(ctx, c.Card, chat.Message{Title: "⌛ This check has expired; nothing was changed.", Footer: "Request " + req.ID})
+		}
+	}
+	s.tellRequester(ctx, req, chat.Message{
+		Title: fmt.Sprintf("⌛ The caller was not verified in time, so I did not %s %s.", credentialVerb(req.Caller.Credential), targetsWords(req)),
+		Text:  "Ask again if it is still needed.", Footer: "Request " + req.ID})
+}
+
 // verifyRecord is the trail's record of a verification step.
 func (s *Service) verifyRecord(req *Request, outcome, detail string) *AuditRecord {
 	rec := about(req, single(req), EventVerify, outcome, detail)

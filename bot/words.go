@@ -270,6 +270,8 @@ func (s *Service) alreadyDecided(req *Request) string {
 		return fmt.Sprintf("Request %s is still waiting for approval.", req.ID)
 	case StatePreview:
 		return fmt.Sprintf("List %s is still waiting for its requester's go-ahead.", req.ID)
+	case StateVerifying:
+		return fmt.Sprintf("Request %s is waiting for its caller to be verified; it can be decided once that is done.", req.ID)
 	}
 	if req.ApproverName != "" {
 		detail := req.Outcome
@@ -287,6 +289,8 @@ func stateWords(s State) string {
 		return "waiting for its requester's go-ahead"
 	case StatePending:
 		return "waiting for approval"
+	case StateVerifying:
+		return "waiting for the caller to be verified"
 	case StateApproved:
 		return "approved, about to reset"
 	case StateResetting:

@@ -141,7 +141,8 @@ func chatVerificationWrong(t *testing.T, env *Env, d Driver) {
 func chatVerificationTimesOut(t *testing.T, env *Env, d Driver) {
 	id, right, _ := askNumbers(t, env, d)
 	env.Clock.Advance(6 * time.Minute)
-	mustFind(t, d.Tick(t), "dm:helpdesk@contoso.com", "")
+	seen := d.Tick(t)
+	mustFind(t, seen, "dm:helpdesk@contoso.com", "The caller was not verified in time")
 	d.Click(t, "adele@contoso.com", chat.ActionPick, id+":"+right)
 	noWrites(t, env)
 	mustFind(t, d.Say(t, agent, "status "+id), "reply", "expired")
