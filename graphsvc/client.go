@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	abs "github.com/microsoft/kiota-abstractions-go"
 	absser "github.com/microsoft/kiota-abstractions-go/serialization"
 	khttp "github.com/microsoft/kiota-http-go"
@@ -130,7 +132,7 @@ func New(cfg Config) (*Client, error) {
 	// without Authorization for any other (graph.md §8). Listing exactly our endpoint's host also
 	// keeps the token from following a nextLink to anywhere else.
 	auth, err := graphauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(
-		boundedCredential{cred, cfg.Timeout}, []string{scope}, []string{ep.Hostname()})
+		boundedCredential{cred, cfg.Timeout, signInHost(cred, cfg.AuthorityHost)}, []string{scope}, []string{ep.Hostname()})
 	if err != nil {
 		return nil, fmt.Errorf("graph auth provider: %w", err)
 	}
@@ -398,12 +400,33 @@ func (e *redirectError) Error() string {
 type boundedCredential struct {
 	cred    azcore.TokenCredential
 	timeout time.Duration
+	source  string // where tokens come from, for tokenTimeoutError
 }
 
 func (b boundedCredential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	bounded, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
-	return b.cred.GetToken(ctx, opts)
+	tok, err := b.cred.GetToken(bounded, opts)
+	// Our own bound ran out, not the caller's: say which endpoint stayed silent, so the admin
+	// looks at the network to it rather than at the secret.
+	if err != nil && ctx.Err() == nil && errors.Is(bounded.Err(), context.DeadlineExceeded) {
+		return tok, &tokenTimeoutError{source: b.source, after: b.timeout}
+	}
+	return tok, err
+}
+
+// signInHost names where cred asks for tokens, in the words tokenTimeoutError uses.
+func signInHost(cred azcore.TokenCredential, authorityHost string) string {
+	if _, ok := cred.(*azidentity.ManagedIdentityCredential); ok {
+		return managedIdentitySource
+	}
+	if authorityHost == "" {
+		authorityHost = os.Getenv(EnvAuthorityHost)
+	}
+	if u, err := url.Parse(authorityHost); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "login.microsoftonline.com"
 }
 
 // users roots the request builders at our base URL. The *Internal constructor takes the path

@@ -199,6 +199,7 @@ func credentialFromEnv(getenv func(string) string, tenantID, clientID, authority
 
 	switch mode := get(EnvGraphAuth); mode {
 	case AuthManagedIdentity:
+		failFast(&opts.Retry, true)
 		mi := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: opts}
 		if clientID != "" {
 			mi.ID = azidentity.ClientID(clientID)
@@ -231,6 +232,9 @@ func credentialFromEnv(getenv func(string) string, tenantID, clientID, authority
 		return nil, fmt.Errorf("%s: %w", EnvAuthorityHost, err)
 	}
 	opts.Cloud = cloud.Configuration{ActiveDirectoryAuthorityHost: authority}
+	// An unknown host name or a refused connection is failed on at once, not after azcore's
+	// retries: `resetbot check` then says so in a second instead of ten.
+	failFast(&opts.Retry, false)
 	// Instance discovery asks login.microsoftonline.com about the authority; a private or test
 	// authority host is unknown there and the sign-in would fail.
 	noDiscovery := authority != cloud.AzurePublic.ActiveDirectoryAuthorityHost

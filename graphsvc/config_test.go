@@ -208,7 +208,7 @@ func TestSecretCredentialWithPrivateAuthority(t *testing.T) {
 		}
 	}
 
-	// A wrong secret: ErrOther with a credentials remedy, Entra's AADSTS code, and no secret.
+	// A wrong secret: ErrOther with the wrong-secret remedy, Entra's AADSTS code, and no secret.
 	t.Setenv(EnvClientSecret, "wrong-"+testSecret)
 	c, err = New(Config{TenantID: testTenant, ClientID: testClient, AuthorityHost: srv.URL, GraphEndpoint: srv.URL, HTTPClient: srv.Client()})
 	if err != nil {
@@ -216,7 +216,7 @@ func TestSecretCredentialWithPrivateAuthority(t *testing.T) {
 	}
 	_, err = c.FindUser(context.Background(), "u1@contoso.com")
 	de, ok := err.(*bot.DirectoryError)
-	if !ok || de.Kind != bot.ErrOther || !strings.Contains(de.Message, "AADSTS7000215") || !strings.Contains(de.Remedy, "AZURE_CLIENT_ID") {
+	if !ok || de.Kind != bot.ErrOther || !strings.Contains(de.Message, "AADSTS7000215") || de.Remedy != RemedySecretInvalid {
 		t.Errorf("got %v (%+v)", err, de)
 	}
 	if b, _ := json.Marshal(de); strings.Contains(string(b), testSecret) {

@@ -73,17 +73,41 @@ func Classify(err error) *bot.DirectoryError {
 		return fromResponse(aerr.GetStatusCode(), "", "", "", aerr.GetResponseHeaders())
 	}
 
-	var authErr *azidentity.AuthenticationFailedError
-	if errors.As(err, &authErr) {
-		return &bot.DirectoryError{Kind: bot.ErrOther, Message: "could not sign in to Entra ID: " + authSummary(authErr), Remedy: RemedyCredentials}
-	}
-	// azidentity's "credential unavailable" type is unexported; its messages name the credential.
-	if strings.Contains(err.Error(), "ManagedIdentityCredential") {
-		return &bot.DirectoryError{Kind: bot.ErrOther, Message: "no managed identity token: " + firstLine(err.Error()), Remedy: RemedyManagedIdentity}
-	}
 	var redirect *redirectError
 	if errors.As(err, &redirect) {
 		return &bot.DirectoryError{Kind: bot.ErrOther, Status: redirect.status, Message: redirect.Error(), Remedy: RemedyOther}
+	}
+
+	// The managed identity first: whatever went wrong (no such endpoint off Azure, a proxy
+	// answering for it, an identity not assigned), the remedy is about the host, not a secret.
+	var timeout *tokenTimeoutError
+	managed := strings.Contains(err.Error(), "ManagedIdentityCredential") ||
+		errors.As(err, &timeout) && timeout.source == managedIdentitySource
+	if managed {
+		why := managedIdentitySummary(err.Error())
+		if timeout != nil {
+			why = timeout.Error()
+		} else if r, host := unreached(err); r != reachedNone {
+			why = r.say(host)
+		}
+		return &bot.DirectoryError{Kind: bot.ErrOther, Message: "no managed identity token: " + why, Remedy: RemedyManagedIdentity}
+	}
+	// Then the network: a sign-in that never reached Entra says nothing about the secret.
+	if timeout != nil {
+		return &bot.DirectoryError{Kind: bot.ErrTransient, Message: "could not sign in to Entra ID: " + timeout.Error(), Remedy: RemedyNoAnswer}
+	}
+	if r, host := unreached(err); r != reachedNone {
+		prefix := "could not reach Graph: "
+		var authErr *azidentity.AuthenticationFailedError
+		if errors.As(err, &authErr) {
+			prefix = "could not sign in to Entra ID: "
+		}
+		return &bot.DirectoryError{Kind: r.kind(), Message: prefix + r.say(host), Remedy: r.remedy()}
+	}
+	var authErr *azidentity.AuthenticationFailedError
+	if errors.As(err, &authErr) {
+		summary := authSummary(authErr)
+		return &bot.DirectoryError{Kind: bot.ErrOther, Message: "could not sign in to Entra ID: " + summary, Remedy: signInRemedy(summary)}
 	}
 
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
@@ -196,6 +220,21 @@ func authSummary(err *azidentity.AuthenticationFailedError) string {
 	s := err.Error()
 	if m := aadsts.FindString(s); m != "" {
 		return strings.TrimSpace(m)
+	}
+	return firstLine(s)
+}
+
+var (
+	requestLine  = regexp.MustCompile(`(?m)^(?:GET|POST) (https?://[^/\s]+)`)
+	responseLine = regexp.MustCompile(`(?m)^RESPONSE \d+: (.*)$`)
+)
+
+// managedIdentitySummary keeps, of azidentity's multi-line error, who answered and what: off
+// Azure, something other than a managed identity often answers for 169.254.169.254.
+func managedIdentitySummary(s string) string {
+	req, resp := requestLine.FindStringSubmatch(s), responseLine.FindStringSubmatch(s)
+	if req != nil && resp != nil {
+		return fmt.Sprintf("%s answered %s", req[1], strings.TrimSpace(resp[1]))
 	}
 	return firstLine(s)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	jsonser "github.com/microsoft/kiota-serialization-json-go"
@@ -180,5 +181,47 @@ func TestClassifyErrorWithoutMessage(t *testing.T) {
 	de = Classify(graphError(t, 500, `{}`, nil))
 	if de.Kind != bot.ErrTransient {
 		t.Errorf("got %+v", de)
+	}
+}
+
+// Failures that never reached Microsoft are told apart, each with its own remedy, and none
+// blames the secret.
+func TestClassifyUnreached(t *testing.T) {
+	tests := []struct {
+		name, message, remedy string
+		err                   error
+	}{
+		{"unknown name", "could not reach Graph: the name graph.contoso.invalid does not resolve (DNS)", RemedyDNS,
+			&url.Error{Op: "Get", URL: "https://graph.contoso.invalid/v1.0/users/x", Err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Name: "graph.contoso.invalid", Err: "no such host", IsNotFound: true}}}},
+		{"refused", "could not reach Graph: graph.microsoft.com refused the connection", RemedyRefused,
+			&url.Error{Op: "Get", URL: "https://graph.microsoft.com/v1.0/users/x", Err: &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}}},
+		{"token timeout", "could not sign in to Entra ID: no answer from login.microsoftonline.com within 15 s", RemedyNoAnswer,
+			&tokenTimeoutError{source: "login.microsoftonline.com", after: 15 * time.Second}},
+		{"managed identity timeout", "no managed identity token: no answer from the managed identity endpoint within 15 s", RemedyManagedIdentity,
+			&tokenTimeoutError{source: managedIdentitySource, after: 15 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			de := Classify(tt.err)
+			if de.Message != tt.message || de.Remedy != tt.remedy {
+				t.Errorf("got %q / %q\nwant %q / %q", de.Message, de.Remedy, tt.message, tt.remedy)
+			}
+		})
+	}
+	for code, remedy := range map[string]string{"AADSTS7000215: Invalid client secret provided.": RemedySecretInvalid,
+		"AADSTS7000222: The provided client secret keys are expired.": RemedySecretExpired, "AADSTS65001: The user or administrator has not consented": RemedyConsent,
+		"AADSTS700016: Application not found": RemedyUnknownApp, "AADSTS90002: Tenant not found.": RemedyUnknownTenant, "AADSTS50000: something else": RemedyCredentials} {
+		if got := signInRemedy(code); got != remedy {
+			t.Errorf("%s: remedy %q, want %q", code, got, remedy)
+		}
+	}
+}
+
+func TestAdviceForCheckDoesNotSendToCheck(t *testing.T) {
+	for _, r := range []string{RemedyCredentials, RemedyInsufficientPrivileges, RemedyOther} {
+		got := AdviceForCheck(&bot.DirectoryError{Remedy: r})
+		if strings.Contains(got, "resetbot check") || got == "" {
+			t.Errorf("%q became %q", r, got)
+		}
 	}
 }

@@ -20,7 +20,11 @@ type checkCmd struct {
 // Run builds the Graph client exactly as the bot would, then checks what it will need. It changes
 // nothing.
 func (c checkCmd) Run(ctx context.Context) error {
-	cfg, err := graphsvc.ConfigFromEnv(os.Getenv)
+	return checkFromEnv(ctx, os.Getenv, c.User, os.Stdout)
+}
+
+func checkFromEnv(ctx context.Context, getenv func(string) string, user string, out io.Writer) error {
+	cfg, err := graphsvc.ConfigFromEnv(getenv)
 	if err != nil {
 		return err
 	}
@@ -28,7 +32,7 @@ func (c checkCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return check(ctx, client, c.User, time.Now(), os.Stdout)
+	return check(ctx, client, user, time.Now(), out)
 }
 
 // checkedDirectory is what check reads: a user (every reset starts there) and Entra's audit log
@@ -43,19 +47,20 @@ type checkedDirectory interface {
 func check(ctx context.Context, dir checkedDirectory, user string, now time.Time, out io.Writer) error {
 	u, err := dir.FindUser(ctx, user)
 	if err != nil {
-		return withRemedy(err)
+		return withRemedy(readRefused(err, "User.Read.All, RoleManagement.Read.Directory, GroupMember.Read.All, PrivilegedEligibilitySchedule.Read.AzureADGroup and AdministrativeUnit.Read.All"))
 	}
 	fmt.Fprintf(out, "✓ signed in to Graph and read %s (%s)\n", u.Name(), u.UPN)
 	fmt.Fprintln(out, "  with the tenant's roles, role-assignable groups and their owners, PIM eligibilities and administrative units")
 	fmt.Fprintln(out, "  (User.Read.All, RoleManagement.Read.Directory, GroupMember.Read.All, PrivilegedEligibilitySchedule.Read.AzureADGroup, AdministrativeUnit.Read.All)")
 	fmt.Fprintf(out, "  enabled=%v synced=%v guest=%v roles=%d eligible=%d groups=%d units=%d\n",
 		u.Enabled, u.Synced, u.Guest, len(u.Roles), len(u.EligibleRoles), len(u.Groups), len(u.AdministrativeUnits))
-	fmt.Fprintln(out, "  (resets themselves are not tried: check changes nothing)")
+	fmt.Fprintln(out, "  (resets themselves are not tried: check changes nothing. If a reset is then refused as insufficient privileges, resetbot's app lacks")
+	fmt.Fprintln(out, "  User-PasswordProfile.ReadWrite.All with admin consent, or its Entra role: Helpdesk, Password or User Administrator, Privileged Authentication Administrator for admins)")
 
 	errEnough := errors.New("one entry is enough")
 	err = dir.PasswordResets(ctx, now.Add(-24*time.Hour), now, func(digest.EntraReset) error { return errEnough })
 	if err != nil && !errors.Is(err, errEnough) {
-		fmt.Fprintf(out, "✗ could not read Entra's audit log, so digests will not list resets made outside resetbot: %v\n", withRemedy(err))
+		fmt.Fprintf(out, "✗ could not read Entra's audit log, so digests will not list resets made outside resetbot: %v\n", withRemedy(readRefused(err, "AuditLog.Read.All")))
 		checkAccessPasses(ctx, dir, out)
 		return nil
 	}
@@ -74,7 +79,7 @@ func checkAccessPasses(ctx context.Context, dir checkedDirectory, out io.Writer)
 	pol, err := passes.AccessPassPolicy(ctx)
 	switch {
 	case err != nil:
-		fmt.Fprintf(out, "✗ could not read the Temporary Access Pass policy, which passes need (Policy.Read.AuthenticationMethod; creating them needs UserAuthMethod-TAP.ReadWrite.All): %v\n", withRemedy(err))
+		fmt.Fprintf(out, "✗ could not read the Temporary Access Pass policy, which passes need (Policy.Read.AuthenticationMethod; creating them needs UserAuthMethod-TAP.ReadWrite.All): %v\n", withRemedy(readRefused(err, "Policy.Read.AuthenticationMethod")))
 	case !pol.Enabled:
 		fmt.Fprintln(out, "✓ read the Temporary Access Pass policy (Policy.Read.AuthenticationMethod): turned off in the tenant, so no passes")
 	default:
@@ -83,11 +88,24 @@ func checkAccessPasses(ctx context.Context, dir checkedDirectory, out io.Writer)
 	}
 }
 
-// withRemedy appends what to do to a classified Graph error.
+// readRefused words a refused read: check only reads, and reading needs no Entra role, so Graph's
+// "insufficient privileges" here means an application permission (needs) or its consent is
+// missing.
+func readRefused(err error, needs string) error {
+	var de *bot.DirectoryError
+	if errors.As(err, &de) && de.Kind == bot.ErrInsufficientPrivileges {
+		c := *de
+		c.Remedy = graphsvc.RemedyConsent + " This read needs " + needs + "."
+		return &c
+	}
+	return err
+}
+
+// withRemedy appends what to do to a classified Graph error, as check says it.
 func withRemedy(err error) error {
 	var de *bot.DirectoryError
 	if errors.As(err, &de) && de.Remedy != "" {
-		return fmt.Errorf("%w\n  what to do: %s", err, de.Remedy)
+		return fmt.Errorf("%w\n  what to do: %s", err, graphsvc.AdviceForCheck(de))
 	}
 	return err
 }

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -55,12 +58,166 @@ func TestCheckSaysWhatWorks(t *testing.T) {
 	if err := check(context.Background(), auditsRefused{c, srv}, "helpdesk@contoso.com", time.Now(), &out); err != nil {
 		t.Fatalf("a refused audit log read is no error for check (only digests need it): %v", err)
 	}
-	if !strings.Contains(out.String(), "✗ could not read Entra's audit log") || !strings.Contains(out.String(), "what to do:") {
-		t.Errorf("the refusal is not explained:\n%s", out.String())
+	if !strings.Contains(out.String(), "✗ could not read Entra's audit log") ||
+		!strings.Contains(out.String(), "what to do: An administrator has not consented to resetbot's application permissions") ||
+		!strings.Contains(out.String(), "This read needs AuditLog.Read.All.") {
+		t.Errorf("the refusal is not explained as a missing permission:\n%s", out.String())
 	}
 
-	err := check(context.Background(), c, "nobody@contoso.com", time.Now(), &out)
+	// Reading a user needs no Entra role: refused, it is a permission not consented to.
+	srv.FailNext(1, 403)
+	err := check(context.Background(), c, "helpdesk@contoso.com", time.Now(), &out)
+	if err == nil || !strings.Contains(err.Error(), "what to do: An administrator has not consented") ||
+		!strings.Contains(err.Error(), "This read needs User.Read.All") || strings.Contains(err.Error(), "resetbot check") {
+		t.Errorf("a refused read of the user: %v", err)
+	}
+
+	err = check(context.Background(), c, "nobody@contoso.com", time.Now(), &out)
 	if err == nil || !strings.Contains(err.Error(), "what to do:") {
 		t.Errorf("an unknown user: %v, want the classified error with what to do", err)
+	}
+}
+
+// closedPort is a loopback address nothing listens on: connecting to it is refused at once.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+const checkSecret = "Xq8~not-a-real-secret-0123456789"
+
+func checkEnv(extra map[string]string) func(string) string {
+	env := map[string]string{
+		"AZURE_TENANT_ID":     "00000000-0000-0000-0000-00000000000a",
+		"AZURE_CLIENT_ID":     "00000000-0000-0000-0000-00000000000b",
+		"AZURE_CLIENT_SECRET": checkSecret,
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return func(k string) string { return env[k] }
+}
+
+// Without a network, check says which host could not be reached and how, not that the secret is
+// wrong, and it says so at once: an unknown name or a refused connection is not retried.
+func TestCheckWithoutNetwork(t *testing.T) {
+	refused := closedPort(t)
+	tests := []struct {
+		name        string
+		env         map[string]string
+		say, advice string
+	}{
+		{"unknown sign-in host", map[string]string{"AZURE_AUTHORITY_HOST": "https://login.contoso.invalid/", "RESETBOT_GRAPH_ENDPOINT": "https://graph.contoso.invalid"},
+			"could not sign in to Entra ID: the name login.contoso.invalid does not resolve (DNS)", "This host cannot resolve that name"},
+		{"sign-in host refuses", map[string]string{"AZURE_AUTHORITY_HOST": "https://" + refused + "/", "RESETBOT_GRAPH_ENDPOINT": "http://" + refused},
+			"could not sign in to Entra ID: 127.0.0.1 refused the connection", "Nothing accepts connections there from this host"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			err := checkFromEnv(context.Background(), checkEnv(tt.env), "adele@contoso.com", &out)
+			if err == nil {
+				t.Fatalf("check passed without a network:\n%s", out.String())
+			}
+			said := err.Error()
+			if !strings.Contains(said, tt.say) || !strings.Contains(said, "what to do: "+tt.advice) {
+				t.Errorf("check said:\n%s\nwant %q and the advice %q", said, tt.say, tt.advice)
+			}
+			for _, never := range []string{"client secret", "AZURE_CLIENT_SECRET", checkSecret, "Run `resetbot check`"} {
+				if strings.Contains(said, never) {
+					t.Errorf("check said %q, which a sign-in that never reached Entra must not:\n%s", never, said)
+				}
+			}
+		})
+	}
+
+	// Signed in, but Graph's own name does not resolve.
+	srv := graphtest.NewServer(graphtest.Contoso())
+	t.Cleanup(srv.Close)
+	c, err := graphsvc.New(graphsvc.Config{Credential: srv.Credential(), GraphEndpoint: "https://graph.contoso.invalid", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = check(context.Background(), c, "adele@contoso.com", time.Now(), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "could not reach Graph: the name graph.contoso.invalid does not resolve (DNS)") ||
+		!strings.Contains(err.Error(), "what to do: This host cannot resolve that name") {
+		t.Errorf("Graph's name unknown: %v", err)
+	}
+}
+
+// With RESETBOT_GRAPH_AUTH=managed-identity on a host where no managed identity answers, check
+// says so, and does not send the admin after a client secret that is not in use.
+func TestCheckManagedIdentityOffAzure(t *testing.T) {
+	// App Service's variables point azidentity at a managed identity endpoint; here nothing
+	// listens there.
+	t.Setenv("IDENTITY_ENDPOINT", "http://"+closedPort(t)+"/msi/token")
+	t.Setenv("IDENTITY_HEADER", "x")
+	var out bytes.Buffer
+	err := checkFromEnv(context.Background(), checkEnv(map[string]string{"RESETBOT_GRAPH_AUTH": "managed-identity", "AZURE_CLIENT_SECRET": ""}), "adele@contoso.com", &out)
+	if err == nil {
+		t.Fatalf("check passed without a managed identity:\n%s", out.String())
+	}
+	said := err.Error()
+	for _, want := range []string{"no managed identity token: 127.0.0.1 refused the connection",
+		"what to do: No managed identity answered: run resetbot on an Azure host with a managed identity assigned"} {
+		if !strings.Contains(said, want) {
+			t.Errorf("check said:\n%s\nwant %q", said, want)
+		}
+	}
+	for _, never := range []string{"client secret or certificate has not expired", "Run `resetbot check`"} {
+		if strings.Contains(said, never) {
+			t.Errorf("check said %q to a managed identity:\n%s", never, said)
+		}
+	}
+}
+
+// Entra answering: a wrong secret is named as such, and a certificate this host does not trust
+// (a proxy inspecting TLS) is not taken for one.
+func TestCheckSignInRefused(t *testing.T) {
+	srv := graphtest.NewServer(graphtest.Contoso())
+	t.Cleanup(srv.Close)
+	auth := graphtest.NewAuthority(srv)
+	t.Cleanup(auth.Close)
+	auth.ClientSecret = "the-right-secret"
+	t.Setenv("AZURE_CLIENT_SECRET", checkSecret)
+	cfg := graphsvc.Config{TenantID: strings.TrimPrefix(auth.Authority(), auth.URL+"/"), ClientID: auth.ClientID,
+		AuthorityHost: auth.URL, GraphEndpoint: srv.URL, Timeout: 5 * time.Second}
+
+	tests := []struct {
+		name        string
+		client      *http.Client
+		say, advice string
+	}{
+		{"wrong secret", auth.Client(), "AADSTS7000215: Invalid client secret provided",
+			"AZURE_CLIENT_SECRET is not a current secret of resetbot's app registration: copy the secret's Value"},
+		{"untrusted certificate", nil, "could not sign in to Entra ID: the certificate 127.0.0.1 presented is not trusted",
+			"This host does not trust the certificate it was shown, usually because a proxy inspects TLS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := cfg
+			cfg.HTTPClient = tt.client
+			c, err := graphsvc.New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = check(context.Background(), c, "adele@contoso.com", time.Now(), io.Discard)
+			if err == nil {
+				t.Fatal("check passed")
+			}
+			said := err.Error()
+			if !strings.Contains(said, tt.say) || !strings.Contains(said, "what to do: "+tt.advice) {
+				t.Errorf("check said:\n%s\nwant %q and the advice %q", said, tt.say, tt.advice)
+			}
+			if strings.Contains(said, checkSecret) || strings.Contains(said, "Run `resetbot check`") {
+				t.Errorf("check said:\n%s", said)
+			}
+		})
 	}
 }

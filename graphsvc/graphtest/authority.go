@@ -40,6 +40,9 @@ type Authority struct {
 	URL string
 	// ClientID is the app registration the authority serves: the simulated tenant's AppID.
 	ClientID string
+	// ClientSecret, when set, is the app's only valid client secret: any other is refused as Entra
+	// refuses a wrong one. Unset, any secret is taken.
+	ClientSecret string
 
 	graph  *Server
 	http   *http.Server
@@ -323,6 +326,10 @@ func (a *Authority) token(w http.ResponseWriter, r *http.Request) {
 		call.Assertion = f.Get("client_assertion")
 		if call.Assertion == "" && f.Get("client_secret") == "" {
 			deny("invalid_client", "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.")
+			return
+		}
+		if call.Assertion == "" && a.ClientSecret != "" && f.Get("client_secret") != a.ClientSecret {
+			deny("invalid_client", "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '"+a.ClientID+"'.")
 			return
 		}
 		if call.Assertion != "" && f.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
