@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,12 +59,14 @@ type Digest struct {
 	Location     *time.Location
 	Hours        Hours
 
-	Resets   int // resets resetbot attempted: done + failed
-	Done     int
-	Failed   int
-	Denied   int // refused by policy
-	Refused  int // bad input, unknown users, not signed in: nothing done
-	Requests int // resets asked for (single targets and list rows)
+	Resets  int // resets resetbot attempted: done + failed
+	Done    int
+	Failed  int
+	Denied  int // refused by policy
+	Refused int // bad input, unknown users, not signed in: nothing done
+	// RefusedWhy is Refused by cause, most frequent first, in words ("unknown user").
+	RefusedWhy []ReasonCount
+	Requests   int // resets asked for (single targets and list rows)
 
 	Approvals Approvals
 
@@ -293,11 +296,12 @@ type aggregate struct {
 
 	agents   map[string]*agentStat
 	reasons  map[string]int
+	refused  map[string]int // cause in words → count; few causes
 	targets  map[string]*targetStat
 	overflow bool // some counter hit its limit
 
 	selfService   []OutsideReset // the first self-service resets, listed after the others
-	offHours      []string
+	offHours      []offHoursLine
 	offHoursCount int
 	privIDs       []privCandidate
 }
@@ -320,7 +324,8 @@ type privCandidate struct {
 }
 
 func newAggregate(cfg Config, d *Digest) *aggregate {
-	return &aggregate{cfg: cfg, d: d, agents: map[string]*agentStat{}, reasons: map[string]int{}, targets: map[string]*targetStat{}}
+	return &aggregate{cfg: cfg, d: d, agents: map[string]*agentStat{}, reasons: map[string]int{}, refused: map[string]int{},
+		targets: map[string]*targetStat{}}
 }
 
 func agentName(r bot.AuditRecord) string {
@@ -370,6 +375,7 @@ func (a *aggregate) record(r bot.AuditRecord) {
 		}
 	case bot.EventRefused:
 		d.Refused++
+		a.refused[refusalWords(r.Outcome)]++
 	case bot.EventApproval:
 		switch r.Outcome {
 		case "asked":
@@ -469,6 +475,25 @@ func (a *aggregate) target(id, upn, how string) {
 	t.how[how]++
 }
 
+// offHoursLine is who reset whom outside business hours, how often and when: eight resets of one
+// account by one agent are one line, counted, not eight.
+type offHoursLine struct {
+	what          string
+	n             int
+	first, latest time.Time
+}
+
+func (l offHoursLine) String() string {
+	if l.n == 1 {
+		return l.what + " at " + l.first.Format("Mon 15:04")
+	}
+	to := l.latest.Format("15:04")
+	if l.latest.YearDay() != l.first.YearDay() || l.latest.Year() != l.first.Year() {
+		to = l.latest.Format("Mon 15:04")
+	}
+	return fmt.Sprintf("%s ×%d, %s to %s", l.what, l.n, l.first.Format("Mon 15:04"), to)
+}
+
 // checkHours notes a reset outside business hours.
 func (a *aggregate) checkHours(at time.Time, what string) bool {
 	local := at.In(a.cfg.Location)
@@ -476,8 +501,20 @@ func (a *aggregate) checkHours(at time.Time, what string) bool {
 		return false
 	}
 	a.offHoursCount++
+	for i := range a.offHours {
+		if l := &a.offHours[i]; l.what == what {
+			l.n++
+			if local.Before(l.first) {
+				l.first = local
+			}
+			if local.After(l.latest) {
+				l.latest = local
+			}
+			return true
+		}
+	}
 	if len(a.offHours) < a.cfg.TopN {
-		a.offHours = append(a.offHours, what+" at "+local.Format("Mon 15:04"))
+		a.offHours = append(a.offHours, offHoursLine{what: what, n: 1, first: local, latest: local})
 	}
 	return true
 }
@@ -510,7 +547,11 @@ func (a *aggregate) entra(e EntraReset, throughBot bool) {
 	if e.Result == "" || e.Result == "success" {
 		a.target(e.TargetID, e.TargetUPN, o.Kind)
 	}
-	o.OffHours = a.checkHours(e.At, fmt.Sprintf("%s → %s (%s)", short(o.Initiator), short(o.Target), o.Kind))
+	// A user resetting their own password at night is what self-service is for: it is listed, but
+	// is not a reset outside business hours that needs a look.
+	if o.Kind != kindSelfService {
+		o.OffHours = a.checkHours(e.At, fmt.Sprintf("%s → %s (%s)", short(o.Initiator), short(o.Target), o.Kind))
+	}
 	// Resets by people and other apps are what security looks for; self-service fills what room
 	// is left, so a busy SSPR day does not hide one admin-center reset.
 	if o.Kind == kindSelfService {
@@ -632,9 +673,15 @@ func (a *aggregate) finish() {
 	}
 
 	if a.offHoursCount > 0 {
+		lines := make([]string, len(a.offHours))
+		shown := 0
+		for i, l := range a.offHours {
+			lines[i] = l.String()
+			shown += l.n
+		}
 		text := fmt.Sprintf("%d %s outside business hours (%s %s): %s", a.offHoursCount, plural(a.offHoursCount, "reset", "resets"),
-			d.Hours.String(), d.Location.String(), strings.Join(a.offHours, "; "))
-		if more := a.offHoursCount - len(a.offHours); more > 0 {
+			d.Hours.String(), d.Location.String(), strings.Join(lines, "; "))
+		if more := a.offHoursCount - shown; more > 0 {
 			text += fmt.Sprintf("; and %d more", more)
 		}
 		d.Anomalies = append(d.Anomalies, Anomaly{Kind: AnomalyOffHours, Text: text})
@@ -646,8 +693,9 @@ func (a *aggregate) finish() {
 	}
 	var reps []rep
 	for _, t := range a.targets {
-		if n := t.bot + t.outside; n >= cfg.AccountRepeats {
-			reps = append(reps, rep{t, n})
+		// Only resets by someone else count: a user's own self-service resets are theirs to make.
+		if n := t.bot + t.outside - t.how[kindSelfService]; n >= cfg.AccountRepeats {
+			reps = append(reps, rep{t, t.bot + t.outside})
 		}
 	}
 	sort.Slice(reps, func(i, j int) bool {
@@ -678,6 +726,16 @@ func (a *aggregate) finish() {
 		d.Anomalies = append(d.Anomalies, Anomaly{Kind: AnomalyAccountReset,
 			Text: fmt.Sprintf("%s was reset %d times (%s)", r.t.upn, r.sum, strings.Join(parts, ", "))})
 	}
+
+	for why, n := range a.refused {
+		d.RefusedWhy = append(d.RefusedWhy, ReasonCount{why, n})
+	}
+	sort.Slice(d.RefusedWhy, func(i, j int) bool {
+		if d.RefusedWhy[i].Count != d.RefusedWhy[j].Count {
+			return d.RefusedWhy[i].Count > d.RefusedWhy[j].Count
+		}
+		return d.RefusedWhy[i].Reason < d.RefusedWhy[j].Reason
+	})
 
 	for why, n := range a.reasons {
 		d.Failures = append(d.Failures, ReasonCount{why, n})
@@ -724,7 +782,55 @@ func periodWord(length time.Duration, n int) string {
 	case 7 * 24 * time.Hour:
 		return plural(n, "week", "weeks")
 	}
-	return plural(n, "period", "periods") + " of " + strings.TrimSuffix(strings.TrimSuffix(length.String(), "0s"), "0m")
+	return plural(n, "period", "periods") + " of " + forPeople(length)
+}
+
+// forPeople rounds a duration the way a person says it: "8 ms", "2.4 s", "3 min", "12 h",
+// "1.5 days".
+func forPeople(d time.Duration) string {
+	one := func(x float64, unit string) string {
+		return strings.TrimSuffix(strconv.FormatFloat(math.Round(x*10)/10, 'f', 1, 64), ".0") + " " + unit
+	}
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", max(int64(d.Round(time.Millisecond)/time.Millisecond), 1))
+	case d < 10*time.Second:
+		return one(d.Seconds(), "s")
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Round(time.Second)/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Round(time.Minute)/time.Minute))
+	case d < 48*time.Hour:
+		return one(d.Hours(), "h")
+	}
+	return one(d.Hours()/24, "days")
+}
+
+// refusalWords says why a request was not started, for the headline.
+func refusalWords(outcome string) string {
+	switch outcome {
+	case "not_found":
+		return "unknown user"
+	case "bad_input":
+		return "bad input"
+	case "not_signed_in", "not_linked":
+		return "not signed in"
+	case "not_permitted":
+		return "not permitted"
+	case "lookup_failed":
+		return "directory lookup failed"
+	case "unknown_actor":
+		return "requester not in Entra"
+	case "actor_disabled":
+		return "requester's account disabled"
+	case "no_such_request":
+		return "unknown request"
+	case "bulk_cancelled":
+		return "list cancelled"
+	case "":
+		return "no reason recorded"
+	}
+	return strings.ReplaceAll(outcome, "_", " ")
 }
 
 func plural(n int, one, many string) string {

@@ -154,7 +154,8 @@ func TestNoHistoryNoVolumeAnomaly(t *testing.T) {
 }
 
 // Resets outside business hours (in the digest's zone), and one account reset again and again, are
-// flagged; an account reset twice is not.
+// flagged; an account reset twice is not. A user's own self-service reset is neither: at night it
+// is what self-service is for, and it does not count towards an account "reset again and again".
 func TestOffHoursAndRepeatedAccount(t *testing.T) {
 	paris, _ := time.LoadLocation("Europe/Paris")
 	since, until := at("2026-11-26 07:00"), at("2026-11-27 07:00") // Thu 08:00 → Fri 08:00 in Paris
@@ -165,21 +166,85 @@ func TestOffHoursAndRepeatedAccount(t *testing.T) {
 		reset(at("2026-11-26 15:00"), "pat@contoso.com", "lynne@contoso.com", "done"),
 		reset(at("2026-11-26 16:59"), "pat@contoso.com", "megan@contoso.com", "done"), // 17:59 Paris: in hours
 		reset(at("2026-11-26 22:14"), "pat@contoso.com", "alex@contoso.com", "done"),  // 23:14 Paris
+		reset(at("2026-11-26 08:30"), "helpdesk@contoso.com", "megan@contoso.com", "done"),
+	}
+	selfService := func(id string, when time.Time, upn string) EntraReset {
+		return EntraReset{ID: id, At: when, Activity: "Reset password (self-service)", Service: "Self-service Password Management",
+			Result: "success", ByUPN: upn, TargetID: "id-" + upn, TargetUPN: upn}
 	}
 	log := &entraLog{entries: []EntraReset{
-		{ID: "e1", At: at("2026-11-26 20:00"), Activity: "Reset password (self-service)", Service: "Self-service Password Management",
-			Result: "success", ByUPN: "adele@contoso.com", TargetID: "id-adele@contoso.com", TargetUPN: "adele@contoso.com"},
+		{ID: "e3", At: at("2026-11-26 10:00"), Activity: "Reset user password", Service: "Core Directory", Result: "success",
+			ByUPN: "admin@contoso.com", TargetID: "id-megan@contoso.com", TargetUPN: "megan@contoso.com"},
+		selfService("e1", at("2026-11-26 20:00"), "adele@contoso.com"),
+		selfService("e2", at("2026-11-26 21:00"), "megan@contoso.com"),
 	}}
 	d, _ := build(t, &Builder{Trail: tr, Entra: log, Config: Config{Location: paris, BotAppID: botApp}}, since, until)
 	off := anomalies(d, AnomalyOffHours)
-	if len(off) != 1 || !strings.HasPrefix(off[0], "2 resets outside business hours (08:00-18:00 Mon-Fri Europe/Paris): ") ||
-		!strings.Contains(off[0], "pat@contoso.com → alex@contoso.com at Thu 23:14") ||
-		!strings.Contains(off[0], "adele@contoso.com → adele@contoso.com (self-service) at Thu 21:00") {
+	if len(off) != 1 || off[0] != "1 reset outside business hours (08:00-18:00 Mon-Fri Europe/Paris): pat@contoso.com → alex@contoso.com at Thu 23:14" {
 		t.Errorf("off hours: %q", off)
 	}
 	rep := anomalies(d, AnomalyAccountReset)
-	if len(rep) != 1 || rep[0] != "adele@contoso.com was reset 3 times (2 through resetbot, 1 self-service)" {
-		t.Errorf("repeats: %q", rep)
+	if len(rep) != 1 || rep[0] != "megan@contoso.com was reset 4 times (2 through resetbot, 1 by an admin outside resetbot, 1 self-service)" {
+		t.Errorf("repeats: %q (adele's third reset was her own)", rep)
+	}
+	text := d.Message("").Text
+	if !strings.Contains(text, "adele@contoso.com, self-service") {
+		t.Errorf("the self-service reset is not listed among resets outside resetbot:\n%s", text)
+	}
+}
+
+// One agent resetting one account eight times at night is one line, counted.
+func TestOffHoursRepeatsCounted(t *testing.T) {
+	since, until := at("2026-11-26 08:00"), at("2026-11-27 08:00")
+	var tr trail
+	for k := range 8 {
+		tr = append(tr, reset(at("2026-11-26 22:00").Add(time.Duration(k)*5*time.Minute), "helpdesk@contoso.com", "adele@contoso.com", "done"))
+	}
+	tr = append(tr, reset(at("2026-11-26 23:30"), "pat@contoso.com", "alex@contoso.com", "done"))
+	d, _ := build(t, &Builder{Trail: tr}, since, until)
+	off := anomalies(d, AnomalyOffHours)
+	want := "9 resets outside business hours (08:00-18:00 Mon-Fri UTC): helpdesk@contoso.com → adele@contoso.com ×8, Thu 22:00 to 22:35; pat@contoso.com → alex@contoso.com at Thu 23:30"
+	if len(off) != 1 || off[0] != want {
+		t.Errorf("off hours:\n%q\nwant\n%q", off, want)
+	}
+}
+
+// "Not started" says why, from the causes recorded.
+func TestNotStartedSaysWhy(t *testing.T) {
+	since, until := at("2026-11-26 08:00"), at("2026-11-27 08:00")
+	refused := func(outcome string) bot.AuditRecord {
+		return bot.AuditRecord{At: at("2026-11-26 10:00"), Event: bot.EventRefused, Outcome: outcome, ActorUPN: "helpdesk@contoso.com"}
+	}
+	for _, tt := range []struct {
+		trail trail
+		want  string
+	}{
+		{trail{refused("not_signed_in")}, " · 1 not started (not signed in) · "},
+		{trail{refused("not_found"), refused("not_found"), refused("bad_input")}, " · 3 not started (2 unknown user, 1 bad input) · "},
+	} {
+		d, _ := build(t, &Builder{Trail: tt.trail}, since, until)
+		if text := d.Message("").Text; !strings.Contains(text, tt.want) {
+			t.Errorf("want %q in:\n%s", tt.want, text)
+		}
+	}
+}
+
+// Periods that are not days or weeks are said as a person would say them.
+func TestPeriodsForPeople(t *testing.T) {
+	for d, want := range map[time.Duration]string{8330501 * time.Nanosecond: "8 ms", 2400 * time.Millisecond: "2.4 s", 42 * time.Second: "42 s",
+		3 * time.Minute: "3 min", 12 * time.Hour: "12 h", 90 * time.Minute: "1.5 h", 72 * time.Hour: "3 days"} {
+		if got := forPeople(d); got != want {
+			t.Errorf("%v: %q, want %q", d, got, want)
+		}
+	}
+	since := at("2026-11-26 08:00")
+	var tr trail
+	for k := range 9 {
+		tr = append(tr, reset(since.Add(-time.Duration(k)*time.Hour-time.Minute), "helpdesk@contoso.com", "adele@contoso.com", "done"))
+	}
+	d, _ := build(t, &Builder{Trail: tr}, since, since.Add(90*time.Minute))
+	if f := d.Message("").Footer; !strings.Contains(f, "usual = median of the previous ") || !strings.HasSuffix(strings.Split(f, " · ")[0], " of 1.5 h") {
+		t.Errorf("footer: %s", f)
 	}
 }
 

@@ -28,7 +28,7 @@ func (d *Digest) Message(csvName string) chat.Message {
 		through += fmt.Sprintf(" · refused by policy %d", d.Denied)
 	}
 	if d.Refused > 0 {
-		through += fmt.Sprintf(" · %d not started (unknown user, bad input)", d.Refused)
+		through += fmt.Sprintf(" · %d not started (%s)", d.Refused, d.refusedWords())
 	}
 	a := d.Approvals
 	if a.Asked+a.Approved+a.Denied+a.Expired > 0 {
@@ -146,6 +146,22 @@ func (d *Digest) assuranceLine() string {
 		}
 	}
 	return "*Caller checks* " + strings.Join(parts, " · ")
+}
+
+// refusedWords says why requests were not started, from the causes recorded: "2 unknown user,
+// 1 not signed in"; just the cause when there is one.
+func (d *Digest) refusedWords() string {
+	if len(d.RefusedWhy) == 0 {
+		return "nothing done"
+	}
+	if len(d.RefusedWhy) == 1 {
+		return d.RefusedWhy[0].Reason
+	}
+	parts := make([]string, len(d.RefusedWhy))
+	for i, r := range d.RefusedWhy {
+		parts[i] = fmt.Sprintf("%d %s", r.Count, r.Reason)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (d *Digest) outsideHeadline() string {
