@@ -125,7 +125,8 @@ func ParseUserCSV(r io.Reader, maxRows int) ([]UserRow, []RowProblem, error) {
 			if errors.As(err, &pe) {
 				line = pe.Line + skipped
 			}
-			problems = append(problems, RowProblem{Line: line, Problem: csvWords(err, skipped)})
+			// The preview says "line N:" itself.
+			problems = append(problems, RowProblem{Line: line, Problem: strings.TrimPrefix(csvWords(err, skipped), fmt.Sprintf("line %d ", line))})
 			if len(problems) > maxRows {
 				return nil, nil, errors.New("the file is not a CSV list: too many lines fail to read")
 			}

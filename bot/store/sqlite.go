@@ -58,6 +58,9 @@ func openSQLite(ctx context.Context, path string) (_ bot.Store, err error) {
 			return nil, fmt.Errorf("RESETBOT_STORE: the folder %s for the SQLite file does not exist; create it or choose another path", dir)
 		}
 	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("RESETBOT_STORE: %s is a folder; give the path of the database file, e.g. sqlite:%s", path, filepath.Join(path, "resetbot.db"))
+	}
 	cantOpen := func(err error) error {
 		return fmt.Errorf("opening the SQLite store %s: %w (check that it is a file resetbot may read and write, in a folder it may write to)", path, err)
 	}

@@ -264,7 +264,7 @@ func TestOpenErrorsSayWhatToDo(t *testing.T) {
 	for _, c := range []struct{ dsn, says string }{
 		{"sqlite:", "needs a file path"},
 		{"sqlite:/no/such/folder/x.db", "does not exist"},
-		{"sqlite:" + dir, "may read and write"}, // a folder, not a file
+		{"sqlite:" + dir, "is a folder; give the path of the database file, e.g. sqlite:" + dir + "/resetbot.db"},
 		{"sqlite:" + dir + "/x.db?mode=ro", "may not contain '?'"},
 		{"mysql://u:hunter2@db/x", "RESETBOT_STORE"},
 		{"mysql://u:hunter2@db/x", "sqlite:PATH"},

@@ -268,20 +268,23 @@ func exportTarget(path string, stdout io.Writer) (io.Writer, func(error) error, 
 	if path == "" || path == "-" {
 		return stdout, func(err error) error { return err }, nil
 	}
+	if err := checkOut(path, "audit.jsonl"); err != nil {
+		return nil, nil, err
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
-		return nil, nil, fmt.Errorf("--out: %w", err)
+		return nil, nil, cannotWrite(path, err)
 	}
 	finish := func(err error) error {
 		// A broken chain still leaves a complete export: keep it.
 		var b *bot.ChainBreak
 		keep := err == nil || errors.As(err, &b)
 		if cerr := f.Close(); cerr != nil && keep {
-			err, keep = fmt.Errorf("--out: %w", cerr), false
+			err, keep = cannotWrite(path, cerr), false
 		}
 		if keep {
 			if rerr := os.Rename(f.Name(), path); rerr != nil {
-				err, keep = fmt.Errorf("--out: %w", rerr), false
+				err, keep = cannotWrite(path, rerr), false
 			}
 		}
 		if !keep {

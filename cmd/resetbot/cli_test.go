@@ -177,3 +177,36 @@ func TestStoreMigrate(t *testing.T) {
 		t.Errorf("exit %d, %q %q", code, out, errb)
 	}
 }
+
+// A wrong value on the command line is said in words: no Go parser's message ("time: missing unit
+// in duration", "parsing time", "is a directory") reaches the person typing.
+func TestBadValuesInWords(t *testing.T) {
+	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "trail.db")
+	if code, _, errb := runCLI(t, nil, "store", "migrate", "--store", db); code != 0 {
+		t.Fatalf("store migrate: %d %s", code, errb)
+	}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"audit", "export", "--poll", "1x"}, `--poll: "1x" is not a length of time: give a number and a unit, such as 500ms, 2s, 5m or 1h`},
+		{[]string{"demo", "--latency", "5"}, `--latency: "5" is not a length of time`},
+		{[]string{"audit", "export", "--after", "x"}, `--after: "x" is not a whole number`},
+		{[]string{"audit", "export", "--since", "1x", "--store", db}, `--since: "1x" is not a time I understand`},
+		{[]string{"audit", "export", "--store", db, "--out", dir}, "--out " + dir + " is a folder; give the path of a file to write, e.g. --out " + filepath.Join(dir, "audit.jsonl")},
+		{[]string{"audit", "export", "--store", db, "--out", filepath.Join(dir, "no", "x.jsonl")}, "the folder " + filepath.Join(dir, "no") + " does not exist"},
+		{[]string{"audit", "verify", "--store", "sqlite:" + dir}, "RESETBOT_STORE: " + dir + " is a folder; give the path of the database file, e.g. sqlite:" + filepath.Join(dir, "resetbot.db")},
+	}
+	for _, tt := range tests {
+		code, _, errb := runCLI(t, nil, tt.args...)
+		if code == 0 || !strings.Contains(errb, tt.want) {
+			t.Errorf("%v: exit %d, said:\n%s\nwant %q", tt.args, code, errb, tt.want)
+		}
+		for _, never := range []string{"time: missing", "time: unknown", "time: invalid", "parsing time", "is a directory", "bit int", "expected duration"} {
+			if strings.Contains(errb, never) {
+				t.Errorf("%v: said %q:\n%s", tt.args, never, errb)
+			}
+		}
+	}
+}

@@ -144,9 +144,12 @@ func (c digestCSVCmd) Run(ctx context.Context) error {
 	}
 	var w io.Writer = os.Stdout
 	if c.Out != "" {
+		if err := checkOut(c.Out, "digest.csv"); err != nil {
+			return err
+		}
 		f, err := os.Create(c.Out)
 		if err != nil {
-			return err
+			return cannotWrite(c.Out, err)
 		}
 		defer f.Close()
 		w = f

@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"syscall"
 	_ "time/tzdata" // RESETBOT_TZ and RESETBOT_DIGEST_TZ work on hosts and images without a zoneinfo database
 
@@ -103,7 +104,7 @@ func run(ctx context.Context, args []string, cc *cliContext) (code int) {
 			_ = pe.Context.PrintUsage(true)
 			fmt.Fprintln(cc.Stderr)
 		}
-		fmt.Fprintln(cc.Stderr, "resetbot: error:", err)
+		fmt.Fprintln(cc.Stderr, "resetbot: error:", usageWords(err))
 		return exitUsage
 	}
 	if err := kctx.Run(); err != nil {
@@ -111,4 +112,22 @@ func run(ctx context.Context, args []string, cc *cliContext) (code int) {
 		return exitFailed
 	}
 	return 0
+}
+
+var (
+	kongInt      = regexp.MustCompile(`^(--[\w-]+): expected a valid \d+ bit (?:u?int) but got (".*")$`)
+	kongDuration = regexp.MustCompile(`^(--[\w-]+): expected duration but got (".*?"): time: .*$`)
+)
+
+// usageWords rewords kong's messages about a flag's value that quote Go's parsers ("expected
+// duration but got "5": time: missing unit in duration "5"") in the words of the person typing.
+func usageWords(err error) string {
+	s := err.Error()
+	if m := kongInt.FindStringSubmatch(s); m != nil {
+		return fmt.Sprintf("%s: %s is not a whole number", m[1], m[2])
+	}
+	if m := kongDuration.FindStringSubmatch(s); m != nil {
+		return fmt.Sprintf("%s: %s is not a length of time: give a number and a unit, such as 500ms, 2s, 5m or 1h", m[1], m[2])
+	}
+	return s
 }
