@@ -187,18 +187,11 @@ func (c *auditExportCmd) options(now time.Time) (exportOptions, error) {
 		return o, fmt.Errorf("--format %q: want jsonl or csv", c.Format)
 	}
 	var err error
-	if c.Since != "" {
-		if o.since, err = bot.ParseSince(c.Since, now); err != nil {
-			return o, fmt.Errorf("--since: %w", err)
-		}
+	if o.since, o.until, err = parsePeriod(c.Since, c.Until, now); err != nil {
+		return o, err
 	}
-	if c.Until != "" {
-		if o.until, err = bot.ParseSince(c.Until, now); err != nil {
-			return o, fmt.Errorf("--until: %w", err)
-		}
-		if !o.until.After(o.since) {
-			return o, fmt.Errorf("--until (%s) must be after --since (%s)", stamp(o.until), stamp(o.since))
-		}
+	if c.Until == "" {
+		o.until = time.Time{} // to the last record (and on, with --follow)
 	}
 	return o, nil
 }

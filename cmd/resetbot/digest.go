@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -126,27 +125,55 @@ func (digestSendCmd) Run(ctx context.Context) error {
 }
 
 type digestCSVCmd struct {
-	Since time.Time `help:"Start of the period (RFC 3339, e.g. 2026-11-27T08:00:00Z)." required:""`
-	Until time.Time `help:"End of the period (RFC 3339); default now."`
-	Out   string    `short:"o" help:"Write to this file instead of standard output."`
+	auditStoreFlag
+	Since string `help:"Start of the period: a length of time back from now (7d, 36h), a date (2026-11-01, UTC) or an RFC 3339 time." placeholder:"WHEN" required:""`
+	Until string `help:"End of the period (same forms as --since). Default: now." placeholder:"WHEN"`
+	Out   string `short:"o" help:"Write to this file instead of standard output."`
 }
 
-func (c digestCSVCmd) Run(ctx context.Context) error {
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	env, err := openDigestEnv(ctx, log)
+// Run writes the detail CSV of a period. Graph is optional: without its credentials (or with
+// RESETBOT_DIGEST_ENTRA=false) the CSV has resetbot's own records, and stderr says Entra's side
+// was left out, so a security reader can still pull the bot's side from a copy of the store.
+func (c digestCSVCmd) Run(ctx context.Context, cc *cliContext) error {
+	since, until, err := parsePeriod(c.Since, c.Until, cc.now())
 	if err != nil {
 		return err
 	}
-	defer env.close()
-	until := c.Until
-	if until.IsZero() {
-		until = time.Now()
-	}
-	var w io.Writer = os.Stdout
 	if c.Out != "" {
 		if err := checkOut(c.Out, "digest.csv"); err != nil {
 			return err
 		}
+	}
+	ds, err := loadDigestSettings(cc.Getenv)
+	if err != nil {
+		return err
+	}
+	var dir *graphsvc.Client
+	var appID string
+	if ds.Entra {
+		gcfg, err := graphsvc.ConfigFromEnv(cc.Getenv)
+		switch {
+		case err != nil && !graphConfigured(cc.Getenv):
+			fmt.Fprintln(cc.Stderr, "resetbot: Entra's side was left out: Graph is not configured here (AZURE_TENANT_ID, AZURE_CLIENT_ID and a secret or certificate); the CSV has resetbot's own records only")
+		case err != nil:
+			return err
+		default:
+			if dir, err = graphsvc.New(gcfg); err != nil {
+				return err
+			}
+			appID = gcfg.ClientID
+		}
+	} else {
+		fmt.Fprintln(cc.Stderr, "resetbot: Entra's side was left out (RESETBOT_DIGEST_ENTRA=false); the CSV has resetbot's own records only")
+	}
+	st, err := openAuditStore(ctx, c.dsn(cc.Getenv), cc.Getenv)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	w := cc.Stdout
+	if c.Out != "" {
 		f, err := os.Create(c.Out)
 		if err != nil {
 			return cannotWrite(c.Out, err)
@@ -154,16 +181,52 @@ func (c digestCSVCmd) Run(ctx context.Context) error {
 		defer f.Close()
 		w = f
 	}
-	sender := newDigestSender(env.ds, env.st, env.dir, env.gcfg.ClientID, nil, log)
-	d, err := sender.Builder.Build(ctx, c.Since, until, w)
+	log := slog.New(slog.NewTextHandler(cc.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	sender := newDigestSender(ds, st, dir, appID, nil, log)
+	d, err := sender.Builder.Build(ctx, since, until, w)
 	if err != nil {
 		return err
 	}
 	if d.Entra.Err != "" {
-		fmt.Fprintln(os.Stderr, "resetbot: Entra's audit log could not be read: "+d.Entra.Err)
+		fmt.Fprintln(cc.Stderr, "resetbot: Entra's audit log could not be read: "+d.Entra.Err)
 	}
-	fmt.Fprintf(os.Stderr, "resetbot: %d rows\n", d.CSVRows)
+	fmt.Fprintf(cc.Stderr, "resetbot: %d %s\n", d.CSVRows, map[bool]string{true: "row", false: "rows"}[d.CSVRows == 1])
 	return nil
+}
+
+// graphConfigured reports whether any of Graph's settings is set: then a mistake in them is an
+// error to fix, not a reason to leave Entra out.
+func graphConfigured(getenv func(string) string) bool {
+	for _, k := range []string{graphsvc.EnvTenantID, graphsvc.EnvClientID, graphsvc.EnvClientSecret, graphsvc.EnvCertificatePath,
+		graphsvc.EnvFederatedTokenFile, graphsvc.EnvGraphAuth} {
+		if strings.TrimSpace(getenv(k)) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// parsePeriod reads --since and --until as every command that takes a period does: a length of
+// time back from now (7d, 12h, 2w), a date (UTC) or an RFC 3339 time. An empty --until is now.
+func parsePeriod(sinceFlag, untilFlag string, now time.Time) (since, until time.Time, err error) {
+	if sinceFlag != "" {
+		if since, err = bot.ParseSince(sinceFlag, now); err != nil {
+			return since, until, fmt.Errorf("--since: %w", err)
+		}
+	}
+	until = now.UTC()
+	if untilFlag != "" {
+		if until, err = bot.ParseSince(untilFlag, now); err != nil {
+			return since, until, fmt.Errorf("--until: %w", err)
+		}
+	}
+	switch {
+	case untilFlag == "" && !until.After(since):
+		return since, until, fmt.Errorf("--since (%s) is not in the past", stamp(since))
+	case !until.After(since):
+		return since, until, fmt.Errorf("--until (%s) must be after --since (%s)", stamp(until), stamp(since))
+	}
+	return since, until, nil
 }
 
 // digestEnv is what the digest commands open: settings, the store and Graph.

@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"regexp"
 	"syscall"
+	"time"
 	_ "time/tzdata" // RESETBOT_TZ and RESETBOT_DIGEST_TZ work on hosts and images without a zoneinfo database
 
 	"github.com/alecthomas/kong"
@@ -45,7 +46,15 @@ type cli struct {
 type cliContext struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
-	Environ        func() []string // every variable, NAME=value; nil: none
+	Environ        func() []string  // every variable, NAME=value; nil: none
+	Now            func() time.Time // nil: time.Now; "7d ago" is counted from it
+}
+
+func (cc *cliContext) now() time.Time {
+	if cc.Now != nil {
+		return cc.Now()
+	}
+	return time.Now()
 }
 
 // Exit codes: 0 done, 1 the command failed, 2 the command line was wrong (as most Unix tools).
