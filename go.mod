@@ -21,6 +21,8 @@ require (
 
 require go.opentelemetry.io/otel/sdk v1.47.0
 
+require golang.org/x/term v0.47.0
+
 require (
 	github.com/Azure/azure-sdk-for-go/sdk/internal v1.13.0 // indirect
 	github.com/AzureAD/microsoft-authentication-library-for-go v1.10.1

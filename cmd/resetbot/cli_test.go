@@ -210,3 +210,47 @@ func TestBadValuesInWords(t *testing.T) {
 		}
 	}
 }
+
+// /dev/null is a character device but no terminal: `manifest teams … > /dev/null` writes the zip
+// there instead of refusing as if a person were reading binary on a screen.
+func TestManifestTeamsToDevNull(t *testing.T) {
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer devnull.Close()
+	if isTerminal(devnull) {
+		t.Fatalf("%s is taken for a terminal", os.DevNull)
+	}
+	var errb bytes.Buffer
+	code := run(context.Background(), []string{"manifest", "teams", "--app-id", "0f0e0d0c-0b0a-0908-0706-050403020100"},
+		&cliContext{Stdout: devnull, Stderr: &errb, Getenv: noEnv})
+	if code != 0 || strings.Contains(errb.String(), "redirect it") {
+		t.Errorf("manifest teams > %s: exit %d, %s", os.DevNull, code, errb.String())
+	}
+	// A wrong app ID is still refused, whatever stdout is.
+	errb.Reset()
+	code = run(context.Background(), []string{"manifest", "teams", "--app-id", "not-a-guid"}, &cliContext{Stdout: devnull, Stderr: &errb, Getenv: noEnv})
+	if code == 0 || !strings.Contains(errb.String(), `--app-id "not-a-guid" is not a GUID`) {
+		t.Errorf("not-a-guid > %s: exit %d, %s", os.DevNull, code, errb.String())
+	}
+}
+
+// --url means nothing to a Socket Mode app: refused, not dropped without a word.
+func TestManifestSlackSocketRefusesURL(t *testing.T) {
+	code, out, errb := runCLI(t, nil, "manifest", "slack", "--socket", "--url", "https://bot.fabrikam.com")
+	if code == 0 || out != "" || !strings.Contains(errb, "--socket and --url https://bot.fabrikam.com do not go together: a Socket Mode app connects out and has no request URL") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errb)
+	}
+	code, out, errb = runCLI(t, nil, "manifest", "slack", "--socket")
+	if code != 0 || !strings.Contains(out, `"socket_mode_enabled": true`) || errb != "" {
+		t.Errorf("--socket alone: exit %d, stderr %q", code, errb)
+	}
+	code, out, errb = runCLI(t, nil, "manifest", "slack", "--url", "https://bot.fabrikam.com")
+	if code != 0 || !strings.Contains(out, "https://bot.fabrikam.com/slack/events") || errb != "" {
+		t.Errorf("--url: exit %d, stderr %q", code, errb)
+	}
+	if code, _, errb = runCLI(t, nil, "manifest", "slack"); code != 0 || !strings.Contains(errb, "uses the example URL") {
+		t.Errorf("no --url: exit %d, stderr %q", code, errb)
+	}
+}

@@ -152,8 +152,3 @@ func (c *demoClock) Advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.offset += d
 }
-
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}

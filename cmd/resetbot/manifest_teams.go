@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 
 	"github.com/resetbot/resetbot/adapters/teams"
 )
@@ -24,7 +23,7 @@ type manifestTeamsCmd struct {
 	Manifest   bool   `name:"manifest-only" help:"Print manifest.json instead of the zip."`
 }
 
-func (c manifestTeamsCmd) Run() error {
+func (c manifestTeamsCmd) Run(cc *cliContext) error {
 	o := teams.ManifestOptions{BotAppID: c.AppID, TeamsAppID: c.TeamsAppID, Version: c.Version, ShortName: c.Name,
 		Developer: c.Developer, WebsiteURL: c.WebsiteURL, PrivacyURL: c.PrivacyURL, TermsURL: c.TermsURL}
 	if c.Manifest {
@@ -32,16 +31,16 @@ func (c manifestTeamsCmd) Run() error {
 		if err != nil {
 			return err
 		}
-		_, err = os.Stdout.Write(b)
+		_, err = cc.Stdout.Write(b)
 		return err
 	}
-	if isTerminal(os.Stdout) {
+	if writesToTerminal(cc.Stdout) {
 		return fmt.Errorf("the Teams app package is a zip file: redirect it, e.g. resetbot manifest teams --app-id %s > resetbot-teams.zip", c.AppID)
 	}
 	var buf bytes.Buffer
 	if err := teams.AppPackage(&buf, o); err != nil {
 		return err
 	}
-	_, err := os.Stdout.Write(buf.Bytes())
+	_, err := cc.Stdout.Write(buf.Bytes())
 	return err
 }
