@@ -2,6 +2,7 @@ package shell
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -76,19 +77,29 @@ const shellHelp = `Terminal commands (everything else goes to the bot, with or w
 // Run reads lines from in until it ends or ctx is done. Each line is handled to the end before the
 // next is read, so a piped script gives the same output every time.
 func (a *Adapter) Run(ctx context.Context, h Handler, in io.Reader, prompt bool) error {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64*1024), bot.MaxCommandLength+1024)
+	r := bufio.NewReader(in)
 	for {
 		if prompt {
 			a.print(a.Actor().UserID + "> ")
 		}
-		if !sc.Scan() {
-			return sc.Err()
+		raw, size, more, err := readLine(r, maxLineBytes)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil // end of input
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		line := strings.TrimSpace(sc.Text())
+		if size > maxLineBytes {
+			// A pasted file or a runaway script: refused whole, and the demo goes on with the
+			// next line rather than ending on it.
+			a.print(fmt.Sprintf("(a line of %s was not sent: a command is at most %d characters. To reset many people, put them in a CSV file and send it with /bulk FILE.)\n",
+				kilobytes(size), bot.MaxCommandLength))
+			continue
+		}
+		line := strings.TrimSpace(string(raw))
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -99,6 +110,40 @@ func (a *Adapter) Run(ctx context.Context, h Handler, in io.Reader, prompt bool)
 			return nil
 		}
 	}
+}
+
+// maxLineBytes is the longest line the terminal passes on: any command the bot takes, with room
+// for spaces around it.
+const maxLineBytes = bot.MaxCommandLength + 1024
+
+// readLine reads one line without its line ending, keeping at most max bytes of it; size is the
+// whole line's length, so a longer one is known and skipped to its end. more is false at the end
+// of input.
+func readLine(r *bufio.Reader, max int) (raw []byte, size int, more bool, err error) {
+	for {
+		chunk, err := r.ReadSlice('\n')
+		size += len(chunk)
+		if len(raw) <= max {
+			raw = append(raw, chunk[:min(len(chunk), max+1-len(raw))]...)
+		}
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			return raw, size, size > 0, nil
+		case err != nil:
+			return nil, size, false, err
+		}
+		ending := len(chunk) - len(bytes.TrimRight(chunk, "\r\n"))
+		return bytes.TrimRight(raw, "\r\n"), size - ending, true, nil
+	}
+}
+
+func kilobytes(n int) string {
+	if n < 1024 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	return fmt.Sprintf("%d KB", (n+512)/1024)
 }
 
 // meta handles the terminal's own commands and passes the rest to the bot.

@@ -1,6 +1,7 @@
 package shell
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"os"
@@ -126,4 +127,54 @@ func TestRenderSecretOfManyLines(t *testing.T) {
 	if got := Render("DM to x", chat.ViewOn(m, chat.SurfaceDM)); got != want {
 		t.Errorf("Render =\n%s\nwant\n%s", got, want)
 	}
+}
+
+// A line far longer than any command (a pasted file) is refused with a word, and the terminal goes
+// on to the next line instead of ending.
+func TestLongLineRefusedAndTheDemoGoesOn(t *testing.T) {
+	env := scenariotest.NewEnv(t, nil)
+	out := &bytes.Buffer{}
+	term := New(out, "helpdesk@contoso.com")
+	env.Service.Attach(chat.PlatformShell, term)
+	in := strings.Repeat("adele@contoso.com ", 100*1024/18) + "\r\n" + "/whoami\n" + "help\n"
+	if err := term.Run(context.Background(), env.Service, strings.NewReader(in), false); err != nil {
+		t.Fatalf("the terminal stopped: %v", err)
+	}
+	said := out.String()
+	for _, want := range []string{
+		"(a line of 100 KB was not sent: a command is at most 8000 characters. To reset many people, put them in a CSV file and send it with /bulk FILE.)",
+		"helpdesk@contoso.com: /whoami\n(you are helpdesk@contoso.com)",
+		"helpdesk@contoso.com: help\n",
+	} {
+		if !strings.Contains(said, want) {
+			t.Errorf("the terminal lacks %q:\n%s", want, clipForLog(said))
+		}
+	}
+	if strings.Contains(said, "token too long") || strings.Contains(said, "adele@contoso.com adele@contoso.com") {
+		t.Errorf("the long line reached the screen or an error did:\n%s", clipForLog(said))
+	}
+}
+
+// A line just under the limit is still a command (the bot decides whether it is too long).
+func TestReadLineKeepsLinesAndEndings(t *testing.T) {
+	r := bufio.NewReaderSize(strings.NewReader("one\r\ntwo\n"+strings.Repeat("x", 40)+"\nlast"), 16)
+	for _, want := range []struct {
+		line string
+		size int
+	}{{"one", 3}, {"two", 3}, {strings.Repeat("x", 21), 40}, {"last", 4}} {
+		raw, size, more, err := readLine(r, 20)
+		if err != nil || !more || size != want.size || (want.size <= 20 && string(raw) != want.line) {
+			t.Errorf("readLine = %q, %d, %v, %v; want %q, %d", raw, size, more, err, want.line, want.size)
+		}
+	}
+	if _, _, more, err := readLine(r, 20); more || err != nil {
+		t.Errorf("after the last line: more %v, err %v", more, err)
+	}
+}
+
+func clipForLog(s string) string {
+	if len(s) > 2000 {
+		return s[:2000] + "…"
+	}
+	return s
 }
