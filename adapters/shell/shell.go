@@ -41,6 +41,8 @@ type Adapter struct {
 	// WithoutChat are the people (by UPN, lower case) who have no chat account here: the bot can't
 	// tell them anything or ask them to pick a number.
 	WithoutChat map[string]bool
+	// SampleList is the list "/bulk" sends when no file is named; nil: "/bulk" asks for one.
+	SampleList *chat.File
 }
 
 // New makes a terminal chat writing to out, acting as the persona with the given UPN.
@@ -68,7 +70,8 @@ func (a *Adapter) print(s string) {
 const shellHelp = `Terminal commands (everything else goes to the bot, with or without "/resetpw"):
   /as UPN       act as another person, e.g. /as sam@contoso.com
   /whoami       which persona you are
-  /bulk FILE    send a CSV list (a UserPrincipalName column) as if attached to "resetpw bulk"
+  /bulk FILE    send a CSV list (a UserPrincipalName column) as if attached to "resetpw bulk";
+                /bulk alone sends the demo's sample list
   /wait 31m     move the demo clock forward (approvals expire, password DMs are withdrawn)
   /digest       post the audit digest to #it-audit now (what security sees each morning)
   /quit         leave
@@ -168,11 +171,15 @@ func (a *Adapter) meta(ctx context.Context, h Handler, line string) (quit bool) 
 		a.mu.Unlock()
 		a.print("(you are now " + fields[1] + ")\n")
 	case "/bulk":
-		if len(fields) != 2 {
+		switch {
+		case len(fields) == 1 && a.SampleList != nil:
+			a.print("(sending the demo's sample list, " + a.SampleList.Name + "; /bulk FILE sends your own)\n")
+			a.sendFile(ctx, h, a.SampleList.Name, a.SampleList.Data)
+		case len(fields) != 2:
 			a.print("usage: /bulk users.csv\n")
-			break
+		default:
+			a.SendList(ctx, h, fields[1])
 		}
-		a.SendList(ctx, h, fields[1])
 	case "/digest":
 		if a.Digest == nil {
 			a.print("(no digest here)\n")
@@ -236,7 +243,16 @@ func (a *Adapter) SendList(ctx context.Context, h Handler, path string) {
 		_ = reply.Reply(ctx, chat.Message{Title: "⚠️ " + err.Error(), Text: "Nothing was sent."})
 		return
 	}
-	in := chat.Incoming{Actor: a.Actor(), Text: "resetpw bulk", Reply: reply, File: &chat.File{Name: filepath.Base(path), Data: data}}
+	a.sendFile(ctx, h, filepath.Base(path), data)
+}
+
+// sendFile sends a list's content as if attached to "resetpw bulk".
+func (a *Adapter) sendFile(ctx context.Context, h Handler, name string, data []byte) {
+	reply := chat.ReplierFunc(func(ctx context.Context, m chat.Message) error {
+		a.print(Render("(only you)", chat.ViewOn(m, chat.SurfaceReply)))
+		return nil
+	})
+	in := chat.Incoming{Actor: a.Actor(), Text: "resetpw bulk", Reply: reply, File: &chat.File{Name: name, Data: data}}
 	if err := h.Handle(ctx, in); err != nil {
 		a.print(Render("(error)", chat.ViewOn(chat.Message{Title: err.Error()}, chat.SurfaceReply)))
 	}

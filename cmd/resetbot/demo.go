@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"io"
 	"log/slog"
@@ -40,6 +41,12 @@ account, so they can't be told of a reset or verified in chat. Try /resetpw adel
 --verify chat, then /as adele@contoso.com and pick the number.
 `
 
+// demoUsersCSV is the list `/bulk` sends when no file is named, so the README's steps run on a
+// fresh clone: people the helpdesk may reset, one who needs approval, one refused.
+//
+//go:embed demo-users.csv
+var demoUsersCSV []byte
+
 // demoWithoutChat are the sandbox's people with no chat account: the bot can't tell them of a
 // reset, nor send them numbers to pick.
 var demoWithoutChat = map[string]bool{"lynne@contoso.com": true, "nestor@contoso.com": true}
@@ -56,7 +63,7 @@ func demoTenant() *graphtest.Tenant {
 	return t
 }
 
-func (d demoCmd) Run(ctx context.Context) error {
+func (d demoCmd) Run(ctx context.Context, cc *cliContext) error {
 	srv := graphtest.NewServer(demoTenant())
 	defer srv.Close()
 	srv.SetLatency(d.Latency)
@@ -96,7 +103,7 @@ func (d demoCmd) Run(ctx context.Context) error {
 
 	logOut := io.Discard
 	if d.Verbose {
-		logOut = os.Stderr
+		logOut = cc.Stderr
 	}
 	clock := &demoClock{}
 	cfg := bot.Defaults()
@@ -118,21 +125,24 @@ func (d demoCmd) Run(ctx context.Context) error {
 	defer signIn.Close()
 	svc.EnableAgentSignIn(signIn, dir)
 	if d.Teams {
-		return runTeamsDemo(ctx, teamsDemo{Service: svc, Advance: clock.Advance, Listen: d.TeamsListen, Log: logOut, Out: os.Stdout})
+		return runTeamsDemo(ctx, teamsDemo{Service: svc, Advance: clock.Advance, Listen: d.TeamsListen, Log: logOut, Out: cc.Stdout})
 	}
 
-	term := shell.New(os.Stdout, d.As)
+	term := shell.New(cc.Stdout, d.As)
 	term.Advance = clock.Advance
 	term.WithoutChat = demoWithoutChat
+	term.SampleList = &chat.File{Name: "users.csv", Data: demoUsersCSV}
 	auth.AutoApprove(func() string { return term.Actor().UserID })
 	svc.Attach(chat.PlatformShell, term)
 	term.Digest = demoDigest(st, dir, srv, clock.Now, log, term)
 
-	interactive := isTerminal(os.Stdin)
+	in := cc.stdin()
+	f, ok := in.(*os.File)
+	interactive := ok && isTerminal(f)
 	if interactive {
-		fmt.Print(demoIntro)
+		fmt.Fprint(cc.Stdout, demoIntro)
 	}
-	return term.Run(ctx, svc, os.Stdin, interactive)
+	return term.Run(ctx, svc, in, interactive)
 }
 
 // demoClock is the real time plus whatever /wait added, so expiry can be shown without waiting.

@@ -44,10 +44,18 @@ type cli struct {
 // cliContext is what commands write to and read from, so tests can run them as a person would
 // without touching the process's own streams and environment.
 type cliContext struct {
+	Stdin          io.Reader // nil: os.Stdin
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
 	Environ        func() []string  // every variable, NAME=value; nil: none
 	Now            func() time.Time // nil: time.Now; "7d ago" is counted from it
+}
+
+func (cc *cliContext) stdin() io.Reader {
+	if cc.Stdin != nil {
+		return cc.Stdin
+	}
+	return os.Stdin
 }
 
 func (cc *cliContext) now() time.Time {
