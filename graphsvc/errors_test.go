@@ -218,9 +218,9 @@ func TestClassifyUnreached(t *testing.T) {
 }
 
 func TestAdviceForCheckDoesNotSendToCheck(t *testing.T) {
-	for _, r := range []string{RemedyCredentials, RemedyInsufficientPrivileges, RemedyOther} {
+	for _, r := range []string{RemedyCredentials, RemedyInsufficientPrivileges, RemedyOther, RemedyTransient} {
 		got := AdviceForCheck(&bot.DirectoryError{Remedy: r})
-		if strings.Contains(got, "resetbot check") || got == "" {
+		if strings.Contains(got, "resetbot check") || strings.Contains(got, "/resetpw status") || got == "" {
 			t.Errorf("%q became %q", r, got)
 		}
 	}

@@ -248,6 +248,10 @@ var checkSentence = regexp.MustCompile("(?i)[^.]*`resetbot check`[^.]*\\.\\s*")
 // AdviceForCheck is de's remedy as `resetbot check` says it: without sending the reader to run
 // `resetbot check`.
 func AdviceForCheck(de *bot.DirectoryError) string {
+	if de.Remedy == RemedyTransient {
+		// "check /resetpw status" is about a reset in flight; check makes none.
+		return RemedyNoAnswer + " If this host reaches Graph otherwise, Graph itself may be having trouble: try again in a few minutes."
+	}
 	advice := strings.TrimSpace(checkSentence.ReplaceAllString(de.Remedy, ""))
 	if advice == "" {
 		return "If this repeats, give this message to whoever supports resetbot."

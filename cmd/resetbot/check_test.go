@@ -221,3 +221,47 @@ func TestCheckSignInRefused(t *testing.T) {
 		})
 	}
 }
+
+// A sign-in host that takes the connection and never answers (a firewall or proxy swallowing it)
+// is named as silent once the timeout runs out; the secret is not blamed.
+func TestCheckSilentSignInHost(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan net.Conn, 16) // taken, held open, never answered
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				close(held)
+				return
+			}
+			held <- c
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		for c := range held {
+			c.Close()
+		}
+	})
+	t.Setenv("AZURE_CLIENT_SECRET", checkSecret)
+	c, err := graphsvc.New(graphsvc.Config{TenantID: "00000000-0000-0000-0000-00000000000a", ClientID: "00000000-0000-0000-0000-00000000000b",
+		AuthorityHost: "https://" + l.Addr().String() + "/", GraphEndpoint: "http://" + closedPort(t), Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = check(context.Background(), c, "adele@contoso.com", time.Now(), io.Discard)
+	if err == nil {
+		t.Fatal("check passed")
+	}
+	said := err.Error()
+	if !strings.Contains(said, "could not sign in to Entra ID: no answer from "+l.Addr().String()+" within 300ms") ||
+		!strings.Contains(said, "what to do: Check that this host may reach it over HTTPS (port 443)") {
+		t.Errorf("check said:\n%s", said)
+	}
+	if strings.Contains(said, "secret") || strings.Contains(said, checkSecret) {
+		t.Errorf("check blamed the secret:\n%s", said)
+	}
+}
