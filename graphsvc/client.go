@@ -34,6 +34,10 @@ import (
 
 // Client is resetbot's Graph client. It implements bot.Directory and is safe for concurrent use.
 type Client struct {
+	// token is the app's own credential, bounded, and the scope it asks for: AppAccess reads the
+	// permissions Entra put in the token.
+	token        boundedCredential
+	scope        string
 	adapter      *msgraphgocore.GraphRequestAdapterBase
 	baseURL      string // endpoint + "/v1.0"
 	maxRetries   int
@@ -131,13 +135,16 @@ func New(cfg Config) (*Client, error) {
 	// The SDK only attaches the token for hosts on this list, and silently sends the request
 	// without Authorization for any other (graph.md §8). Listing exactly our endpoint's host also
 	// keeps the token from following a nextLink to anywhere else.
+	bounded := boundedCredential{cred, cfg.Timeout, signInHost(cred, cfg.AuthorityHost)}
 	auth, err := graphauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(
-		boundedCredential{cred, cfg.Timeout, signInHost(cred, cfg.AuthorityHost)}, []string{scope}, []string{ep.Hostname()})
+		bounded, []string{scope}, []string{ep.Hostname()})
 	if err != nil {
 		return nil, fmt.Errorf("graph auth provider: %w", err)
 	}
 
 	c := &Client{
+		token:           bounded,
+		scope:           scope,
 		baseURL:         ep.String() + "/v1.0",
 		maxRetries:      cfg.MaxRetries,
 		maxRetryWait:    cfg.MaxRetryWait,

@@ -6,10 +6,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/digest"
 	"github.com/resetbot/resetbot/graphsvc"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
@@ -43,7 +45,7 @@ func TestCheckSaysWhatWorks(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"✓ signed in to Graph and read", "helpdesk@contoso.com", "GroupMember.Read.All", "✓ read Entra's audit log",
-		"✓ read the Temporary Access Pass policy (Policy.Read.AuthenticationMethod): on, 1h0m0s to 8h0m0s"} {
+		"✓ read the Temporary Access Pass policy (Policy.Read.AuthenticationMethod): on, 1h to 8h"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
@@ -263,5 +265,67 @@ func TestCheckSilentSignInHost(t *testing.T) {
 	}
 	if strings.Contains(said, "secret") || strings.Contains(said, checkSecret) {
 		t.Errorf("check blamed the secret:\n%s", said)
+	}
+}
+
+// consentMissing is the client with an admin consent withheld from the token's permissions.
+type consentMissing struct{ *graphsvc.Client }
+
+func (c consentMissing) AppAccess(ctx context.Context) (graphsvc.AppAccess, error) {
+	a, err := c.Client.AppAccess(ctx)
+	a.Permissions = slices.DeleteFunc(a.Permissions, func(p string) bool { return p == "User-PasswordProfile.ReadWrite.All" })
+	return a, err
+}
+
+// Graph refuses a reset with the same 403 for a permission without consent and for a missing
+// Entra role: check reads both and says which is missing, without trying a reset.
+func TestCheckTellsConsentFromRole(t *testing.T) {
+	tenant := graphtest.Contoso()
+	srv := graphtest.NewServer(tenant)
+	t.Cleanup(srv.Close)
+	c, err := graphsvc.New(graphsvc.Config{Credential: srv.Credential(), GraphEndpoint: srv.URL, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := check(context.Background(), c, "adele@contoso.com", time.Now(), &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"✓ application permissions with admin consent: ", "User-PasswordProfile.ReadWrite.All",
+		"✗ resetbot's app holds no directory-wide Entra role that may reset passwords, so Graph will refuse resets with \"insufficient privileges\"",
+		"what to do: in the Entra admin center, Roles & admins → Privileged Authentication Administrator"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no role: output lacks %q:\n%s", want, out.String())
+		}
+	}
+
+	tenant.AppRoles = []bot.RoleAssignment{{TemplateID: bot.RolePrivilegedAuthAdmin, Scope: "/"}}
+	srv2 := graphtest.NewServer(tenant)
+	t.Cleanup(srv2.Close)
+	c2, err := graphsvc.New(graphsvc.Config{Credential: srv2.Credential(), GraphEndpoint: srv2.URL, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := check(context.Background(), c2, "adele@contoso.com", time.Now(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "✓ resetbot's app holds the Entra role Privileged Authentication Administrator, directory-wide") ||
+		strings.Contains(out.String(), "✗") {
+		t.Errorf("with the role:\n%s", out.String())
+	}
+
+	out.Reset()
+	if err := check(context.Background(), consentMissing{c2}, "adele@contoso.com", time.Now(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "✗ no admin consent for User-PasswordProfile.ReadWrite.All (resets), so Graph will refuse resets") ||
+		!strings.Contains(out.String(), "what to do: An administrator has not consented") {
+		t.Errorf("without consent:\n%s", out.String())
+	}
+	for _, r := range srv2.Requests() {
+		if r.Method != "GET" {
+			t.Errorf("check sent %s %s; it must change nothing", r.Method, r.Path)
+		}
 	}
 }

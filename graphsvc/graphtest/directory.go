@@ -40,7 +40,7 @@ type PasswordSet struct {
 func newDirectory(t *Tenant) directory {
 	d := directory{
 		tenant: Tenant{TenantID: t.TenantID, Domain: t.Domain, AppID: t.AppID,
-			AppDisplayName: t.AppDisplayName, ServicePrincipalID: t.ServicePrincipalID},
+			AppDisplayName: t.AppDisplayName, ServicePrincipalID: t.ServicePrincipalID, AppRoles: slices.Clone(t.AppRoles)},
 		users: map[string]*User{}, byUPN: map[string]string{},
 		groups: map[string]*Group{}, aus: map[string]*AdministrativeUnit{},
 		resets: map[string][]PasswordSet{}, revoked: map[string]int{}, ops: map[string]*operation{},

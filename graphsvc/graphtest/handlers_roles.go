@@ -37,6 +37,11 @@ func (d *directory) assignments(eligible bool) []assignment {
 			out = append(out, assignment{id, ra})
 		}
 	}
+	if !eligible {
+		for _, ra := range normalizeScope(d.tenant.AppRoles) {
+			out = append(out, assignment{d.tenant.ServicePrincipalID, ra})
+		}
+	}
 	return out
 }
 

@@ -18,6 +18,9 @@ type Tenant struct {
 	AppID              string
 	AppDisplayName     string
 	ServicePrincipalID string
+	// AppRoles are the Entra roles assigned to the bot's service principal, listed by
+	// roleAssignments like anyone's; none unless a test sets them.
+	AppRoles []bot.RoleAssignment
 
 	Users               []User
 	Groups              []Group
