@@ -240,7 +240,11 @@ func (a *Adapter) SendList(ctx context.Context, h Handler, path string) {
 	})
 	data, err := readFile(path)
 	if err != nil {
-		_ = reply.Reply(ctx, chat.Message{Title: "⚠️ " + err.Error(), Text: "Nothing was sent."})
+		text := "Nothing was sent."
+		if a.SampleList != nil {
+			text += " /bulk alone sends the demo's sample list."
+		}
+		_ = reply.Reply(ctx, chat.Message{Title: "⚠️ " + err.Error(), Text: text})
 		return
 	}
 	a.sendFile(ctx, h, filepath.Base(path), data)

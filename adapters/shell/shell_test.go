@@ -178,3 +178,25 @@ func clipForLog(s string) string {
 	}
 	return s
 }
+
+// "/bulk" alone sends the sample list the demo gives the terminal; a file that is not there says
+// so, and where the sample is.
+func TestBulkSampleList(t *testing.T) {
+	env := scenariotest.NewEnv(t, nil)
+	out := &bytes.Buffer{}
+	term := New(out, "helpdesk@contoso.com")
+	env.Service.Attach(chat.PlatformShell, term)
+	term.Run(context.Background(), env.Service, strings.NewReader("/bulk\n"), false)
+	if !strings.Contains(out.String(), "usage: /bulk users.csv") {
+		t.Errorf("without a sample list:\n%s", out.String())
+	}
+	out.Reset()
+	term.SampleList = &chat.File{Name: "users.csv", Data: []byte("UserPrincipalName\nadele@contoso.com\nlynne@contoso.com\n")}
+	term.Run(context.Background(), env.Service, strings.NewReader("/bulk\n/bulk no-such.csv\n"), false)
+	for _, want := range []string{"(sending the demo's sample list, users.csv; /bulk FILE sends your own)", "📋 users.csv: 2 rows → 2 can be reset",
+		"⚠️ there is no file no-such.csv here", "Nothing was sent. /bulk alone sends the demo's sample list."} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("lacks %q:\n%s", want, out.String())
+		}
+	}
+}
