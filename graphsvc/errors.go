@@ -96,16 +96,18 @@ func Classify(err error) *bot.DirectoryError {
 	if timeout != nil {
 		return &bot.DirectoryError{Kind: bot.ErrTransient, Message: "could not sign in to Entra ID: " + timeout.Error(), Remedy: RemedyNoAnswer}
 	}
-	if r, host := unreached(err); r != reachedNone {
+	var authErr *azidentity.AuthenticationFailedError
+	signingIn := errors.As(err, &authErr)
+	// A Graph call that timed out may have been applied (a reset whose answer was lost): it keeps
+	// the transient remedy, which says to check the request's status. A sign-in changes nothing.
+	if r, host := unreached(err); r != reachedNone && (signingIn || r != reachedNoReply) {
 		prefix := "could not reach Graph: "
-		var authErr *azidentity.AuthenticationFailedError
-		if errors.As(err, &authErr) {
+		if signingIn {
 			prefix = "could not sign in to Entra ID: "
 		}
 		return &bot.DirectoryError{Kind: r.kind(), Message: prefix + r.say(host), Remedy: r.remedy()}
 	}
-	var authErr *azidentity.AuthenticationFailedError
-	if errors.As(err, &authErr) {
+	if signingIn {
 		summary := authSummary(authErr)
 		return &bot.DirectoryError{Kind: bot.ErrOther, Message: "could not sign in to Entra ID: " + summary, Remedy: signInRemedy(summary)}
 	}

@@ -225,3 +225,18 @@ func TestAdviceForCheckDoesNotSendToCheck(t *testing.T) {
 		}
 	}
 }
+
+// A Graph call that timed out may have reached Graph: its remedy still says to check the
+// request's status before trying again.
+func TestClassifyGraphTimeoutKeepsStatusRemedy(t *testing.T) {
+	err := &url.Error{Op: "Patch", URL: "https://graph.microsoft.com/v1.0/users/x", Err: &net.OpError{Op: "read", Net: "tcp", Err: timeoutErr{}}}
+	if de := Classify(err); de.Kind != bot.ErrTransient || de.Remedy != RemedyTransient {
+		t.Errorf("got %+v", de)
+	}
+}
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
