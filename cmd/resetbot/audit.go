@@ -36,6 +36,27 @@ func (f auditStoreFlag) dsn(getenv func(string) string) string {
 	return store.DefaultDSN
 }
 
+// named says a store error in the words the person used: "--store" when they gave the flag, not
+// the RESETBOT_STORE they never set. The error is kept for errors.As.
+func (f auditStoreFlag) named(err error) error {
+	if err == nil || f.Store == "" {
+		return err
+	}
+	msg := strings.ReplaceAll(err.Error(), "RESETBOT_STORE or --store", "--store")
+	if msg == err.Error() && !strings.Contains(msg, "RESETBOT_STORE") {
+		return err
+	}
+	return &renamedError{msg: strings.ReplaceAll(msg, "RESETBOT_STORE", "--store"), err: err}
+}
+
+type renamedError struct {
+	msg string
+	err error
+}
+
+func (e *renamedError) Error() string { return e.msg }
+func (e *renamedError) Unwrap() error { return e.err }
+
 // openAuditStore opens an existing store. A SQLite path that does not exist is an error rather than
 // a new empty database that would verify as an empty, intact trail.
 func openAuditStore(ctx context.Context, dsn string, getenv func(string) string) (bot.Store, error) {
@@ -57,7 +78,7 @@ func (c *auditVerifyCmd) Run(ctx context.Context, cc *cliContext) error {
 	if err != nil {
 		return err
 	}
-	return verifyTrail(ctx, c.dsn(cc.Getenv), cc.Getenv, check, cc.Stdout)
+	return c.named(verifyTrail(ctx, c.dsn(cc.Getenv), cc.Getenv, check, cc.Stdout))
 }
 
 // trailCheck sets up a check with the audit key (when RESETBOT_AUDIT_KEY is set: every record's
@@ -150,9 +171,9 @@ func (c *auditExportCmd) Run(ctx context.Context) error {
 		return err
 	}
 	if c.Follow {
-		return followTrail(ctx, c.dsn(os.Getenv), opts, os.Stdout, os.Stderr)
+		return c.named(followTrail(ctx, c.dsn(os.Getenv), opts, os.Stdout, os.Stderr))
 	}
-	return exportTrail(ctx, c.dsn(os.Getenv), opts, os.Stdout, os.Stderr)
+	return c.named(exportTrail(ctx, c.dsn(os.Getenv), opts, os.Stdout, os.Stderr))
 }
 
 type exportOptions struct {

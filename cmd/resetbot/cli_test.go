@@ -196,7 +196,8 @@ func TestBadValuesInWords(t *testing.T) {
 		{[]string{"audit", "export", "--since", "1x", "--store", db}, `--since: "1x" is not a time I understand`},
 		{[]string{"audit", "export", "--store", db, "--out", dir}, "--out " + dir + " is a folder; give the path of a file to write, e.g. --out " + filepath.Join(dir, "audit.jsonl")},
 		{[]string{"audit", "export", "--store", db, "--out", filepath.Join(dir, "no", "x.jsonl")}, "the folder " + filepath.Join(dir, "no") + " does not exist"},
-		{[]string{"audit", "verify", "--store", "sqlite:" + dir}, "RESETBOT_STORE: " + dir + " is a folder; give the path of the database file, e.g. sqlite:" + filepath.Join(dir, "resetbot.db")},
+		{[]string{"audit", "verify", "--store", "sqlite:" + dir}, "--store: " + dir + " is a folder; give the path of the database file, e.g. sqlite:" + filepath.Join(dir, "resetbot.db")},
+		{[]string{"digest", "csv", "--since", "1d", "--store", filepath.Join(dir, "x.db")}, `--store="` + filepath.Join(dir, "x.db") + `" is not a store I know: set --store to sqlite:PATH`},
 	}
 	for _, tt := range tests {
 		code, _, errb := runCLI(t, nil, tt.args...)

@@ -168,7 +168,7 @@ func (c digestCSVCmd) Run(ctx context.Context, cc *cliContext) error {
 	}
 	st, err := openAuditStore(ctx, c.dsn(cc.Getenv), cc.Getenv)
 	if err != nil {
-		return err
+		return c.named(err)
 	}
 	defer st.Close()
 

@@ -30,7 +30,7 @@ func (c *storeMigrateCmd) Run(ctx context.Context, cc *cliContext) error {
 	}
 	st, err := openStore(ctx, dsn, cc.Getenv, nil, opts...)
 	if err != nil {
-		return err
+		return c.named(err)
 	}
 	if err := st.Close(); err != nil {
 		return err
