@@ -115,3 +115,32 @@ func mustJSON(t *testing.T, v any) []byte {
 	}
 	return b
 }
+
+// Teams joins a TextBlock's single line breaks into one run-on paragraph ("Resets: 2 done Policy: 1
+// allowed …"): every line the service wrote in whoami and audit is a TextBlock of its own.
+func TestEveryLineIsItsOwnBlock(t *testing.T) {
+	env := scenariotest.NewEnv(t, nil)
+	for _, ex := range env.Examples(t, chat.PlatformTeams) {
+		if ex.Name != "whoami" && ex.Name != "audit" {
+			continue
+		}
+		blocks := map[string]bool{}
+		for _, e := range Render(chat.ViewOn(ex.Message, ex.Surface)).Body {
+			if e.Type == "TextBlock" {
+				if strings.Contains(e.Text, "\n") {
+					t.Errorf("%s: a TextBlock holds a line break Teams would lose: %q", ex.Name, e.Text)
+				}
+				blocks[strings.ReplaceAll(e.Text, "**", "")] = true
+			}
+		}
+		lines := strings.Split(ex.Message.Text, "\n")
+		if len(lines) < 2 {
+			t.Fatalf("%s has %d lines of text; the example should have several", ex.Name, len(lines))
+		}
+		for _, l := range lines {
+			if l = strings.TrimSpace(l); l != "" && !blocks[strings.ReplaceAll(l, "*", "")] {
+				t.Errorf("%s: the line %q is not a TextBlock of its own", ex.Name, l)
+			}
+		}
+	}
+}
