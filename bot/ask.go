@@ -145,8 +145,10 @@ func (s *Service) askOne(ctx context.Context, in chat.Incoming, me User, cmd Com
 	if req.State == StatePending {
 		return s.askApproval(ctx, in.Reply, req)
 	}
-	_ = in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⏳ %s %s (%s) … request %s", capitalize(credentialGerund(req.Caller.Credential)), t.Name, t.UPN, req.ID)})
-	return s.runRequest(ctx, req.ID, freshUsers(s.now(), me, target), in.Reply)
+	// The "⏳ Resetting …" answer becomes the outcome in place where the platform can revise it.
+	reply := chat.InPlace(in.Reply)
+	_ = reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⏳ %s %s (%s) … request %s", capitalize(credentialGerund(req.Caller.Credential)), t.Name, t.UPN, req.ID)})
+	return s.runRequest(ctx, req.ID, freshUsers(s.now(), me, target), reply)
 }
 
 // askList checks a list in full and shows its requester a preview with a button to go ahead.

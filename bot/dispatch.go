@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/resetbot/resetbot/chat"
@@ -116,22 +117,46 @@ func (s *Service) privately(in chat.Incoming) chat.Replier {
 	if !in.Shared || in.Reply == nil {
 		return in.Reply
 	}
-	pointed := false
-	return chat.ReplierFunc(func(ctx context.Context, m chat.Message) error {
-		pc, err := s.chat(in.Actor.Platform)
-		if err == nil {
-			m.Secret = chat.Secret{} // a reply never carries a secret, even redirected to a DM
-			_, err = pc.DM(ctx, in.Actor, m)
-		}
-		if err != nil {
-			return in.Reply.Reply(ctx, chat.Message{Title: "⚠️ I answer this only in our 1:1 chat, and I could not write to you there. Open a chat with me and ask again."})
-		}
-		if !pointed {
-			pointed = true
-			return in.Reply.Reply(ctx, chat.Message{Title: "📬 I answered you in our 1:1 chat."})
-		}
-		return nil
-	})
+	return &privateReplier{s: s, in: in}
+}
+
+// privateReplier answers in the person's direct messages, pointing there once from the shared
+// conversation; its answers can be revised in place (chat.Reviser) as the DM can be updated.
+type privateReplier struct {
+	s  *Service
+	in chat.Incoming
+
+	mu      sync.Mutex
+	pointed bool
+}
+
+func (p *privateReplier) Reply(ctx context.Context, m chat.Message) error {
+	_, err := p.ReplyRevisable(ctx, m)
+	return err
+}
+
+// ReplyRevisable implements chat.Reviser.
+func (p *privateReplier) ReplyRevisable(ctx context.Context, m chat.Message) (func(context.Context, chat.Message) error, error) {
+	pc, err := p.s.chat(p.in.Actor.Platform)
+	var ref chat.MessageRef
+	if err == nil {
+		m.Secret = chat.Secret{} // a reply never carries a secret, even redirected to a DM
+		ref, err = pc.DM(ctx, p.in.Actor, m)
+	}
+	if err != nil {
+		return nil, p.in.Reply.Reply(ctx, chat.Message{Title: "⚠️ I answer this only in our 1:1 chat, and I could not write to you there. Open a chat with me and ask again."})
+	}
+	p.mu.Lock()
+	first := !p.pointed
+	p.pointed = true
+	p.mu.Unlock()
+	if first {
+		err = p.in.Reply.Reply(ctx, chat.Message{Title: "📬 I answered you in our 1:1 chat."})
+	}
+	return func(ctx context.Context, m chat.Message) error {
+		m.Secret = chat.Secret{}
+		return pc.Update(ctx, ref, m)
+	}, err
 }
 
 // resolveActor maps the chat identity to an Entra user. A nil user with a nil error means the person
