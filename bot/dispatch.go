@@ -41,7 +41,7 @@ func (s *Service) Handle(ctx context.Context, in chat.Incoming) error {
 			// only --reason is read from them.
 			cmd, err = Command{Kind: CmdBulk, Reason: cmd.Reason}, nil
 		default:
-			return in.Reply.Reply(ctx, chat.Message{Title: "🤔 I read a file only as a list of users to reset: send it with `" + commandWord(in.Actor.Platform) + " bulk`.",
+			return in.Reply.Reply(ctx, chat.Message{Title: "🤔 I read a file only as a list of users to reset: send it with `" + command(s.words(in.Actor.Platform), "bulk") + "`.",
 				Text: "Nothing was done."})
 		}
 	}
@@ -50,15 +50,15 @@ func (s *Service) Handle(ctx context.Context, in chat.Incoming) error {
 		if errors.As(err, &ue) {
 			// The text is not kept: a password pasted by mistake must not reach the trail.
 			s.audit(ctx, by(in.Actor, "", "", EventRefused, "bad_input", "the command was not understood; nothing was done"))
-			return in.Reply.Reply(ctx, chat.Message{Title: "🤔 " + ue.Msg, Footer: "Type " + commandWord(in.Actor.Platform) + " help for the commands."})
+			return in.Reply.Reply(ctx, chat.Message{Title: "🤔 " + ue.Msg, Footer: "Type " + command(s.words(in.Actor.Platform), "help") + " for the commands."})
 		}
 		return err
 	}
 	if cmd.Kind == CmdHelp {
-		return in.Reply.Reply(ctx, helpMessage(in.Actor.Platform))
+		return in.Reply.Reply(ctx, helpMessage(s.words(in.Actor.Platform)))
 	}
 	if cmd.Kind == CmdBulk && in.File == nil {
-		return in.Reply.Reply(ctx, bulkHowTo(in.Actor.Platform))
+		return in.Reply.Reply(ctx, bulkHowTo(s.words(in.Actor.Platform)))
 	}
 	var rows []UserRow
 	var problems []RowProblem
@@ -273,6 +273,6 @@ func (s *Service) directoryTrouble(ctx context.Context, in chat.Incoming, doing 
 // unavailable answers when the store fails: nothing half-done, try again later.
 func (s *Service) unavailable(ctx context.Context, in chat.Incoming, err error) error {
 	s.log.Error("store unavailable", "err", err)
-	_ = in.Reply.Reply(ctx, chat.Message{Title: "⚠️ resetbot is temporarily unavailable; nothing was changed. Try again in a minute."})
+	_ = in.Reply.Reply(ctx, chat.Message{Title: "⚠️ " + s.words(in.Actor.Platform).App + " is temporarily unavailable; nothing was changed. Try again in a minute."})
 	return err
 }

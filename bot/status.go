@@ -100,7 +100,7 @@ func (s *Service) resultsFile(req *Request) *chat.Attachment {
 	data := b.String()
 	return &chat.Attachment{Name: "resetbot-results-" + req.ID + ".csv", Title: "Results of " + listName(req), Size: int64(len(data)),
 		Open:  func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(data)), nil },
-		Again: commandWord(req.Requester.Platform) + " status " + req.ID}
+		Again: command(s.words(req.Requester.Platform), "status "+req.ID)}
 }
 
 // resultWord is a target's step as the results file says it.

@@ -74,7 +74,7 @@ type callerPlan struct {
 // a message: nothing is persisted.
 func (s *Service) planCaller(cmd Command, target User, platform chat.Platform) (callerPlan, *chat.Message) {
 	mode := s.verifyModeFor(target)
-	word := commandWord(platform)
+	word := s.words(platform).Reset
 	switch {
 	case cmd.Verified != "" && mode == VerifyRequire:
 		return callerPlan{}, &chat.Message{Title: "⛔ Here the bot itself must verify the caller before a reset of " + target.Name() + ": your own check is not enough.",

@@ -146,6 +146,31 @@ func (p *inPlace) Reply(ctx context.Context, m Message) error {
 	return err
 }
 
+// Vocabulary is how a platform names what the bot speaks of, so that what the service says reads
+// as the platform does: the app's name, how commands are typed, where private messages are and
+// what the approvals channel is called. A platform's Chat that is a Speaker gives its own; others
+// get the service's defaults (Slack's words).
+type Vocabulary struct {
+	App     string // the app's name as people see it: "resetbot", "ResetPW"
+	Reset   string // how a reset is typed, before the user: "/resetpw", "resetpw"
+	Command string // what goes before any other command (status, help): "/resetpw ", or "" for bare words
+	// YourDM is a person's private chat with the bot, said to them: "your DMs", "this chat".
+	YourDM string
+	// ByDM is how something reaches the reader privately ("by DM", "in this chat"); TheirDM how it
+	// reaches someone else ("by DM", "in their chat with ResetPW").
+	ByDM, TheirDM string
+	// Approvals is the approvals channel as its readers know it: "#approvals", "IT › approvals".
+	// Empty: the service's configured name.
+	Approvals string
+	// SendFile says how to send the bot a list file.
+	SendFile string
+}
+
+// Speaker is a Chat that words the bot's messages for its platform.
+type Speaker interface {
+	Vocabulary() Vocabulary
+}
+
 // Chat is what the bot needs from a platform beyond replying: private messages, the approvals
 // channel, and changing what it has already sent.
 type Chat interface {

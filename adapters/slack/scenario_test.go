@@ -25,3 +25,28 @@ func noSecretsLogged(t *testing.T, h *harness) {
 		}
 	}
 }
+
+// Slack keeps its own words, whatever Teams says: the slash command, DMs and #approvals.
+func TestSlackWords(t *testing.T) {
+	env := scenariotest.NewEnv(t, nil)
+	d := driver{newHarness(t, env, nil)}
+	all := func(seen []scenariotest.Seen) string {
+		var b strings.Builder
+		for _, s := range seen {
+			b.WriteString(s.Text + "\n")
+		}
+		return b.String()
+	}
+	help := all(d.Say(t, "helpdesk@contoso.com", "help"))
+	for _, want := range []string{"/resetpw whoami", "/resetpw status R-7F3K9Q", "comes to you by DM"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help does not say %q:\n%s", want, help)
+		}
+	}
+	if reset := all(d.Say(t, "helpdesk@contoso.com", "adele@contoso.com")); !strings.Contains(reset, "in your DMs") {
+		t.Errorf("the outcome does not say the password is in the DMs:\n%s", reset)
+	}
+	if asked := all(d.Say(t, "pat@contoso.com", "ceo@contoso.com --reason lost phone")); !strings.Contains(asked, "I asked #approvals") {
+		t.Errorf("the requester is not told the approval went to #approvals:\n%s", asked)
+	}
+}

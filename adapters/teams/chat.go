@@ -297,6 +297,7 @@ func (a *Adapter) learn(ctx context.Context, act *inbound, tenant string) {
 	}
 	if conv := a.cfg.ApprovalsConversation; conv != "" {
 		if baseConversation(act.Conversation.ID) == conv || a.channelOf(act) == conv {
+			a.learnApprovalsName(act)
 			put(refApprovals, func(r *ConversationRef) bool {
 				changed := r.ServiceURL != su || r.ConversationID != conv
 				r.ServiceURL, r.ConversationID = su, conv

@@ -44,6 +44,7 @@ func approval(title string, buttons bool) chat.Message {
 // DM. go test -update rewrites the files.
 func TestRenderGolden(t *testing.T) {
 	env := scenariotest.NewEnv(t, nil)
+	env.Service.Attach(chat.PlatformTeams, newHarness(t, harnessOpts{}).adapter) // the help in Teams' words
 	examples := append(env.Examples(t, chat.PlatformTeams),
 		chattest.Example{Name: "password_dm_expired", Surface: chat.SurfaceChannel, Message: withdrawnMessage})
 	for _, ex := range examples {
