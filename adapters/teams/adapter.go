@@ -103,6 +103,9 @@ type Adapter struct {
 	watches map[string][]*invoke // card activity ID → invokes waiting to answer with it
 	// approvalsName is the approvals channel's team › channel name, learned from its activities.
 	approvalsName string
+	// welcomed are the conversations welcomed lately: Teams announces one install with both an
+	// installationUpdate and a conversationUpdate.
+	welcomed map[string]time.Time
 }
 
 // New checks the configuration and builds the adapter. It refuses to start without an app ID or a

@@ -70,6 +70,7 @@ type CardAction struct {
 	Verb     string      `json:"verb,omitempty"`
 	Data     *ActionData `json:"data,omitempty"`
 	Style    string      `json:"style,omitempty"`
+	URL      string      `json:"url,omitempty"` // Action.OpenUrl
 	Card     *Card       `json:"card,omitempty"`
 	Fallback *CardAction `json:"fallback,omitempty"`
 }
@@ -179,6 +180,9 @@ func fields(fs []chat.Field) []Element {
 // with Confirm becomes an Action.ShowCard: the first click opens the question inside the card, the
 // second ("Yes, …") sends the action. No round trip and no state: the card carries the question.
 func button(b chat.Button) CardAction {
+	if b.URL != "" {
+		return CardAction{Type: "Action.OpenUrl", Title: b.Label, URL: b.URL, Style: style(b)}
+	}
 	exec := CardAction{
 		Type:  "Action.Execute",
 		Title: b.Label,

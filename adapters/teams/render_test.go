@@ -145,3 +145,15 @@ func TestEveryLineIsItsOwnBlock(t *testing.T) {
 		}
 	}
 }
+
+// A link button (the sign-in) opens its page: Action.OpenUrl, carrying no action for the bot.
+func TestLinkButtonOpensItsPage(t *testing.T) {
+	m := chat.Message{Title: "🔑 Sign in as pat@contoso.com", Buttons: []chat.Button{{Label: "Sign in", URL: "https://login.example/authorize?state=x", Primary: true}}}
+	c := Render(chat.ViewOn(m, chat.SurfaceDM))
+	if len(c.Actions) != 1 {
+		t.Fatalf("%d actions", len(c.Actions))
+	}
+	if a := c.Actions[0]; a.Type != "Action.OpenUrl" || a.URL != "https://login.example/authorize?state=x" || a.Title != "Sign in" || a.Data != nil || a.Verb != "" {
+		t.Errorf("the sign-in button is %+v, want an Action.OpenUrl to the page", a)
+	}
+}

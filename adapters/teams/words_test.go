@@ -68,3 +68,64 @@ func texts(seen []scenariotest.Seen) []string {
 	}
 	return out
 }
+
+// Installing the app in a chat or a team posts one welcome there: what the bot does, whoami, where
+// approvals go; in a team, that answers are private. A person joining posts nothing.
+func TestWelcomeOnInstall(t *testing.T) {
+	env := scenariotest.NewEnv(t, nil)
+	d := newDriver(t, env).(*driver)
+	pat := d.persona(t, "pat@contoso.com")
+	bot := map[string]any{"id": "28:" + testAppID, "name": "ResetPW"}
+	welcomes := func(act map[string]any) []string {
+		t.Helper()
+		mark := d.h.conn.Count()
+		if st, body := d.h.send(tenanted(act)); st != http.StatusOK {
+			t.Fatalf("POST /api/messages = %d %s", st, body)
+		}
+		d.h.wait()
+		var out []string
+		for _, c := range d.h.conn.since(mark) {
+			if c.Method == "POST" && c.Card != nil {
+				out = append(out, c.Conv+": "+CardText(*c.Card))
+			}
+		}
+		return out
+	}
+
+	personal := d.h.message(pat, "")
+	delete(personal, "text")
+	personal["type"], personal["action"] = "installationUpdate", "add"
+	got := welcomes(personal)
+	if len(got) != 1 || !strings.HasPrefix(got[0], "a:chat-"+pat.aad+": 👋 ResetPW resets Entra ID passwords") {
+		t.Fatalf("the install in a 1:1 chat posted %q, want one welcome there", got)
+	}
+	for _, want := range []string{"whoami", "help", "I ask in the approvals channel", "only you can see"} {
+		if !strings.Contains(got[0], want) {
+			t.Errorf("the welcome does not say %q: %q", want, got[0])
+		}
+	}
+	if strings.Contains(got[0], "@mention") {
+		t.Errorf("the welcome in a 1:1 chat speaks of @mentions: %q", got[0])
+	}
+	// Teams announces the same install again as a conversationUpdate: one welcome is enough.
+	again := d.h.message(pat, "")
+	again["type"], again["membersAdded"] = "conversationUpdate", []any{bot}
+	if got := welcomes(again); len(got) != 0 {
+		t.Errorf("the same install was welcomed twice: %q", got)
+	}
+
+	team := d.h.channelMessage(pat, "", false)
+	team["type"], team["membersAdded"] = "conversationUpdate", []any{bot}
+	team["conversation"] = map[string]any{"id": "19:it-general@thread.tacv2", "conversationType": "channel"}
+	got = welcomes(team)
+	if len(got) != 1 || !strings.HasPrefix(got[0], "19:it-general@thread.tacv2: 👋") || !strings.Contains(got[0], "@mention ResetPW") {
+		t.Fatalf("the install in a team posted %q, want one welcome that says answers are private", got)
+	}
+
+	joined := d.h.channelMessage(pat, "", false)
+	joined["type"], joined["membersAdded"] = "conversationUpdate", []any{pat.from()}
+	joined["conversation"] = map[string]any{"id": "19:other@thread.tacv2", "conversationType": "channel"}
+	if got := welcomes(joined); len(got) != 0 {
+		t.Errorf("a person joining a team was welcomed by the bot: %q", got)
+	}
+}

@@ -159,7 +159,7 @@ func (e *env) say(t *testing.T, as, text string) (replies, dms []chat.Message) {
 func (e *env) login(t *testing.T, as string) string {
 	t.Helper()
 	replies, dms := e.say(t, as, "/resetpw login")
-	if len(replies) != 1 || !strings.Contains(replies[0].Title, "how to sign in by DM") {
+	if len(replies) != 1 || !strings.Contains(replies[0].Title, "I sent you a sign-in by DM") {
 		t.Fatalf("login reply: %+v", replies)
 	}
 	if strings.Contains(text(replies), "https://") {
@@ -168,9 +168,10 @@ func (e *env) login(t *testing.T, as string) string {
 	if len(dms) != 1 {
 		t.Fatalf("login DMs: %+v", dms)
 	}
-	for _, w := range strings.Fields(dms[0].Text) {
-		if strings.HasPrefix(w, e.auth.URL) {
-			return w
+	// The link is the card's Sign in button, not text to copy.
+	for _, b := range dms[0].Buttons {
+		if b.Label == "Sign in" && strings.HasPrefix(b.URL, e.auth.URL) {
+			return b.URL
 		}
 	}
 	t.Fatalf("no sign-in link in the DM: %+v", dms[0])
@@ -253,6 +254,9 @@ func text(ms []chat.Message) string {
 	var b strings.Builder
 	for _, m := range ms {
 		fmt.Fprintf(&b, "%s\n%s\n%s\n%s\n", m.Title, m.Text, m.Secret, m.Footer)
+		for _, btn := range m.Buttons {
+			fmt.Fprintf(&b, "[%s] %s\n", btn.Label, btn.URL)
+		}
 		for _, f := range m.Fields {
 			fmt.Fprintf(&b, "%s: %s\n", f.Label, f.Value)
 		}

@@ -197,10 +197,11 @@ func (m *Manager) beginLink(ctx context.Context, actor chat.Actor, me bot.User) 
 		return chat.Message{}, fmt.Errorf("keeping the pending sign-in: %w", err)
 	}
 	return chat.Message{
-		Title: "🔑 Sign in to resetbot as " + me.UPN,
-		Text: "Open this link and sign in with your own Entra account: " + u.String() + "\n" +
-			"It works once, for you only (another account is refused), until " + m.clock(now.Add(m.cfg.LinkTTL)) + ".",
-		Footer: fmt.Sprintf("You stay signed in for up to %s; /resetpw logout ends it sooner.", hours(m.cfg.SessionTTL)),
+		Title: "🔑 Sign in as " + me.UPN,
+		Text: "Press Sign in and sign in with your own Entra account. The link works once, for you only (another account is refused), until " +
+			m.clock(now.Add(m.cfg.LinkTTL)) + ".",
+		Buttons: []chat.Button{{Label: "Sign in", URL: u.String(), Primary: true}},
+		Footer:  fmt.Sprintf("You stay signed in for up to %s; logout ends it sooner.", hours(m.cfg.SessionTTL)),
 	}, nil
 }
 
@@ -263,11 +264,15 @@ func (m *Manager) beginDevice(ctx context.Context, actor chat.Actor, me bot.User
 		case <-ctx.Done():
 		}
 	}
+	// The code is shown in a block of its own, which platforms make easy to copy; it is a sign-in
+	// for this person only, so it travels as a secret: in their direct messages and nowhere else.
 	return chat.Message{
-		Title: "🔑 Sign in to resetbot as " + me.UPN,
-		Text: "Open " + dc.Result.VerificationURL + " and enter the code " + dc.Result.UserCode +
-			", then sign in with your own Entra account. The code works until " + m.clock(expires) + "; another account is refused.",
-		Footer: fmt.Sprintf("You stay signed in for up to %s; /resetpw logout ends it sooner.", hours(m.cfg.SessionTTL)),
+		Title: "🔑 Sign in as " + me.UPN,
+		Text: "Copy the code below, press Open the sign-in page, paste it and sign in with your own Entra account. The code works until " +
+			m.clock(expires) + "; another account is refused.",
+		Secret:  chat.NewSecret(dc.Result.UserCode),
+		Buttons: []chat.Button{{Label: "Open the sign-in page", URL: dc.Result.VerificationURL, Primary: true}},
+		Footer:  fmt.Sprintf("You stay signed in for up to %s; logout ends it sooner.", hours(m.cfg.SessionTTL)),
 	}, false, nil
 }
 
