@@ -70,7 +70,7 @@ func (r *run) deliver(ctx context.Context, ts []*Target) int {
 	case r.req.Single():
 		t := opened[0]
 		m = chat.Message{
-			Title:  "🔑 Temporary password for " + t.UPN,
+			Title:  "🗝️ Temporary password for " + t.UPN,
 			Secret: chat.NewSecret(pws[0].Reveal()),
 			Text:   fmt.Sprintf("Copy it and give it to %s over a channel you have verified. They must change it at next sign-in.", t.Name),
 			Footer: fmt.Sprintf("Only you can see this chat. This message is removed at %s · request %s", s.clock(deleteAt), r.req.ID),
@@ -156,7 +156,7 @@ func (s *Service) resultsMessage(req *Request, ts []*Target, pws []TempPassword,
 	}
 	w.Flush()
 	return chat.Message{
-		Title:  fmt.Sprintf("🔑 Results for %s: %s", listName(req), count(len(ts), noun)),
+		Title:  fmt.Sprintf("🗝️ Results for %s: %s", listName(req), count(len(ts), noun)),
 		Text:   text,
 		Secret: chat.NewSecret(b.String()),
 		Footer: fmt.Sprintf("Only you can see this chat. This message is removed at %s · list %s", s.clock(deleteAt), req.ID),

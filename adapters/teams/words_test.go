@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
@@ -127,5 +128,34 @@ func TestWelcomeOnInstall(t *testing.T) {
 	joined["conversation"] = map[string]any{"id": "19:other@thread.tacv2", "conversationType": "channel"}
 	if got := welcomes(joined); len(got) != 0 {
 		t.Errorf("a person joining a team was welcomed by the bot: %q", got)
+	}
+}
+
+// The password card says what is true in Teams, where it is replaced rather than deleted, and in
+// Slack, where it is deleted: it is removed at a time. It says that only the reader sees the chat,
+// and its icon is its own: no other message the service says wears it.
+func TestPasswordCard(t *testing.T) {
+	env := scenariotest.NewEnv(t, nil)
+	var card string
+	for _, ex := range env.Examples(t, chat.PlatformTeams) {
+		text := CardText(Render(chat.ViewOn(ex.Message, ex.Surface)))
+		if ex.Name == "password_dm" {
+			card = text
+			continue
+		}
+		if strings.Contains(text, "🗝") {
+			t.Errorf("%s wears the password card's icon: %q", ex.Name, text)
+		}
+	}
+	if !strings.HasPrefix(card, "🗝️ Temporary password for ") {
+		t.Errorf("the password card does not open with its own icon: %q", card)
+	}
+	for _, want := range []string{"Only you can see this chat", "is removed at 10:15"} {
+		if !strings.Contains(card, want) {
+			t.Errorf("the password card does not say %q: %q", want, card)
+		}
+	}
+	if strings.Contains(card, "deletes itself") {
+		t.Errorf("the password card promises to delete itself, which Teams does not do: %q", card)
 	}
 }
