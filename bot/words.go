@@ -92,11 +92,11 @@ func (s *Service) askedApprovalMessage(req *Request) chat.Message {
 	v := s.words(req.Requester.Platform)
 	if t := single(req); t != nil {
 		return chat.Message{Title: "🕐 " + req.ApprovalReason,
-			Text: fmt.Sprintf("I asked %s (request %s, expires %s). I'll tell you %s when it is decided.", v.Approvals, req.ID, s.clock(req.ExpiresAt), v.ByDM)}
+			Text: fmt.Sprintf("I asked %s (request %s, expires %s). I'll tell you %s when it is decided.", v.Approvals, req.ID, s.clockFor(req.Requester, req.ExpiresAt), v.ByDM)}
 	}
 	return chat.Message{
 		Title: fmt.Sprintf("🕐 This list needs a second person (%s). I asked %s (list %s, expires %s).",
-			req.ApprovalReason, v.Approvals, req.ID, s.clock(req.ExpiresAt)),
+			req.ApprovalReason, v.Approvals, req.ID, s.clockFor(req.Requester, req.ExpiresAt)),
 		Text: fmt.Sprintf("You'll get the progress and the results %s once it is approved.", v.ByDM)}
 }
 
@@ -123,7 +123,7 @@ func (s *Service) previewMessage(req *Request, use QuotaUse) chat.Message {
 	m := chat.Message{
 		Title: fmt.Sprintf("📋 %s: %s → %d can be reset, %d need approval, %d refused", listName(req),
 			count(len(req.Targets), "row"), n, len(approval), refused),
-		Footer: fmt.Sprintf("List %s · the offer stands until %s", req.ID, s.clock(req.ExpiresAt)),
+		Footer: fmt.Sprintf("List %s · the offer stands until %s", req.ID, s.clockFor(req.Requester, req.ExpiresAt)),
 	}
 	var body []string
 	if len(approval) > 0 {
@@ -221,7 +221,7 @@ func (r *run) singleOutcome() chat.Message {
 		return chat.Message{
 			Title: fmt.Sprintf("✅ Made a Temporary Access Pass for %s (%s).", t.Name, t.UPN),
 			Text: fmt.Sprintf("Their password is unchanged. The pass is in %s until %s; they sign in with it and set up a new sign-in method.",
-				v.YourDM, s.clock(s.now().Add(s.cfg.DMTTL))),
+				v.YourDM, s.clockFor(req.Requester, s.now().Add(s.cfg.DMTTL))),
 			Footer: footer,
 		}
 	}
@@ -238,7 +238,7 @@ func (r *run) singleOutcome() chat.Message {
 	return chat.Message{
 		Title: fmt.Sprintf("✅ Reset %s (%s).", t.Name, t.UPN),
 		Text: fmt.Sprintf("They must choose a new password at next sign-in. %s The temporary password is in %s and disappears at %s.",
-			sessions, v.YourDM, s.clock(s.now().Add(s.cfg.DMTTL))),
+			sessions, v.YourDM, s.clockFor(req.Requester, s.now().Add(s.cfg.DMTTL))),
 		Footer: footer,
 	}
 }

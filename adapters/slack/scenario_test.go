@@ -50,3 +50,26 @@ func TestSlackWords(t *testing.T) {
 		t.Errorf("the requester is not told the approval went to #approvals:\n%s", asked)
 	}
 }
+
+// A Slack reader whose profile says Europe/Paris reads the times meant for them in Paris time.
+func TestTimesInTheReadersZone(t *testing.T) {
+	env := scenariotest.NewEnv(t, nil) // the bot's own zone is UTC; the clock says 10:00 UTC
+	h := newHarness(t, env, nil)
+	h.slack.mu.Lock()
+	u := h.slack.users[personaID("helpdesk@contoso.com")]
+	u.TZ = "Europe/Paris"
+	h.slack.users[u.ID] = u
+	h.slack.mu.Unlock()
+	var all strings.Builder
+	for _, s := range (driver{h}).Say(t, "helpdesk@contoso.com", "/resetpw adele@contoso.com") {
+		all.WriteString(s.Where + ": " + s.Text + "\n")
+	}
+	for _, want := range []string{"disappears at 11:15 CET", "removed at 11:15 CET"} {
+		if !strings.Contains(all.String(), want) {
+			t.Errorf("a reader in Paris is not told %q:\n%s", want, all.String())
+		}
+	}
+	if strings.Contains(all.String(), "10:15 UTC") {
+		t.Errorf("a reader in Paris is told a time in UTC:\n%s", all.String())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/internal/scenariotest"
@@ -157,5 +158,42 @@ func TestPasswordCard(t *testing.T) {
 	}
 	if strings.Contains(card, "deletes itself") {
 		t.Errorf("the password card promises to delete itself, which Teams does not do: %q", card)
+	}
+}
+
+// Times: in the reader's zone where Teams tells it (localTimezone), with the day when it is not
+// today where the reader is.
+func TestTimesInTheReadersZoneWithTheirDay(t *testing.T) {
+	env := scenariotest.NewEnv(t, nil) // the bot's own zone is UTC
+	d := newDriver(t, env).(*driver)
+	env.Clock.Advance(13*time.Hour + 50*time.Minute) // Fri 27 Nov 23:50 UTC
+	agent := d.persona(t, "helpdesk@contoso.com")
+	say := func(act map[string]any) string {
+		t.Helper()
+		mark := d.h.conn.Count()
+		if st, body := d.h.send(tenanted(act)); st != http.StatusOK {
+			t.Fatalf("POST /api/messages = %d %s", st, body)
+		}
+		d.h.wait()
+		var mine []string // what the agent reads; the user's own notice is in their zone
+		for _, s := range d.seen(t, d.h.conn.since(mark), agent) {
+			if s.Where == "reply" || s.Where == "dm:helpdesk@contoso.com" {
+				mine = append(mine, s.Text)
+			}
+		}
+		return strings.Join(mine, "\n")
+	}
+
+	// In UTC the password goes after midnight: tomorrow, so the day is said.
+	got := say(d.h.message(agent, "resetpw adele@contoso.com"))
+	if !strings.Contains(got, "disappears at Sat 28 Nov 00:05 UTC") || !strings.Contains(got, "removed at Sat 28 Nov 00:05 UTC") {
+		t.Errorf("a time after midnight does not say its day:\n%s", got)
+	}
+	// In New York it is still Friday evening: no day, New York time.
+	act := d.h.message(agent, "resetpw lynne@contoso.com")
+	act["localTimezone"] = "America/New_York"
+	got = say(act)
+	if !strings.Contains(got, "disappears at 19:05 EST") || strings.Contains(got, "UTC") {
+		t.Errorf("a reader in New York is not told New York time:\n%s", got)
 	}
 }
