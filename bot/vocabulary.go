@@ -19,6 +19,10 @@ func (s *Service) words(p chat.Platform) chat.Vocabulary {
 	return v
 }
 
+// Words is how platform p names things (see words): for the parts that speak for the service, such
+// as the agents' sign-in.
+func (s *Service) Words(p chat.Platform) chat.Vocabulary { return s.words(p) }
+
 // command is a command other than a reset as it is typed on the platform: "/resetpw status R-…",
 // or the bare "status R-…" of Teams' command menu.
 func command(v chat.Vocabulary, rest string) string { return v.Command + rest }

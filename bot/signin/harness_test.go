@@ -49,6 +49,8 @@ type envOpts struct {
 	// sandbox: the authority approves every device code at once and Begin waits for it, as in
 	// resetbot demo.
 	sandbox string
+	// words is how the platform names the app and its commands; nil: the service's own.
+	words func(chat.Platform) chat.Vocabulary
 }
 
 var testKey = bytes.Repeat([]byte{7}, 32)
@@ -103,7 +105,10 @@ func newEnv(t *testing.T, o envOpts) *env {
 	}
 	sc := signin.Config{ClientID: e.auth.ClientID, Authority: e.auth.Authority(), Scopes: scopes,
 		Key: testKey, Store: st, HTTPClient: e.auth.Client(), Now: e.clock, Log: log,
-		Tell: e.svc.TellActor, Audit: e.svc.AuditSignIn, Linked: e.svc.Link}
+		Tell: e.svc.TellActor, Audit: e.svc.AuditSignIn, Linked: e.svc.Link, Words: e.svc.Words}
+	if o.words != nil {
+		sc.Words = o.words
+	}
 	if !o.deviceFlow && o.sandbox == "" {
 		sc.PublicURL = e.callback.URL
 	}

@@ -82,6 +82,8 @@ type Config struct {
 	// Linked, when set, hears every sign-in completed as the expected person
 	// (bot.Service.Link): the chat account is then linked to that Entra account.
 	Linked func(ctx context.Context, actor chat.Actor, objectID, upn string)
+	// Words is how each platform names the app and its commands (bot.Service.Words); nil: Slack's.
+	Words func(chat.Platform) chat.Vocabulary
 }
 
 // Manager implements bot.AgentSignIn and serves the callback.
@@ -243,7 +245,8 @@ func (m *Manager) beginDevice(ctx context.Context, actor chat.Actor, me bot.User
 		var e ended
 		if err != nil {
 			m.cfg.Log.Warn("device code sign-in did not complete", "actor", actor.Key(), "why", entraSummary(err))
-			e.dm = chat.Message{Title: "⌛ Your resetbot sign-in was not completed in time. Run /resetpw login again."}
+			v := m.words(actor.Platform)
+			e.dm = chat.Message{Title: "⌛ Your " + v.App + " sign-in was not completed in time. Run " + v.Command + "login again."}
 		} else {
 			e.ok, _, e.dm = m.finish(ctx, actor, me.ID, me.UPN, res, rc)
 		}
@@ -308,8 +311,9 @@ func (m *Manager) finish(ctx context.Context, actor chat.Actor, wantOID, wantUPN
 		m.cfg.Linked(ctx, actor, wantOID, wantUPN)
 	}
 	words = "Signed in as " + wantUPN + " until " + m.clock(now.Add(m.cfg.SessionTTL)) + ". You can close this page and go back to the chat."
-	return true, words, chat.Message{Title: "✅ Signed in to resetbot as " + wantUPN + ".",
-		Text: "Resets that need your own sign-in now run as you, until " + m.clock(now.Add(m.cfg.SessionTTL)) + ". /resetpw logout ends it."}
+	v := m.words(actor.Platform)
+	return true, words, chat.Message{Title: "✅ Signed in to " + v.App + " as " + wantUPN + ".",
+		Text: "Resets that need your own sign-in now run as you, until " + m.clock(now.Add(m.cfg.SessionTTL)) + ". " + v.Command + "logout ends it."}
 }
 
 // tokenRow is what an agent's sealed row holds: MSAL's cache for that agent alone (refresh token
@@ -618,4 +622,12 @@ func page(w http.ResponseWriter, status int, title, text string) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
 	_ = pageTmpl.Execute(w, struct{ Title, Text string }{title, text})
+}
+
+// words is how the agent's platform names the app and its commands.
+func (m *Manager) words(p chat.Platform) chat.Vocabulary {
+	if m.cfg.Words != nil {
+		return m.cfg.Words(p)
+	}
+	return chat.Vocabulary{App: "resetbot", Reset: "/resetpw", Command: "/resetpw "}
 }

@@ -439,3 +439,16 @@ func deviceCode(t *testing.T, m chat.Message) string {
 	}
 	return code
 }
+
+// The sign-in speaks the agent's platform: in Teams the app is ResetPW and commands are bare words.
+func TestSignInInThePlatformsWords(t *testing.T) {
+	teams := chat.Vocabulary{App: "ResetPW", Reset: "resetpw", Command: ""}
+	e := newEnv(t, envOpts{sandbox: "helpdesk@contoso.com", words: func(chat.Platform) chat.Vocabulary { return teams }})
+	_, dms := e.say(t, "helpdesk@contoso.com", "/resetpw login")
+	if len(dms) != 1 || !strings.HasPrefix(dms[0].Title, "✅ Signed in to ResetPW as helpdesk@contoso.com") {
+		t.Fatalf("DMs %+v, want one saying the agent is signed in to ResetPW", dms)
+	}
+	if got := text(dms); !strings.Contains(got, ". logout ends it.") || strings.Contains(got, "/resetpw") || strings.Contains(got, "resetbot") {
+		t.Errorf("the sign-in DM is not in Teams' words: %s", got)
+	}
+}
