@@ -110,8 +110,9 @@ func (s *Service) needsSignIn(ctx context.Context, actor chat.Actor, me, target 
 	if de.Kind != ErrSignInNeeded {
 		return chat.Message{Title: "⚠️ " + why + ", and " + de.Message + ".", Text: de.Remedy}, false
 	}
+	v := s.words(actor.Platform)
 	return chat.Message{Title: "🔑 " + why + ", and you are not signed in.",
-		Text: "Sign in with /resetpw login (the link comes by DM), then ask again. Nothing was reset."}, false
+		Text: "Sign in with `" + command(v, "login") + "` (the sign-in comes " + v.ByDM + "), then ask again. Nothing was reset."}, false
 }
 
 // login starts an agent's sign-in; the link or code goes to them by DM, never to a channel.
@@ -133,7 +134,7 @@ func (s *Service) login(ctx context.Context, in chat.Incoming, me User) error {
 	if signedIn { // the demo's sandbox approves at once
 		return in.Reply.Reply(ctx, chat.Message{Title: "✅ You are signed in as " + me.UPN + "; the details are in your DM."})
 	}
-	return in.Reply.Reply(ctx, chat.Message{Title: "🔑 I sent you how to sign in by DM.",
+	return in.Reply.Reply(ctx, chat.Message{Title: "🔑 I sent you a sign-in " + s.words(in.Actor.Platform).ByDM + ".",
 		Text: "Sign in as " + me.UPN + "; it works once and only for you."})
 }
 

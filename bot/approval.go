@@ -59,7 +59,7 @@ func (s *Service) decide(ctx context.Context, in chat.Incoming, me User, cmd Com
 	}
 	if req.State == StatePending && !s.now().Before(req.ExpiresAt) {
 		s.expire(ctx, req)
-		return refuse(fmt.Sprintf("Request %s expired at %s; ask for a new one.", req.ID, s.clock(req.ExpiresAt)))
+		return refuse(fmt.Sprintf("Request %s expired at %s; ask for a new one.", req.ID, s.clockFor(in.Actor, req.ExpiresAt)))
 	}
 	if req.State != StatePending {
 		return refuse(s.alreadyDecided(req))

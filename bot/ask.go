@@ -82,7 +82,7 @@ func (s *Service) askOne(ctx context.Context, in chat.Incoming, me User, cmd Com
 	if other := busy[target.ID]; other != "" {
 		s.audit(ctx, about(req, t, EventDecision, "deny", "already being reset in "+other))
 		return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⏳ %s is already being reset in %s, so I did not start another.", t.Name, other),
-			Text: fmt.Sprintf("See where it stands: %s status %s", commandWord(in.Actor.Platform), other)})
+			Text: "See where it stands: " + command(s.words(in.Actor.Platform), "status "+other)})
 	}
 
 	d := s.cfg.Policy.DecideFor(req.Caller.Credential, me, target)
@@ -145,8 +145,10 @@ func (s *Service) askOne(ctx context.Context, in chat.Incoming, me User, cmd Com
 	if req.State == StatePending {
 		return s.askApproval(ctx, in.Reply, req)
 	}
-	_ = in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⏳ %s %s (%s) … request %s", capitalize(credentialGerund(req.Caller.Credential)), t.Name, t.UPN, req.ID)})
-	return s.runRequest(ctx, req.ID, freshUsers(s.now(), me, target), in.Reply)
+	// The "⏳ Resetting …" answer becomes the outcome in place where the platform can revise it.
+	reply := chat.InPlace(in.Reply)
+	_ = reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⏳ %s %s (%s) … request %s", capitalize(credentialGerund(req.Caller.Credential)), t.Name, t.UPN, req.ID)})
+	return s.runRequest(ctx, req.ID, freshUsers(s.now(), me, target), reply)
 }
 
 // askList checks a list in full and shows its requester a preview with a button to go ahead.
@@ -336,7 +338,7 @@ func (s *Service) goAhead(ctx context.Context, in chat.Incoming, me User, cmd Co
 		return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("List %s is no longer waiting.", req.ID)})
 	}
 	s.audit(ctx, about(req, nil, EventRequested, "bulk_started", fmt.Sprintf("%s: %s", listName(req), count(n, "user"))))
-	_ = in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⏳ Resetting %s from %s; progress and results come by DM.", count(n, "user"), listName(req))})
+	_ = in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⏳ Resetting %s from %s; progress and results come %s.", count(n, "user"), listName(req), s.words(in.Actor.Platform).ByDM)})
 	return s.runRequest(ctx, req.ID, nil, nil)
 }
 

@@ -65,7 +65,7 @@ func TestBulkPreviewThenRun(t *testing.T) {
 	}
 	var results string
 	for _, m := range rec.msgs {
-		if strings.HasPrefix(m, "dm:helpdesk@contoso.com: 🔑 Results") {
+		if strings.HasPrefix(m, "dm:helpdesk@contoso.com: 🗝️ Results") {
 			results = m
 		}
 	}

@@ -64,16 +64,16 @@ func (r *run) deliver(ctx context.Context, ts []*Target) int {
 			Title:  "🎫 Temporary Access Pass for " + t.UPN,
 			Secret: chat.NewSecret(pws[0].Reveal()),
 			Text: fmt.Sprintf("Give it to %s over a channel you have verified.%s until about %s; with it they sign in and set up a new sign-in method. Their password is unchanged.",
-				t.Name, once, s.clock(t.AttemptAt.Add(passLifetime(s.cfg.AccessPassLifetime)))),
-			Footer: fmt.Sprintf("Only you can see this chat. This message is removed at %s · request %s", s.clock(deleteAt), r.req.ID),
+				t.Name, once, s.clockFor(r.req.Requester, t.AttemptAt.Add(passLifetime(s.cfg.AccessPassLifetime)))),
+			Footer: fmt.Sprintf("Only you can see this chat. This message is removed at %s · request %s", s.clockFor(r.req.Requester, deleteAt), r.req.ID),
 		}
 	case r.req.Single():
 		t := opened[0]
 		m = chat.Message{
-			Title:  "🔑 Temporary password for " + t.UPN,
+			Title:  "🗝️ Temporary password for " + t.UPN,
 			Secret: chat.NewSecret(pws[0].Reveal()),
 			Text:   fmt.Sprintf("Copy it and give it to %s over a channel you have verified. They must change it at next sign-in.", t.Name),
-			Footer: fmt.Sprintf("Only you can see this chat. This message is removed at %s · request %s", s.clock(deleteAt), r.req.ID),
+			Footer: fmt.Sprintf("Only you can see this chat. This message is removed at %s · request %s", s.clockFor(r.req.Requester, deleteAt), r.req.ID),
 		}
 	default:
 		m = s.resultsMessage(r.req, opened, pws, deleteAt)
@@ -87,7 +87,7 @@ func (r *run) deliver(ctx context.Context, ts []*Target) int {
 			t := opened[0]
 			_ = r.reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⚠️ I reset %s, but I could not DM you the temporary password, and I show it nowhere else.", t.Name),
 				Text: fmt.Sprintf("Open a direct message with me: I will try again until %s, then erase it unseen and you would have to reset again. Their sign-in sessions were revoked.",
-					s.clock(t.AttemptAt.Add(s.cfg.DMTTL))),
+					s.clockFor(r.req.Requester, t.AttemptAt.Add(s.cfg.DMTTL))),
 				Footer: "Request " + r.req.ID})
 		}
 		return r.giveUpUndelivered(ctx, opened)
@@ -156,10 +156,10 @@ func (s *Service) resultsMessage(req *Request, ts []*Target, pws []TempPassword,
 	}
 	w.Flush()
 	return chat.Message{
-		Title:  fmt.Sprintf("🔑 Results for %s: %s", listName(req), count(len(ts), noun)),
+		Title:  fmt.Sprintf("🗝️ Results for %s: %s", listName(req), count(len(ts), noun)),
 		Text:   text,
 		Secret: chat.NewSecret(b.String()),
-		Footer: fmt.Sprintf("Only you can see this chat. This message is removed at %s · list %s", s.clock(deleteAt), req.ID),
+		Footer: fmt.Sprintf("Only you can see this chat. This message is removed at %s · list %s", s.clockFor(req.Requester, deleteAt), req.ID),
 	}
 }
 

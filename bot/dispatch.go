@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/resetbot/resetbot/chat"
@@ -40,7 +41,7 @@ func (s *Service) Handle(ctx context.Context, in chat.Incoming) error {
 			// only --reason is read from them.
 			cmd, err = Command{Kind: CmdBulk, Reason: cmd.Reason}, nil
 		default:
-			return in.Reply.Reply(ctx, chat.Message{Title: "🤔 I read a file only as a list of users to reset: send it with `" + commandWord(in.Actor.Platform) + " bulk`.",
+			return in.Reply.Reply(ctx, chat.Message{Title: "🤔 I read a file only as a list of users to reset: send it with `" + command(s.words(in.Actor.Platform), "bulk") + "`.",
 				Text: "Nothing was done."})
 		}
 	}
@@ -49,15 +50,15 @@ func (s *Service) Handle(ctx context.Context, in chat.Incoming) error {
 		if errors.As(err, &ue) {
 			// The text is not kept: a password pasted by mistake must not reach the trail.
 			s.audit(ctx, by(in.Actor, "", "", EventRefused, "bad_input", "the command was not understood; nothing was done"))
-			return in.Reply.Reply(ctx, chat.Message{Title: "🤔 " + ue.Msg, Footer: "Type " + commandWord(in.Actor.Platform) + " help for the commands."})
+			return in.Reply.Reply(ctx, chat.Message{Title: "🤔 " + ue.Msg, Footer: "Type " + command(s.words(in.Actor.Platform), "help") + " for the commands."})
 		}
 		return err
 	}
 	if cmd.Kind == CmdHelp {
-		return in.Reply.Reply(ctx, helpMessage(in.Actor.Platform))
+		return in.Reply.Reply(ctx, helpMessage(s.words(in.Actor.Platform)))
 	}
 	if cmd.Kind == CmdBulk && in.File == nil {
-		return in.Reply.Reply(ctx, bulkHowTo(in.Actor.Platform))
+		return in.Reply.Reply(ctx, bulkHowTo(s.words(in.Actor.Platform)))
 	}
 	var rows []UserRow
 	var problems []RowProblem
@@ -116,22 +117,46 @@ func (s *Service) privately(in chat.Incoming) chat.Replier {
 	if !in.Shared || in.Reply == nil {
 		return in.Reply
 	}
-	pointed := false
-	return chat.ReplierFunc(func(ctx context.Context, m chat.Message) error {
-		pc, err := s.chat(in.Actor.Platform)
-		if err == nil {
-			m.Secret = chat.Secret{} // a reply never carries a secret, even redirected to a DM
-			_, err = pc.DM(ctx, in.Actor, m)
-		}
-		if err != nil {
-			return in.Reply.Reply(ctx, chat.Message{Title: "⚠️ I answer this only in our 1:1 chat, and I could not write to you there. Open a chat with me and ask again."})
-		}
-		if !pointed {
-			pointed = true
-			return in.Reply.Reply(ctx, chat.Message{Title: "📬 I answered you in our 1:1 chat."})
-		}
-		return nil
-	})
+	return &privateReplier{s: s, in: in}
+}
+
+// privateReplier answers in the person's direct messages, pointing there once from the shared
+// conversation; its answers can be revised in place (chat.Reviser) as the DM can be updated.
+type privateReplier struct {
+	s  *Service
+	in chat.Incoming
+
+	mu      sync.Mutex
+	pointed bool
+}
+
+func (p *privateReplier) Reply(ctx context.Context, m chat.Message) error {
+	_, err := p.ReplyRevisable(ctx, m)
+	return err
+}
+
+// ReplyRevisable implements chat.Reviser.
+func (p *privateReplier) ReplyRevisable(ctx context.Context, m chat.Message) (func(context.Context, chat.Message) error, error) {
+	pc, err := p.s.chat(p.in.Actor.Platform)
+	var ref chat.MessageRef
+	if err == nil {
+		m.Secret = chat.Secret{} // a reply never carries a secret, even redirected to a DM
+		ref, err = pc.DM(ctx, p.in.Actor, m)
+	}
+	if err != nil {
+		return nil, p.in.Reply.Reply(ctx, chat.Message{Title: "⚠️ I answer this only in our 1:1 chat, and I could not write to you there. Open a chat with me and ask again."})
+	}
+	p.mu.Lock()
+	first := !p.pointed
+	p.pointed = true
+	p.mu.Unlock()
+	if first {
+		err = p.in.Reply.Reply(ctx, chat.Message{Title: "📬 I answered you in our 1:1 chat."})
+	}
+	return func(ctx context.Context, m chat.Message) error {
+		m.Secret = chat.Secret{}
+		return pc.Update(ctx, ref, m)
+	}, err
 }
 
 // resolveActor maps the chat identity to an Entra user. A nil user with a nil error means the person
@@ -248,6 +273,6 @@ func (s *Service) directoryTrouble(ctx context.Context, in chat.Incoming, doing 
 // unavailable answers when the store fails: nothing half-done, try again later.
 func (s *Service) unavailable(ctx context.Context, in chat.Incoming, err error) error {
 	s.log.Error("store unavailable", "err", err)
-	_ = in.Reply.Reply(ctx, chat.Message{Title: "⚠️ resetbot is temporarily unavailable; nothing was changed. Try again in a minute."})
+	_ = in.Reply.Reply(ctx, chat.Message{Title: "⚠️ " + s.words(in.Actor.Platform).App + " is temporarily unavailable; nothing was changed. Try again in a minute."})
 	return err
 }

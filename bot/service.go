@@ -268,8 +268,6 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-func (s *Service) clock(t time.Time) string { return t.In(s.cfg.Location).Format("15:04 MST") }
-
 func asDirectoryError(err error) *DirectoryError {
 	var de *DirectoryError
 	if errors.As(err, &de) {

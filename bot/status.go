@@ -39,7 +39,7 @@ func (s *Service) status(ctx context.Context, in chat.Incoming, me User, id stri
 	if t := single(req); t != nil && req.Source == "" {
 		m := chat.Message{Title: fmt.Sprintf("Request %s: %s", req.ID, stateWords(req.State)), Fields: []chat.Field{
 			{Label: "Target", Value: firstNonEmpty(t.Name, t.Ref) + " · " + firstNonEmpty(t.UPN, t.Ref)},
-			{Label: "Requested by", Value: req.RequesterName + " at " + s.clock(req.CreatedAt)},
+			{Label: "Requested by", Value: req.RequesterName + " at " + s.clockFor(in.Actor, req.CreatedAt)},
 		}}
 		if req.ApprovalReason != "" {
 			m.Fields = append(m.Fields, chat.Field{Label: "Why approval", Value: req.ApprovalReason})
@@ -54,7 +54,7 @@ func (s *Service) status(ctx context.Context, in chat.Incoming, me User, id stri
 	}
 	c := req.Count()
 	m := chat.Message{Title: fmt.Sprintf("List %s (%s): %s", req.ID, listName(req), stateWords(req.State)), Fields: []chat.Field{
-		{Label: "Requested by", Value: req.RequesterName + " at " + s.clock(req.CreatedAt)},
+		{Label: "Requested by", Value: req.RequesterName + " at " + s.clockFor(in.Actor, req.CreatedAt)},
 		{Label: "Rows", Value: fmt.Sprintf("%d reset · %d failed · %d not known · %d refused · %d still to do",
 			c[StepDelivered]+c[StepUndelivered]+c[StepSet]+c[StepRevoked], c[StepFailed], c[StepUnknown], c[StepRefused], c[StepQueued]+c[StepSetting])},
 	}}
@@ -100,7 +100,7 @@ func (s *Service) resultsFile(req *Request) *chat.Attachment {
 	data := b.String()
 	return &chat.Attachment{Name: "resetbot-results-" + req.ID + ".csv", Title: "Results of " + listName(req), Size: int64(len(data)),
 		Open:  func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(data)), nil },
-		Again: commandWord(req.Requester.Platform) + " status " + req.ID}
+		Again: command(s.words(req.Requester.Platform), "status "+req.ID)}
 }
 
 // resultWord is a target's step as the results file says it.

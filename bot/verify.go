@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
-	"time"
 
 	"github.com/resetbot/resetbot/chat"
 )
@@ -74,7 +73,7 @@ type callerPlan struct {
 // a message: nothing is persisted.
 func (s *Service) planCaller(cmd Command, target User, platform chat.Platform) (callerPlan, *chat.Message) {
 	mode := s.verifyModeFor(target)
-	word := commandWord(platform)
+	word := s.words(platform).Reset
 	switch {
 	case cmd.Verified != "" && mode == VerifyRequire:
 		return callerPlan{}, &chat.Message{Title: "⛔ Here the bot itself must verify the caller before a reset of " + target.Name() + ": your own check is not enough.",
@@ -117,7 +116,7 @@ func (s *Service) waitForVerification(ctx context.Context, in chat.Incoming, req
 func (s *Service) verifyChoice(ctx context.Context, req *Request, target User, why string) chat.Message {
 	m := chat.Message{
 		Title:  fmt.Sprintf("📞 Verify the caller before I %s %s.", credentialVerb(req.Caller.Credential), target.Name()),
-		Footer: fmt.Sprintf("Request %s · waits until %s", req.ID, s.clock(req.ExpiresAt)),
+		Footer: fmt.Sprintf("Request %s · waits until %s", req.ID, s.clockFor(req.Requester, req.ExpiresAt)),
 	}
 	if why != "" {
 		m.Title = "⚠️ " + why
@@ -199,7 +198,7 @@ func (s *Service) startChatVerification(ctx context.Context, reply chat.Replier,
 		Title: fmt.Sprintf("📞 Read %s this number: %s", target.Name(), right),
 		Text: fmt.Sprintf("I sent %s three numbers in %s. When they tap %s, I %s %s and the %s comes to you. If they can't, nothing happens.",
 			target.Name(), platformName(acct.Platform), right, credentialVerb(req.Caller.Credential), firstName(target), req.Caller.Credential.Words()),
-		Footer: fmt.Sprintf("Request %s · until %s", req.ID, s.clock(req.ExpiresAt)),
+		Footer: fmt.Sprintf("Request %s · until %s", req.ID, s.clockFor(req.Requester, req.ExpiresAt)),
 	})
 }
 
@@ -243,7 +242,7 @@ func (s *Service) startManagerVerification(ctx context.Context, reply chat.Repli
 	return reply.Reply(ctx, chat.Message{
 		Title: fmt.Sprintf("👤 I asked %s, %s's manager, to confirm it is them.", mgr.Name(), target.Name()),
 		Text: fmt.Sprintf("When %s confirms, I %s %s and the %s comes to you. Until %s; if they say no, nothing happens.",
-			firstName(mgr), credentialVerb(req.Caller.Credential), target.Name(), req.Caller.Credential.Words(), s.clock(req.ExpiresAt)),
+			firstName(mgr), credentialVerb(req.Caller.Credential), target.Name(), req.Caller.Credential.Words(), s.clockFor(req.Requester, req.ExpiresAt)),
 		Footer: "Request " + req.ID,
 	})
 }
@@ -277,7 +276,7 @@ func (s *Service) verify(ctx context.Context, in chat.Incoming, me User, cmd Com
 		return in.Reply.Reply(ctx, chat.Message{Title: "⛔ Only " + req.RequesterName + ", who asked, chooses how the caller is verified."})
 	}
 	if req.Caller.Method != "" {
-		return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⏳ The %s check of request %s is under way; it ends at %s.", req.Caller.Method, req.ID, s.clock(req.ExpiresAt))})
+		return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⏳ The %s check of request %s is under way; it ends at %s.", req.Caller.Method, req.ID, s.clockFor(in.Actor, req.ExpiresAt))})
 	}
 	target, err := s.dir.FindUser(ctx, req.Targets[0].ID)
 	if err != nil {
@@ -408,7 +407,7 @@ func (s *Service) waiting(ctx context.Context, in chat.Incoming, me User, id, ve
 	}
 	if !s.now().Before(req.ExpiresAt) {
 		s.expire(ctx, req)
-		return nil, in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⌛ Request %s expired at %s; nothing was changed.", req.ID, s.clock(req.ExpiresAt))})
+		return nil, in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("⌛ Request %s expired at %s; nothing was changed.", req.ID, s.clockFor(in.Actor, req.ExpiresAt))})
 	}
 	return req, nil
 }
@@ -615,9 +614,4 @@ func firstName(u User) string {
 		return f
 	}
 	return u.Name()
-}
-
-// clockFor shows a time in a person's own zone when the platform told it.
-func (s *Service) clockFor(a chat.Actor, t time.Time) string {
-	return t.In(a.Location(s.cfg.Location)).Format("15:04 MST")
 }

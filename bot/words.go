@@ -17,6 +17,7 @@ func (s *Service) approvalCard(req *Request) chat.Message {
 	if len(req.RequesterRoles) > 0 {
 		requester += " (" + roleList(req.RequesterRoles) + ")"
 	}
+	v := s.words(req.Requester.Platform)
 	m := chat.Message{Title: "🔐 Password reset needs approval — " + req.ID}
 	if t := single(req); t != nil {
 		target := t.Name + " · " + t.UPN
@@ -60,9 +61,9 @@ func (s *Service) approvalCard(req *Request) chat.Message {
 	switch req.State {
 	case StatePending:
 		m.Fields = append(m.Fields, chat.Field{Label: "Expires", Value: s.clock(req.ExpiresAt)})
-		confirm := fmt.Sprintf("Reset %s now? The temporary passwords go to %s by DM.", count(req.Runnable(), "password"), req.RequesterName)
+		confirm := fmt.Sprintf("Reset %s now? The temporary passwords go to %s %s.", count(req.Runnable(), "password"), req.RequesterName, v.TheirDM)
 		if t := single(req); t != nil {
-			confirm = fmt.Sprintf("Reset the password of %s (%s) now? The temporary password goes to %s by DM.", t.Name, t.UPN, req.RequesterName)
+			confirm = fmt.Sprintf("Reset the password of %s (%s) now? The temporary password goes to %s %s.", t.Name, t.UPN, req.RequesterName, v.TheirDM)
 		}
 		m.Buttons = []chat.Button{
 			{Label: "Approve", Action: chat.ActionApprove, RequestID: req.ID, Primary: true, Confirm: confirm},
@@ -88,18 +89,20 @@ func (s *Service) approvalCard(req *Request) chat.Message {
 
 // askedApprovalMessage tells the requester their request waits for a second person.
 func (s *Service) askedApprovalMessage(req *Request) chat.Message {
+	v := s.words(req.Requester.Platform)
 	if t := single(req); t != nil {
 		return chat.Message{Title: "🕐 " + req.ApprovalReason,
-			Text: fmt.Sprintf("I asked %s (request %s, expires %s). You'll get a DM when it is decided.", s.cfg.ApprovalsChannel, req.ID, s.clock(req.ExpiresAt))}
+			Text: fmt.Sprintf("I asked %s (request %s, expires %s). I'll tell you %s when it is decided.", v.Approvals, req.ID, s.clockFor(req.Requester, req.ExpiresAt), v.ByDM)}
 	}
 	return chat.Message{
 		Title: fmt.Sprintf("🕐 This list needs a second person (%s). I asked %s (list %s, expires %s).",
-			req.ApprovalReason, s.cfg.ApprovalsChannel, req.ID, s.clock(req.ExpiresAt)),
-		Text: "You'll get the progress and the results by DM once it is approved."}
+			req.ApprovalReason, v.Approvals, req.ID, s.clockFor(req.Requester, req.ExpiresAt)),
+		Text: fmt.Sprintf("You'll get the progress and the results %s once it is approved.", v.ByDM)}
 }
 
 // previewMessage shows a checked list before anything is reset.
 func (s *Service) previewMessage(req *Request, use QuotaUse) chat.Message {
+	v := s.words(req.Requester.Platform)
 	n, refused := req.Runnable(), len(req.Targets)-req.Runnable()
 	var approval, other []string
 	for _, t := range req.Targets {
@@ -120,18 +123,18 @@ func (s *Service) previewMessage(req *Request, use QuotaUse) chat.Message {
 	m := chat.Message{
 		Title: fmt.Sprintf("📋 %s: %s → %d can be reset, %d need approval, %d refused", listName(req),
 			count(len(req.Targets), "row"), n, len(approval), refused),
-		Footer: fmt.Sprintf("List %s · the offer stands until %s", req.ID, s.clock(req.ExpiresAt)),
+		Footer: fmt.Sprintf("List %s · the offer stands until %s", req.ID, s.clockFor(req.Requester, req.ExpiresAt)),
 	}
 	var body []string
 	if len(approval) > 0 {
-		body = append(body, "*Need approval* (not part of this run; ask for each with /resetpw so a second person can approve):\n"+listSome(approval))
+		body = append(body, "*Need approval* (not part of this run; ask for each with "+v.Reset+" so a second person can approve):\n"+listSome(approval))
 	}
 	if len(other) > 0 {
 		body = append(body, "*Refused:*\n"+listSome(other))
 	}
 	if n > 0 {
 		run := chat.Button{Label: fmt.Sprintf("Reset the %d", n), Action: chat.ActionRun, RequestID: req.ID, Primary: true,
-			Confirm: fmt.Sprintf("Reset %s now? The temporary passwords come to you by DM.", count(n, "password"))}
+			Confirm: fmt.Sprintf("Reset %s now? The temporary passwords come to you %s.", count(n, "password"), v.ByDM)}
 		if s.cfg.ListApprovalAbove > 0 && use.Actor+n > s.cfg.ListApprovalAbove {
 			run.Label, run.Confirm = fmt.Sprintf("Ask approval for the %d", n), ""
 			body = append(body, fmt.Sprintf("Needs a second person's approval: %s.", listApprovalReason(use.Actor, n, s.cfg.ListApprovalAbove, s.cfg.RateWindow)))
@@ -157,7 +160,7 @@ func (s *Service) progressMessage(req *Request) chat.Message {
 func (s *Service) listDoneMessage(req *Request) chat.Message {
 	c := req.Count()
 	m := chat.Message{Title: fmt.Sprintf("✅ %s: %d reset, %d failed.", listName(req), c[StepDelivered]+c[StepUndelivered], c[StepFailed]+c[StepUnknown]),
-		Footer: fmt.Sprintf("List %s · the results, line by line: %s status %s", req.ID, commandWord(req.Requester.Platform), req.ID)}
+		Footer: fmt.Sprintf("List %s · the results, line by line: %s", req.ID, command(s.words(req.Requester.Platform), "status "+req.ID))}
 	var text []string
 	if c[StepDelivered] > 0 {
 		text = append(text, fmt.Sprintf("The temporary passwords are in the results messages, which are removed after %s.", humanDuration(s.cfg.DMTTL)))
@@ -200,6 +203,7 @@ func (s *Service) listDoneMessage(req *Request) chat.Message {
 // singleOutcome is what the requester of one reset reads when it ends.
 func (r *run) singleOutcome() chat.Message {
 	s, req := r.s, r.req
+	v := s.words(req.Requester.Platform)
 	t := req.Targets[0]
 	footer := "Request " + req.ID
 	switch t.Step {
@@ -216,8 +220,8 @@ func (r *run) singleOutcome() chat.Message {
 	if req.Caller.Credential == CredentialAccessPass {
 		return chat.Message{
 			Title: fmt.Sprintf("✅ Made a Temporary Access Pass for %s (%s).", t.Name, t.UPN),
-			Text: fmt.Sprintf("Their password is unchanged. The pass is in your DMs until %s; they sign in with it and set up a new sign-in method.",
-				s.clock(s.now().Add(s.cfg.DMTTL))),
+			Text: fmt.Sprintf("Their password is unchanged. The pass is in %s until %s; they sign in with it and set up a new sign-in method.",
+				v.YourDM, s.clockFor(req.Requester, s.now().Add(s.cfg.DMTTL))),
 			Footer: footer,
 		}
 	}
@@ -233,8 +237,8 @@ func (r *run) singleOutcome() chat.Message {
 	}
 	return chat.Message{
 		Title: fmt.Sprintf("✅ Reset %s (%s).", t.Name, t.UPN),
-		Text: fmt.Sprintf("They must choose a new password at next sign-in. %s The temporary password is in your DMs and disappears at %s.",
-			sessions, s.clock(s.now().Add(s.cfg.DMTTL))),
+		Text: fmt.Sprintf("They must choose a new password at next sign-in. %s The temporary password is in %s and disappears at %s.",
+			sessions, v.YourDM, s.clockFor(req.Requester, s.now().Add(s.cfg.DMTTL))),
 		Footer: footer,
 	}
 }
@@ -364,44 +368,31 @@ func capitalize(s string) string {
 	return strings.ToUpper(string(r[0])) + string(r[1:])
 }
 
-// commandWord is how a command starts on a platform: Slack's slash command, or the bare word Teams'
-// command menu uses.
-func commandWord(p chat.Platform) string {
-	if p == chat.PlatformTeams {
-		return "resetpw"
-	}
-	return "/resetpw"
-}
-
 // listFormatHelp says what a list file must look like.
 const listFormatHelp = "A list is a CSV file with a UserPrincipalName column (or UPN, or an object ID column named Id), one user per line; a Reason column is used. Commas, semicolons and tabs all work, as do Excel's UTF-8 and Unicode text exports and PowerShell's Export-Csv."
 
-// helpMessage lists the commands that work on the platform.
-func helpMessage(p chat.Platform) chat.Message {
-	w := commandWord(p)
+// helpMessage lists the commands, as they are typed on the platform.
+func helpMessage(v chat.Vocabulary) chat.Message {
+	w, c := v.Reset, func(rest string) string { return command(v, rest) }
 	fields := []chat.Field{
-		{Label: w + " user@contoso.com [more…] [--reason TEXT]", Value: "Reset one user, or up to 20 (you see a preview first). They must choose a new password at next sign-in; the temporary password comes to you in a direct message."},
-		{Label: w + " whoami", Value: "Who you are in Entra, and whom you may reset."},
-		{Label: w + " status R-7F3K9Q", Value: "Where a request or list stands."},
-		{Label: w + " approve R-7F3K9Q · deny R-7F3K9Q [--reason TEXT]", Value: "Decide an approval by typing, where buttons are not available. Deny your own request to withdraw it."},
-		{Label: w + " audit [user@contoso.com] [--since 7d]", Value: "For approvers and security: what the audit trail holds (counts and the latest entries), for everyone or one person as agent or target, over up to 90 days. Only you see the answer."},
-		{Label: w + " bulk (with a CSV file, in a direct message to the bot)", Value: "Reset a list: " + listFormatHelp + " You see a preview first."},
-		{Label: w + " login · logout", Value: "Sign in with your own Entra account (needed for users synchronised from on-premises AD, where enabled), or forget that sign-in."},
+		{Label: w + " user@contoso.com [more…] [--reason TEXT]", Value: "Reset one user, or up to 20 (you see a preview first). They must choose a new password at next sign-in; the temporary password comes to you " + v.ByDM + "."},
+		{Label: c("whoami"), Value: "Who you are in Entra, and whom you may reset."},
+		{Label: c("status R-7F3K9Q"), Value: "Where a request or list stands."},
+		{Label: c("approve R-7F3K9Q · deny R-7F3K9Q [--reason TEXT]"), Value: "Decide an approval by typing, where buttons are not available. Deny your own request to withdraw it."},
+		{Label: c("audit [user@contoso.com] [--since 7d]"), Value: "For approvers and security: what the audit trail holds (counts and the latest entries), for everyone or one person as agent or target, over up to 90 days. Only you see the answer."},
+		{Label: c("bulk") + " (with a CSV file, sent " + v.ByDM + ")", Value: "Reset a list: " + listFormatHelp + " You see a preview first."},
+		{Label: c("login · logout"), Value: "Sign in with your own Entra account (needed for users synchronised from on-premises AD, where enabled), or forget that sign-in."},
 		{Label: w + " user@contoso.com --tap", Value: "Give a Temporary Access Pass instead of a password (the password is not changed): they sign in with it once and set up a new method."},
 		{Label: w + " user@contoso.com --verify chat · --verify manager · --verified TEXT", Value: "Check the caller first: three numbers in the user's own chat (you read them the right one), or their manager confirms; or record how you checked them yourself."},
-		{Label: w + " methods user@contoso.com", Value: "The user's registered sign-in methods, and which caller checks can work for them."},
+		{Label: c("methods user@contoso.com"), Value: "The user's registered sign-in methods, and which caller checks can work for them."},
 	}
-	return chat.Message{Title: "ResetPW resets Entra ID passwords for the helpdesk", Fields: fields,
+	return chat.Message{Title: v.App + " resets Entra ID passwords for the helpdesk", Fields: fields,
 		Footer: "Admin targets need a second person. Your own password: " + SelfServiceResetURL}
 }
 
 // bulkHowTo answers "bulk" sent without a file.
-func bulkHowTo(p chat.Platform) chat.Message {
-	where := "Open a direct message with the bot, attach the CSV file and send it with the text `resetpw bulk`."
-	if p == chat.PlatformTeams {
-		where = "In your chat with ResetPW, attach the CSV file (the paper clip) and send it with the text `bulk`."
-	}
-	return chat.Message{Title: "📎 Send the list as a file with the command.", Text: where + "\n\n" + listFormatHelp}
+func bulkHowTo(v chat.Vocabulary) chat.Message {
+	return chat.Message{Title: "📎 Send the list as a file with the command.", Text: v.SendFile + "\n\n" + listFormatHelp}
 }
 
 // whoami says who the person is in Entra and whom they may reset.

@@ -9,6 +9,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 )
 
@@ -106,6 +107,69 @@ type ReplierFunc func(ctx context.Context, m Message) error
 
 // Reply calls f.
 func (f ReplierFunc) Reply(ctx context.Context, m Message) error { return f(ctx, m) }
+
+// Reviser is a Replier that can change an answer after it was sent, in place: Teams updates the
+// activity, Slack replaces the message through its response_url. Platforms that cannot (the
+// terminal) are plain Repliers, and their next answer is a new message.
+type Reviser interface {
+	Replier
+	// ReplyRevisable sends m and returns what replaces it later with another message.
+	ReplyRevisable(ctx context.Context, m Message) (revise func(context.Context, Message) error, err error)
+}
+
+// InPlace is a Replier each of whose answers replaces the one before it where r can revise (a
+// "⏳ Resetting …" that becomes "✅ Reset …"), and is a new message where it cannot or the revision
+// fails.
+func InPlace(r Replier) Replier { return &inPlace{r: r} }
+
+type inPlace struct {
+	r      Replier
+	mu     sync.Mutex
+	revise func(context.Context, Message) error
+}
+
+func (p *inPlace) Reply(ctx context.Context, m Message) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.revise != nil {
+		if err := p.revise(ctx, m); err == nil {
+			return nil
+		}
+	}
+	rv, ok := p.r.(Reviser)
+	if !ok {
+		p.revise = nil
+		return p.r.Reply(ctx, m)
+	}
+	revise, err := rv.ReplyRevisable(ctx, m)
+	p.revise = revise
+	return err
+}
+
+// Vocabulary is how a platform names what the bot speaks of, so that what the service says reads
+// as the platform does: the app's name, how commands are typed, where private messages are and
+// what the approvals channel is called. A platform's Chat that is a Speaker gives its own; others
+// get the service's defaults (Slack's words).
+type Vocabulary struct {
+	App     string // the app's name as people see it: "resetbot", "ResetPW"
+	Reset   string // how a reset is typed, before the user: "/resetpw", "resetpw"
+	Command string // what goes before any other command (status, help): "/resetpw ", or "" for bare words
+	// YourDM is a person's private chat with the bot, said to them: "your DMs", "this chat".
+	YourDM string
+	// ByDM is how something reaches the reader privately ("by DM", "in this chat"); TheirDM how it
+	// reaches someone else ("by DM", "in their chat with ResetPW").
+	ByDM, TheirDM string
+	// Approvals is the approvals channel as its readers know it: "#approvals", "IT › approvals".
+	// Empty: the service's configured name.
+	Approvals string
+	// SendFile says how to send the bot a list file.
+	SendFile string
+}
+
+// Speaker is a Chat that words the bot's messages for its platform.
+type Speaker interface {
+	Vocabulary() Vocabulary
+}
 
 // Chat is what the bot needs from a platform beyond replying: private messages, the approvals
 // channel, and changing what it has already sent.

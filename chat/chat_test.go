@@ -1,6 +1,7 @@
 package chat_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -55,5 +56,39 @@ func TestParagraphs(t *testing.T) {
 	want := []string{"Resets: 2 done\nPolicy: 1 allowed", "Second paragraph", "Third"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("Paragraphs = %q, want %q", got, want)
+	}
+}
+
+type revising struct {
+	said    []string
+	revised []string
+}
+
+func (r *revising) Reply(_ context.Context, m chat.Message) error {
+	r.said = append(r.said, m.Title)
+	return nil
+}
+
+func (r *revising) ReplyRevisable(_ context.Context, m chat.Message) (func(context.Context, chat.Message) error, error) {
+	r.said = append(r.said, m.Title)
+	return func(_ context.Context, m chat.Message) error { r.revised = append(r.revised, m.Title); return nil }, nil
+}
+
+// InPlace turns the next answer into a revision of the last where the platform can revise, and
+// into a new message where it cannot.
+func TestInPlace(t *testing.T) {
+	r := &revising{}
+	p := chat.InPlace(r)
+	_ = p.Reply(context.Background(), chat.Message{Title: "⏳ Resetting"})
+	_ = p.Reply(context.Background(), chat.Message{Title: "✅ Reset"})
+	if strings.Join(r.said, "|") != "⏳ Resetting" || strings.Join(r.revised, "|") != "✅ Reset" {
+		t.Errorf("said %q, revised %q: want the outcome to replace the ⏳ message", r.said, r.revised)
+	}
+	var plain []string
+	p = chat.InPlace(chat.ReplierFunc(func(_ context.Context, m chat.Message) error { plain = append(plain, m.Title); return nil }))
+	_ = p.Reply(context.Background(), chat.Message{Title: "⏳ Resetting"})
+	_ = p.Reply(context.Background(), chat.Message{Title: "✅ Reset"})
+	if strings.Join(plain, "|") != "⏳ Resetting|✅ Reset" {
+		t.Errorf("a terminal said %q, want both lines", plain)
 	}
 }

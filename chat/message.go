@@ -67,6 +67,9 @@ type Button struct {
 	Primary   bool
 	Danger    bool
 	Confirm   string // when set, the platform asks "are you sure?" with this text first
+	// URL makes the button a link (a sign-in page): it opens the URL and sends the bot nothing, so it
+	// has no Action or RequestID.
+	URL string
 }
 
 // Secret is a value only its recipient may see (a temporary password, a results file of them). It

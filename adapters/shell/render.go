@@ -55,10 +55,16 @@ func Render(label string, m chat.View) string {
 	if len(m.Buttons) > 0 {
 		var labels, cmds []string
 		for _, btn := range m.Buttons {
+			if btn.URL != "" {
+				line("[" + btn.Label + "] " + btn.URL) // a link: open it
+				continue
+			}
 			labels = append(labels, "["+btn.Label+"]")
 			cmds = append(cmds, string(btn.Action)+" "+btn.RequestID)
 		}
-		line(strings.Join(labels, "  ") + "   (type: " + strings.Join(cmds, " | ") + ")")
+		if len(labels) > 0 {
+			line(strings.Join(labels, "  ") + "   (type: " + strings.Join(cmds, " | ") + ")")
+		}
 	}
 	if m.Footer != "" {
 		line(m.Footer)

@@ -39,6 +39,7 @@ type fakeUser struct {
 	IsStranger        bool   // a member of another organisation, met in a shared channel
 	Team              string // their own workspace; fakeTeam when empty
 	Enterprise        string // their Enterprise Grid organisation, if any
+	TZ                string // the time zone of their profile, IANA
 }
 
 // fakeFile is an uploaded file: files.info metadata and its bytes, served from the API host.
@@ -267,7 +268,7 @@ func (f *fakeSlack) serveAPI(w http.ResponseWriter, r *http.Request) {
 			"id": u.ID, "team_id": team, "name": strings.ToLower(strings.ReplaceAll(u.Name, " ", ".")),
 			"real_name": u.Name, "deleted": u.Deleted, "is_bot": u.IsBot, "is_stranger": u.IsStranger,
 			"enterprise_user": map[string]any{"enterprise_id": u.Enterprise},
-			"is_restricted":   u.IsRestricted, "is_ultra_restricted": u.IsUltraRestricted,
+			"is_restricted":   u.IsRestricted, "is_ultra_restricted": u.IsUltraRestricted, "tz": u.TZ,
 			"profile": map[string]any{"real_name": u.Name, "email": u.Email},
 		}})
 	case "conversations.open":

@@ -100,6 +100,17 @@ func buttons(bs []chat.Button) *slackgo.ActionBlock {
 	var elems []slackgo.BlockElement
 	used := map[string]int{}
 	for _, b := range bs {
+		if b.URL != "" {
+			// A link: Slack opens it and still tells the bot, under an action ID that is none of ours,
+			// so the click is acknowledged and ignored.
+			link := slackgo.NewButtonBlockElement(actionPrefix+"link", "", plain(clip(b.Label, maxButtonLabel)))
+			link.URL = b.URL
+			if b.Primary {
+				link = link.WithStyle(slackgo.StylePrimary)
+			}
+			elems = append(elems, link)
+			continue
+		}
 		switch b.Action {
 		case chat.ActionRun, chat.ActionCancel:
 			blockID = blockList

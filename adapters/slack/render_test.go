@@ -149,3 +149,25 @@ func TestRenderTooLongKeepsButtons(t *testing.T) {
 		t.Errorf("the cut is not said: %s", b)
 	}
 }
+
+// A link button (the sign-in) is a url button: Slack opens the page; its action ID is none of the
+// bot's, so the click Slack still reports does nothing.
+func TestLinkButtonOpensItsPage(t *testing.T) {
+	m := chat.Message{Title: "🔑 Sign in as pat@contoso.com", Buttons: []chat.Button{{Label: "Sign in", URL: "https://login.example/authorize?state=x", Primary: true}}}
+	var found *slackgo.ButtonBlockElement
+	for _, b := range Render(chat.ViewOn(m, chat.SurfaceDM)).Blocks {
+		if ab, ok := b.(*slackgo.ActionBlock); ok {
+			for _, e := range ab.Elements.ElementSet {
+				if btn, ok := e.(*slackgo.ButtonBlockElement); ok {
+					found = btn
+				}
+			}
+		}
+	}
+	if found == nil || found.URL != "https://login.example/authorize?state=x" || found.Text.Text != "Sign in" {
+		t.Fatalf("the sign-in button is %+v, want a url button to the page", found)
+	}
+	if _, ours := actionOf(found.ActionID); ours {
+		t.Errorf("the link's action ID %q would be taken for a click on one of the bot's buttons", found.ActionID)
+	}
+}

@@ -42,12 +42,27 @@ func (a *Adapter) responder(who sender, responseURL string) chat.Replier {
 	})
 }
 
-// inDM answers in the DM a message came from.
-func (a *Adapter) inDM(channel string) chat.Replier {
-	return chat.ReplierFunc(func(ctx context.Context, m chat.Message) error {
-		_, err := a.post(ctx, channel, chat.ViewOn(m, chat.SurfaceReply))
-		return err
-	})
+// inDM answers in the DM a message came from; an answer there can be revised in place with
+// chat.update (a "⏳ Resetting …" that becomes the outcome).
+func (a *Adapter) inDM(channel string) chat.Replier { return dmReplier{a: a, channel: channel} }
+
+type dmReplier struct {
+	a       *Adapter
+	channel string
+}
+
+func (r dmReplier) Reply(ctx context.Context, m chat.Message) error {
+	_, err := r.a.post(ctx, r.channel, chat.ViewOn(m, chat.SurfaceReply))
+	return err
+}
+
+// ReplyRevisable implements chat.Reviser.
+func (r dmReplier) ReplyRevisable(ctx context.Context, m chat.Message) (func(context.Context, chat.Message) error, error) {
+	ref, err := r.a.post(ctx, r.channel, chat.ViewOn(m, chat.SurfaceReply))
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, m chat.Message) error { return r.a.Update(ctx, ref, m) }, nil
 }
 
 // respond posts an ephemeral message to a response_url.

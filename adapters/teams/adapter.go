@@ -43,6 +43,11 @@ type Config struct {
 
 	// ApprovalsConversation is the Teams channel approval cards go to ("19:…@thread.tacv2").
 	ApprovalsConversation string
+	// ApprovalsName is the approvals channel as people see it, team › channel ("IT › approvals");
+	// default: learned from the channel's own activities, else "the approvals channel".
+	ApprovalsName string
+	// AppName is the app's name as the Teams manifest gives it (default "ResetPW").
+	AppName string
 	// AuditConversation is the Teams channel digests go to ("19:…@thread.tacv2"); empty means no
 	// digests in Teams.
 	AuditConversation string
@@ -96,6 +101,11 @@ type Adapter struct {
 
 	mu      sync.Mutex
 	watches map[string][]*invoke // card activity ID → invokes waiting to answer with it
+	// approvalsName is the approvals channel's team › channel name, learned from its activities.
+	approvalsName string
+	// welcomed are the conversations welcomed lately: Teams announces one install with both an
+	// installationUpdate and a conversationUpdate.
+	welcomed map[string]time.Time
 }
 
 // New checks the configuration and builds the adapter. It refuses to start without an app ID or a

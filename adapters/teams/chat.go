@@ -134,12 +134,32 @@ func (a *Adapter) Withdraw(ctx context.Context, ref chat.MessageRef) error {
 // with the bot, or the channel thread they @mentioned it in. A reply never shows a Message.Secret,
 // even in a 1:1 chat: the service sends passwords through DM only, and that is the one path here
 // that renders them.
+//
+// An answer can be revised in place (chat.Reviser): the "⏳ Resetting …" card becomes the outcome
+// instead of staying "in progress" above it.
 func (a *Adapter) conversationReplier(act *inbound) chat.Replier {
-	serviceURL, conv := act.ServiceURL, act.Conversation.ID
-	return chat.ReplierFunc(func(ctx context.Context, m chat.Message) error {
-		_, err := a.conn.Send(ctx, serviceURL, conv, cardActivity(chat.ViewOn(m, chat.SurfaceReply)))
-		return err
-	})
+	return conversationReplier{a: a, serviceURL: act.ServiceURL, conv: act.Conversation.ID}
+}
+
+type conversationReplier struct {
+	a                *Adapter
+	serviceURL, conv string
+}
+
+func (r conversationReplier) Reply(ctx context.Context, m chat.Message) error {
+	_, err := r.ReplyRevisable(ctx, m)
+	return err
+}
+
+// ReplyRevisable implements chat.Reviser.
+func (r conversationReplier) ReplyRevisable(ctx context.Context, m chat.Message) (func(context.Context, chat.Message) error, error) {
+	id, err := r.a.conn.Send(ctx, r.serviceURL, r.conv, cardActivity(chat.ViewOn(m, chat.SurfaceReply)))
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, m chat.Message) error {
+		return r.a.conn.Update(ctx, r.serviceURL, r.conv, id, cardActivity(chat.ViewOn(m, chat.SurfaceReply)))
+	}, nil
 }
 
 // invoke collects what the service says while a card click waits for its answer.
@@ -277,6 +297,7 @@ func (a *Adapter) learn(ctx context.Context, act *inbound, tenant string) {
 	}
 	if conv := a.cfg.ApprovalsConversation; conv != "" {
 		if baseConversation(act.Conversation.ID) == conv || a.channelOf(act) == conv {
+			a.learnApprovalsName(act)
 			put(refApprovals, func(r *ConversationRef) bool {
 				changed := r.ServiceURL != su || r.ConversationID != conv
 				r.ServiceURL, r.ConversationID = su, conv

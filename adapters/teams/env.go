@@ -30,6 +30,7 @@ const (
 	EnvFederatedTokenFile = "AZURE_FEDERATED_TOKEN_FILE"
 
 	EnvApprovals        = "RESETBOT_TEAMS_APPROVALS_CONVERSATION"
+	EnvApprovalsName    = "RESETBOT_TEAMS_APPROVALS_NAME"
 	EnvAudit            = "RESETBOT_TEAMS_AUDIT_CONVERSATION"
 	EnvServiceURL       = "RESETBOT_TEAMS_SERVICE_URL"
 	EnvMetadataURL      = "RESETBOT_TEAMS_OPENID_METADATA"
@@ -91,6 +92,7 @@ func ConfigFromEnv(getenv func(string) string) (cfg Config, enabled bool, err er
 	if cfg.ApprovalsConversation != "" && !strings.HasPrefix(cfg.ApprovalsConversation, "19:") {
 		fail("%s %q is not a Teams channel ID: it looks like 19:…@thread.tacv2 (Teams: the channel's ⋯ → Get link to channel; the ID is in the link, URL-encoded)", EnvApprovals, truncate(cfg.ApprovalsConversation, 80))
 	}
+	cfg.ApprovalsName = get(EnvApprovalsName)
 	cfg.AuditConversation = get(EnvAudit)
 	if cfg.AuditConversation != "" && !strings.HasPrefix(cfg.AuditConversation, "19:") {
 		fail("%s %q is not a Teams channel ID: it looks like 19:…@thread.tacv2 (Teams: the channel's ⋯ → Get link to channel; the ID is in the link, URL-encoded)", EnvAudit, truncate(cfg.AuditConversation, 80))

@@ -117,8 +117,14 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, resp)
 		a.cfg.Acked(time.Since(start))
 	default:
-		// conversationUpdate, installationUpdate, typing, reactions…: only learned from.
-		a.cfg.Go(learn)
+		// conversationUpdate, installationUpdate, typing, reactions…: learned from, and an install
+		// of the app in a chat or a team is welcomed there.
+		a.cfg.Go(func() {
+			learn()
+			if a.installed(act) {
+				a.welcome(act)
+			}
+		})
 		w.WriteHeader(http.StatusOK)
 	}
 }

@@ -70,6 +70,7 @@ type CardAction struct {
 	Verb     string      `json:"verb,omitempty"`
 	Data     *ActionData `json:"data,omitempty"`
 	Style    string      `json:"style,omitempty"`
+	URL      string      `json:"url,omitempty"` // Action.OpenUrl
 	Card     *Card       `json:"card,omitempty"`
 	Fallback *CardAction `json:"fallback,omitempty"`
 }
@@ -88,9 +89,7 @@ func Render(m chat.View) Card {
 	if m.Title != "" {
 		c.Body = append(c.Body, Element{Type: "TextBlock", Text: markdown(m.Title), Size: "Medium", Weight: "Bolder", Wrap: true})
 	}
-	if m.Text != "" {
-		c.Body = append(c.Body, Element{Type: "TextBlock", Text: markdown(m.Text), Wrap: true})
-	}
+	c.Body = append(c.Body, paragraphs(m.Message)...)
 	if secret := m.SecretText(); secret != "" {
 		c.Body = append(c.Body, Element{Type: "Container", Style: "emphasis", Items: []Element{{
 			Type:    "RichTextBlock",
@@ -109,6 +108,26 @@ func Render(m chat.View) Card {
 		c.Body = []Element{}
 	}
 	return c
+}
+
+// paragraphs renders the body. A TextBlock's markdown joins single line breaks into one run-on
+// paragraph, so each paragraph is a TextBlock of its own and each further line of it one more,
+// set close under the line before: a list or a set of counts reads as the service wrote it.
+func paragraphs(m chat.Message) []Element {
+	var out []Element
+	for _, p := range m.Paragraphs() {
+		for i, l := range strings.Split(p, "\n") {
+			if l = strings.TrimSpace(l); l == "" {
+				continue
+			}
+			e := Element{Type: "TextBlock", Text: markdown(l), Wrap: true}
+			if i > 0 {
+				e.Spacing = "None"
+			}
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // table renders a chat.Table as one monospace TextBlock per line, in an emphasis container. Spaces
@@ -161,6 +180,9 @@ func fields(fs []chat.Field) []Element {
 // with Confirm becomes an Action.ShowCard: the first click opens the question inside the card, the
 // second ("Yes, …") sends the action. No round trip and no state: the card carries the question.
 func button(b chat.Button) CardAction {
+	if b.URL != "" {
+		return CardAction{Type: "Action.OpenUrl", Title: b.Label, URL: b.URL, Style: style(b)}
+	}
 	exec := CardAction{
 		Type:  "Action.Execute",
 		Title: b.Label,

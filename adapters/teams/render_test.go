@@ -44,6 +44,7 @@ func approval(title string, buttons bool) chat.Message {
 // DM. go test -update rewrites the files.
 func TestRenderGolden(t *testing.T) {
 	env := scenariotest.NewEnv(t, nil)
+	env.Service.Attach(chat.PlatformTeams, newHarness(t, harnessOpts{}).adapter) // the help in Teams' words
 	examples := append(env.Examples(t, chat.PlatformTeams),
 		chattest.Example{Name: "password_dm_expired", Surface: chat.SurfaceChannel, Message: withdrawnMessage})
 	for _, ex := range examples {
@@ -114,4 +115,45 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// Teams joins a TextBlock's single line breaks into one run-on paragraph ("Resets: 2 done Policy: 1
+// allowed …"): every line the service wrote in whoami and audit is a TextBlock of its own.
+func TestEveryLineIsItsOwnBlock(t *testing.T) {
+	env := scenariotest.NewEnv(t, nil)
+	for _, ex := range env.Examples(t, chat.PlatformTeams) {
+		if ex.Name != "whoami" && ex.Name != "audit" {
+			continue
+		}
+		blocks := map[string]bool{}
+		for _, e := range Render(chat.ViewOn(ex.Message, ex.Surface)).Body {
+			if e.Type == "TextBlock" {
+				if strings.Contains(e.Text, "\n") {
+					t.Errorf("%s: a TextBlock holds a line break Teams would lose: %q", ex.Name, e.Text)
+				}
+				blocks[strings.ReplaceAll(e.Text, "**", "")] = true
+			}
+		}
+		lines := strings.Split(ex.Message.Text, "\n")
+		if len(lines) < 2 {
+			t.Fatalf("%s has %d lines of text; the example should have several", ex.Name, len(lines))
+		}
+		for _, l := range lines {
+			if l = strings.TrimSpace(l); l != "" && !blocks[strings.ReplaceAll(l, "*", "")] {
+				t.Errorf("%s: the line %q is not a TextBlock of its own", ex.Name, l)
+			}
+		}
+	}
+}
+
+// A link button (the sign-in) opens its page: Action.OpenUrl, carrying no action for the bot.
+func TestLinkButtonOpensItsPage(t *testing.T) {
+	m := chat.Message{Title: "🔑 Sign in as pat@contoso.com", Buttons: []chat.Button{{Label: "Sign in", URL: "https://login.example/authorize?state=x", Primary: true}}}
+	c := Render(chat.ViewOn(m, chat.SurfaceDM))
+	if len(c.Actions) != 1 {
+		t.Fatalf("%d actions", len(c.Actions))
+	}
+	if a := c.Actions[0]; a.Type != "Action.OpenUrl" || a.URL != "https://login.example/authorize?state=x" || a.Title != "Sign in" || a.Data != nil || a.Verb != "" {
+		t.Errorf("the sign-in button is %+v, want an Action.OpenUrl to the page", a)
+	}
 }

@@ -49,6 +49,8 @@ type envOpts struct {
 	// sandbox: the authority approves every device code at once and Begin waits for it, as in
 	// resetbot demo.
 	sandbox string
+	// words is how the platform names the app and its commands; nil: the service's own.
+	words func(chat.Platform) chat.Vocabulary
 }
 
 var testKey = bytes.Repeat([]byte{7}, 32)
@@ -103,7 +105,10 @@ func newEnv(t *testing.T, o envOpts) *env {
 	}
 	sc := signin.Config{ClientID: e.auth.ClientID, Authority: e.auth.Authority(), Scopes: scopes,
 		Key: testKey, Store: st, HTTPClient: e.auth.Client(), Now: e.clock, Log: log,
-		Tell: e.svc.TellActor, Audit: e.svc.AuditSignIn, Linked: e.svc.Link}
+		Tell: e.svc.TellActor, Audit: e.svc.AuditSignIn, Linked: e.svc.Link, Words: e.svc.Words}
+	if o.words != nil {
+		sc.Words = o.words
+	}
 	if !o.deviceFlow && o.sandbox == "" {
 		sc.PublicURL = e.callback.URL
 	}
@@ -159,7 +164,7 @@ func (e *env) say(t *testing.T, as, text string) (replies, dms []chat.Message) {
 func (e *env) login(t *testing.T, as string) string {
 	t.Helper()
 	replies, dms := e.say(t, as, "/resetpw login")
-	if len(replies) != 1 || !strings.Contains(replies[0].Title, "how to sign in by DM") {
+	if len(replies) != 1 || !strings.Contains(replies[0].Title, "I sent you a sign-in by DM") {
 		t.Fatalf("login reply: %+v", replies)
 	}
 	if strings.Contains(text(replies), "https://") {
@@ -168,9 +173,10 @@ func (e *env) login(t *testing.T, as string) string {
 	if len(dms) != 1 {
 		t.Fatalf("login DMs: %+v", dms)
 	}
-	for _, w := range strings.Fields(dms[0].Text) {
-		if strings.HasPrefix(w, e.auth.URL) {
-			return w
+	// The link is the card's Sign in button, not text to copy.
+	for _, b := range dms[0].Buttons {
+		if b.Label == "Sign in" && strings.HasPrefix(b.URL, e.auth.URL) {
+			return b.URL
 		}
 	}
 	t.Fatalf("no sign-in link in the DM: %+v", dms[0])
@@ -253,6 +259,9 @@ func text(ms []chat.Message) string {
 	var b strings.Builder
 	for _, m := range ms {
 		fmt.Fprintf(&b, "%s\n%s\n%s\n%s\n", m.Title, m.Text, m.Secret, m.Footer)
+		for _, btn := range m.Buttons {
+			fmt.Fprintf(&b, "[%s] %s\n", btn.Label, btn.URL)
+		}
 		for _, f := range m.Fields {
 			fmt.Fprintf(&b, "%s: %s\n", f.Label, f.Value)
 		}

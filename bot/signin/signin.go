@@ -82,6 +82,8 @@ type Config struct {
 	// Linked, when set, hears every sign-in completed as the expected person
 	// (bot.Service.Link): the chat account is then linked to that Entra account.
 	Linked func(ctx context.Context, actor chat.Actor, objectID, upn string)
+	// Words is how each platform names the app and its commands (bot.Service.Words); nil: Slack's.
+	Words func(chat.Platform) chat.Vocabulary
 }
 
 // Manager implements bot.AgentSignIn and serves the callback.
@@ -197,10 +199,11 @@ func (m *Manager) beginLink(ctx context.Context, actor chat.Actor, me bot.User) 
 		return chat.Message{}, fmt.Errorf("keeping the pending sign-in: %w", err)
 	}
 	return chat.Message{
-		Title: "🔑 Sign in to resetbot as " + me.UPN,
-		Text: "Open this link and sign in with your own Entra account: " + u.String() + "\n" +
-			"It works once, for you only (another account is refused), until " + m.clock(now.Add(m.cfg.LinkTTL)) + ".",
-		Footer: fmt.Sprintf("You stay signed in for up to %s; /resetpw logout ends it sooner.", hours(m.cfg.SessionTTL)),
+		Title: "🔑 Sign in as " + me.UPN,
+		Text: "Press Sign in and sign in with your own Entra account. The link works once, for you only (another account is refused), until " +
+			m.clock(now.Add(m.cfg.LinkTTL)) + ".",
+		Buttons: []chat.Button{{Label: "Sign in", URL: u.String(), Primary: true}},
+		Footer:  fmt.Sprintf("You stay signed in for up to %s; logout ends it sooner.", hours(m.cfg.SessionTTL)),
 	}, nil
 }
 
@@ -242,7 +245,8 @@ func (m *Manager) beginDevice(ctx context.Context, actor chat.Actor, me bot.User
 		var e ended
 		if err != nil {
 			m.cfg.Log.Warn("device code sign-in did not complete", "actor", actor.Key(), "why", entraSummary(err))
-			e.dm = chat.Message{Title: "⌛ Your resetbot sign-in was not completed in time. Run /resetpw login again."}
+			v := m.words(actor.Platform)
+			e.dm = chat.Message{Title: "⌛ Your " + v.App + " sign-in was not completed in time. Run " + v.Command + "login again."}
 		} else {
 			e.ok, _, e.dm = m.finish(ctx, actor, me.ID, me.UPN, res, rc)
 		}
@@ -263,11 +267,15 @@ func (m *Manager) beginDevice(ctx context.Context, actor chat.Actor, me bot.User
 		case <-ctx.Done():
 		}
 	}
+	// The code is shown in a block of its own, which platforms make easy to copy; it is a sign-in
+	// for this person only, so it travels as a secret: in their direct messages and nowhere else.
 	return chat.Message{
-		Title: "🔑 Sign in to resetbot as " + me.UPN,
-		Text: "Open " + dc.Result.VerificationURL + " and enter the code " + dc.Result.UserCode +
-			", then sign in with your own Entra account. The code works until " + m.clock(expires) + "; another account is refused.",
-		Footer: fmt.Sprintf("You stay signed in for up to %s; /resetpw logout ends it sooner.", hours(m.cfg.SessionTTL)),
+		Title: "🔑 Sign in as " + me.UPN,
+		Text: "Copy the code below, press Open the sign-in page, paste it and sign in with your own Entra account. The code works until " +
+			m.clock(expires) + "; another account is refused.",
+		Secret:  chat.NewSecret(dc.Result.UserCode),
+		Buttons: []chat.Button{{Label: "Open the sign-in page", URL: dc.Result.VerificationURL, Primary: true}},
+		Footer:  fmt.Sprintf("You stay signed in for up to %s; logout ends it sooner.", hours(m.cfg.SessionTTL)),
 	}, false, nil
 }
 
@@ -303,8 +311,9 @@ func (m *Manager) finish(ctx context.Context, actor chat.Actor, wantOID, wantUPN
 		m.cfg.Linked(ctx, actor, wantOID, wantUPN)
 	}
 	words = "Signed in as " + wantUPN + " until " + m.clock(now.Add(m.cfg.SessionTTL)) + ". You can close this page and go back to the chat."
-	return true, words, chat.Message{Title: "✅ Signed in to resetbot as " + wantUPN + ".",
-		Text: "Resets that need your own sign-in now run as you, until " + m.clock(now.Add(m.cfg.SessionTTL)) + ". /resetpw logout ends it."}
+	v := m.words(actor.Platform)
+	return true, words, chat.Message{Title: "✅ Signed in to " + v.App + " as " + wantUPN + ".",
+		Text: "Resets that need your own sign-in now run as you, until " + m.clock(now.Add(m.cfg.SessionTTL)) + ". " + v.Command + "logout ends it."}
 }
 
 // tokenRow is what an agent's sealed row holds: MSAL's cache for that agent alone (refresh token
@@ -613,4 +622,12 @@ func page(w http.ResponseWriter, status int, title, text string) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
 	_ = pageTmpl.Execute(w, struct{ Title, Text string }{title, text})
+}
+
+// words is how the agent's platform names the app and its commands.
+func (m *Manager) words(p chat.Platform) chat.Vocabulary {
+	if m.cfg.Words != nil {
+		return m.cfg.Words(p)
+	}
+	return chat.Vocabulary{App: "resetbot", Reset: "/resetpw", Command: "/resetpw "}
 }

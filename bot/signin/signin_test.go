@@ -226,7 +226,7 @@ func TestSessionExpires(t *testing.T) {
 func TestDeviceCodeSignIn(t *testing.T) {
 	e := newEnv(t, envOpts{deviceFlow: true})
 	replies, dms := e.say(t, "helpdesk@contoso.com", "/resetpw login")
-	if len(replies) != 1 || len(dms) != 1 || !strings.Contains(dms[0].Text, "enter the code") {
+	if len(replies) != 1 || len(dms) != 1 || !strings.Contains(dms[0].Text, "Copy the code below") {
 		t.Fatalf("replies %+v dms %+v", replies, dms)
 	}
 	code := deviceCode(t, dms[0])
@@ -429,10 +429,26 @@ func waitFor(t *testing.T, cond func() bool) {
 // deviceCode reads the user code from the sign-in DM ("… enter the code ABC123, then …").
 func deviceCode(t *testing.T, m chat.Message) string {
 	t.Helper()
-	_, rest, ok := strings.Cut(m.Text, "enter the code ")
-	code, _, _ := strings.Cut(rest, ",")
-	if !ok || code == "" {
-		t.Fatalf("no code in %q", m.Text)
+	// The code is a block of its own to copy, shown only in the DM, beside a link to the page.
+	code := m.Secret.Reveal()
+	if code == "" || strings.Contains(m.Text, code) {
+		t.Fatalf("the code is not in a block of its own: %+v", m)
+	}
+	if len(m.Buttons) != 1 || m.Buttons[0].URL == "" {
+		t.Fatalf("no button to open the sign-in page: %+v", m.Buttons)
 	}
 	return code
+}
+
+// The sign-in speaks the agent's platform: in Teams the app is ResetPW and commands are bare words.
+func TestSignInInThePlatformsWords(t *testing.T) {
+	teams := chat.Vocabulary{App: "ResetPW", Reset: "resetpw", Command: ""}
+	e := newEnv(t, envOpts{sandbox: "helpdesk@contoso.com", words: func(chat.Platform) chat.Vocabulary { return teams }})
+	_, dms := e.say(t, "helpdesk@contoso.com", "/resetpw login")
+	if len(dms) != 1 || !strings.HasPrefix(dms[0].Title, "✅ Signed in to ResetPW as helpdesk@contoso.com") {
+		t.Fatalf("DMs %+v, want one saying the agent is signed in to ResetPW", dms)
+	}
+	if got := text(dms); !strings.Contains(got, ". logout ends it.") || strings.Contains(got, "/resetpw") || strings.Contains(got, "resetbot") {
+		t.Errorf("the sign-in DM is not in Teams' words: %s", got)
+	}
 }

@@ -17,7 +17,8 @@ const requestColumns = `id, state, source, requester_key,
 	requester_chat_platform, requester_chat_tenant, requester_chat_user_id, requester_chat_object_id,
 	requester_chat_email, requester_chat_name, requester_id, requester_upn, requester_name, requester_roles,
 	reason, approval_reason, approver_role, approver_key, approver_id, approver_upn, approver_name, outcome,
-	created_at, updated_at, expires_at, card, progress, seal, approval_seal, lease_owner, lease_until, caller`
+	created_at, updated_at, expires_at, card, progress, seal, approval_seal, lease_owner, lease_until, caller,
+	requester_chat_time_zone`
 
 const targetColumns = `n, line, ref, target_id, upn, name, roles, reason, step, outcome, sealed, sent_at,
 	changed_before, sends, revoke, graph_request_id, updated_at, notice_state, notice`
@@ -28,13 +29,13 @@ func (s *sqlStore) CreateRequest(ctx context.Context, r *bot.Request) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		a := r.Requester
 		if _, err := tx.ExecContext(ctx, s.d.rebind(`INSERT INTO requests (`+requestColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			r.ID, string(r.State), r.Source, a.Key(),
 			string(a.Platform), a.Tenant, a.UserID, a.ObjectID, a.Email, a.Name,
 			r.RequesterID, r.RequesterUPN, r.RequesterName, jsonText(nonNil(r.RequesterRoles)),
 			r.Reason, r.ApprovalReason, r.ApproverRole, r.ApproverKey, r.ApproverID, r.ApproverUPN, r.ApproverName, r.Outcome,
 			nanos(r.CreatedAt), nanos(r.UpdatedAt), nanos(r.ExpiresAt), jsonText(r.Card), jsonText(r.Progress),
-			r.Seal, r.ApprovalSeal, r.LeaseOwner, nanos(r.LeaseUntil), jsonText(r.Caller)); err != nil {
+			r.Seal, r.ApprovalSeal, r.LeaseOwner, nanos(r.LeaseUntil), jsonText(r.Caller), a.TimeZone); err != nil {
 			return err
 		}
 		stmt, err := tx.PrepareContext(ctx, s.d.rebind(`INSERT INTO request_targets (request_id, `+targetColumns+`)
@@ -93,7 +94,8 @@ func scanRequest(row scanner) (*bot.Request, error) {
 		&chatP, &r.Requester.Tenant, &r.Requester.UserID, &r.Requester.ObjectID, &r.Requester.Email, &r.Requester.Name,
 		&r.RequesterID, &r.RequesterUPN, &r.RequesterName, &reqRoles,
 		&r.Reason, &r.ApprovalReason, &r.ApproverRole, &r.ApproverKey, &r.ApproverID, &r.ApproverUPN, &r.ApproverName, &r.Outcome,
-		&created, &updated, &expires, &card, &progress, &r.Seal, &r.ApprovalSeal, &r.LeaseOwner, &lease, &caller)
+		&created, &updated, &expires, &card, &progress, &r.Seal, &r.ApprovalSeal, &r.LeaseOwner, &lease, &caller,
+		&r.Requester.TimeZone)
 	if err != nil {
 		return nil, err
 	}

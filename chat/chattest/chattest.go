@@ -72,6 +72,10 @@ func Examples(t testing.TB, svc Service, p chat.Platform) []Example {
 	svc.Advance(31 * time.Minute)
 	expired := s.last(s.tick(), "card")
 
+	// Answers of many lines: platforms that lose single line breaks must keep them apart.
+	whoami := s.one(s.say(chat.PlatformShell, "helpdesk@contoso.com", "whoami"), "reply")
+	audit := s.one(s.say(chat.PlatformShell, "sam@contoso.com", "audit"), "reply")
+
 	return []Example{
 		{"approval_pending", chat.SurfaceChannel, steady(pending)},
 		{"approval_approved", chat.SurfaceChannel, steady(approved)},
@@ -80,6 +84,8 @@ func Examples(t testing.TB, svc Service, p chat.Platform) []Example {
 		{"password_dm", chat.SurfaceDM, steady(dm)},
 		{"refusal", chat.SurfaceReply, steady(refusal)},
 		{"help", chat.SurfaceReply, steady(help)},
+		{"whoami", chat.SurfaceReply, steady(whoami)},
+		{"audit", chat.SurfaceReply, steady(audit)},
 	}
 }
 

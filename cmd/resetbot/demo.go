@@ -117,7 +117,7 @@ func (d demoCmd) Run(ctx context.Context, cc *cliContext) error {
 	svc.SetClock(clock.Now)
 	// Device code flow: the demo has no public URL for a callback.
 	signIn, err := signin.New(signin.Config{ClientID: auth.ClientID, Authority: auth.Authority(), Scopes: signin.Scopes,
-		Key: key, Store: st, HTTPClient: auth.Client(), Now: clock.Now, Log: log, Tell: svc.TellActor, Audit: svc.AuditSignIn, Linked: svc.Link,
+		Key: key, Store: st, HTTPClient: auth.Client(), Now: clock.Now, Log: log, Tell: svc.TellActor, Audit: svc.AuditSignIn, Linked: svc.Link, Words: svc.Words,
 		DeviceWait: 5 * time.Second})
 	if err != nil {
 		return err

@@ -80,6 +80,7 @@ func runTeamsDemo(ctx context.Context, d teamsDemo) error {
 		Credential:            demoCredential{},
 		Handler:               demoTeamsHandler{svc: d.Service, advance: d.Advance},
 		ApprovalsConversation: demoApprovalsChannel,
+		ApprovalsName:         "IT › approvals", // the playground's team and channel
 		InsecureLoopback:      true,
 		Log:                   slog.New(slog.NewTextHandler(io.MultiWriter(d.Log, warnOnly{d.Out}), nil)),
 		// The playground answers at once; a long wait would only hide a stuck demo.

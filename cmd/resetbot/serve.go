@@ -293,7 +293,7 @@ func newSignIn(c signInConfig, g graphsvc.Config, st bot.Store, svc *bot.Service
 		scopes[i] = resource + "/" + n
 	}
 	return signin.New(signin.Config{ClientID: g.ClientID, Authority: authority, PublicURL: c.PublicURL, Scopes: scopes,
-		Key: c.Key, Store: st, SessionTTL: c.Lifetime, Log: log, Tell: svc.TellActor, Audit: svc.AuditSignIn, Linked: svc.Link})
+		Key: c.Key, Store: st, SessionTTL: c.Lifetime, Log: log, Tell: svc.TellActor, Audit: svc.AuditSignIn, Linked: svc.Link, Words: svc.Words})
 }
 
 func firstNonEmpty(a, b string) string {

@@ -151,6 +151,7 @@ var settingsTable = []section{
 		{Name: "MICROSOFT_APP_CERTIFICATE_PATH", Help: "Instead of a secret: the bot's certificate and key, PEM or PKCS#12."},
 		{Name: "MICROSOFT_APP_CERTIFICATE_PASSWORD", Secret: true, Help: "Password of that certificate's key, if any."},
 		{Name: "RESETBOT_TEAMS_APPROVALS_CONVERSATION", Help: "The approvals channel's ID, 19:…@thread.tacv2."},
+		{Name: "RESETBOT_TEAMS_APPROVALS_NAME", Help: "The approvals channel as people see it, team › channel (\"IT › approvals\"); default: learned from the channel."},
 		{Name: "RESETBOT_TEAMS_AUDIT_CONVERSATION", Help: "The channel ID digests go to, 19:…@thread.tacv2."},
 		{Name: "RESETBOT_TEAMS_SERVICE_URL", Help: "Connector for messages the bot starts (default: learned from your tenant's activities)."},
 		{Name: "RESETBOT_TEAMS_OPENID_METADATA", Help: "Sovereign clouds: the Bot Framework's OpenID metadata URL."},

@@ -74,7 +74,7 @@ func Sample(id string) *bot.Request {
 	return &bot.Request{
 		ID: id, State: bot.StatePending, Source: "users.csv",
 		Requester: chat.Actor{Platform: chat.PlatformTeams, Tenant: "tenant-1", UserID: "29:user-1",
-			ObjectID: "oid-pat", Email: "pat@contoso.com", Name: "Pat (Teams)"},
+			ObjectID: "oid-pat", Email: "pat@contoso.com", Name: "Pat (Teams)", TimeZone: "Europe/Paris"},
 		RequesterID: "id-pat", RequesterUPN: "pat@contoso.com", RequesterName: "Pat Admin",
 		RequesterRoles: []string{bot.RolePrivilegedAuthAdmin},
 		Reason:         "lost phone, verified by video", ApprovalReason: "Ceo Person holds Global Administrator",
