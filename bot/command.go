@@ -433,16 +433,25 @@ func takeReason(words []string) (rest []string, reason string, err error) {
 		} else {
 			reason = strings.Join(append([]string{w[len("--reason="):]}, tail...), " ")
 		}
-		reason = cleanReason(reason)
+		if reason, err = checkReason(reason); err != nil {
+			return nil, "", err
+		}
 		if reason == "" {
 			return nil, "", usagef("`--reason` needs some text after it.")
-		}
-		if utf8.RuneCountInString(reason) > MaxReasonLength {
-			return nil, "", usagef("The reason is %d characters; keep it under %d.", utf8.RuneCountInString(reason), MaxReasonLength)
 		}
 		return rest, reason, nil
 	}
 	return rest, "", nil
+}
+
+// checkReason cleans a reason, typed after --reason or in a card's box, and holds it to
+// MaxReasonLength. An empty result means no reason was given.
+func checkReason(s string) (string, error) {
+	s = cleanReason(s)
+	if n := utf8.RuneCountInString(s); n > MaxReasonLength {
+		return "", usagef("The reason is %d characters; keep it under %d.", n, MaxReasonLength)
+	}
+	return s, nil
 }
 
 // cleanReason drops control characters (which could forge lines in the trail or a card) and

@@ -66,7 +66,9 @@ func (s *Service) approvalCard(req *Request) chat.Message {
 		}
 		m.Buttons = []chat.Button{
 			{Label: "Approve", Action: chat.ActionApprove, RequestID: req.ID, Primary: true, Confirm: confirm},
-			{Label: "Deny", Action: chat.ActionDeny, RequestID: req.ID, Danger: true},
+			{Label: "Deny", Action: chat.ActionDeny, RequestID: req.ID, Danger: true, Input: &chat.Input{
+				Label: "Reason to deny (optional; the requester reads it)", Placeholder: "e.g. not verified, call back on the number on file",
+				MaxLength: MaxReasonLength, Option: "--reason"}},
 		}
 		m.Footer = "Approvers must be entitled to reset every target themselves, and may not be the requester or a target."
 		if req.ApproverRole == approverAuditReader {

@@ -56,7 +56,11 @@ func Render(label string, m chat.View) string {
 		var labels, cmds []string
 		for _, btn := range m.Buttons {
 			labels = append(labels, "["+btn.Label+"]")
-			cmds = append(cmds, string(btn.Action)+" "+btn.RequestID)
+			cmd := string(btn.Action) + " " + btn.RequestID
+			if btn.Input != nil && btn.Input.Option != "" {
+				cmd += " [" + btn.Input.Option + " …]"
+			}
+			cmds = append(cmds, cmd)
 		}
 		line(strings.Join(labels, "  ") + "   (type: " + strings.Join(cmds, " | ") + ")")
 	}

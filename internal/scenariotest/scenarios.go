@@ -34,6 +34,9 @@ type Driver interface {
 	// Click presses a button as the persona: Approve or Deny on an approval card, or Run or Cancel
 	// on the preview of a list the persona sent.
 	Click(t *testing.T, as string, action chat.Action, requestID string) []Seen
+	// Deny presses Deny on an approval card as the persona, with the reason typed in the card's
+	// box; the terminal, which has no box, types `deny R-… --reason …`.
+	Deny(t *testing.T, as, requestID, reason string) []Seen
 	// Tick runs the timed jobs (approval expiry, DM withdrawal) and returns what they showed.
 	Tick(t *testing.T) []Seen
 }
@@ -59,7 +62,7 @@ func Run(t *testing.T, newDriver func(t *testing.T, env *Env) Driver) {
 		{name: "ThrottledResetCompletesOnce", run: throttledReset},
 		{name: "Whoami", run: whoami},
 	}
-	for _, sc := range append(append(scenarios, listScenarios...), callerScenarios...) {
+	for _, sc := range append(append(append(scenarios, listScenarios...), callerScenarios...), decideScenarios...) {
 		t.Run(sc.name, func(t *testing.T) {
 			env := NewEnv(t, sc.cfg)
 			sc.run(t, env, newDriver(t, env))
