@@ -23,7 +23,7 @@ func requesterWithdraws(t *testing.T, env *Env, d Driver) {
 	id := RequestID(t, card.Text)
 	seen := d.Click(t, "pat@contoso.com", chat.ActionDeny, id)
 	// Teams answers a click with the card it changed, the others with a reply as well.
-	mustFind(t, seen, "card", "Withdrawn by Pat Admin")
+	decidedCard(t, mustFind(t, seen, "card", "Withdrawn by Pat Admin"))
 	for _, s := range seen {
 		if strings.Contains(s.Text, "approve your own") {
 			t.Errorf("the withdrawal speaks of approving: %q", s.Text)
@@ -94,5 +94,23 @@ func wantRecord(t *testing.T, env *Env, id, outcome, detail string) {
 	}
 	if !found {
 		t.Errorf("no %q approval record of %s with %q in the trail", outcome, id, detail)
+	}
+}
+
+// decidedCard fails unless a card updated after its decision reads as a record: no deadline left
+// on it, and a short title (what happened, who and when are rows of their own).
+func decidedCard(t *testing.T, card Seen) {
+	t.Helper()
+	if strings.Contains(card.Text, "Expires") {
+		t.Errorf("a decided card still shows when it expires: %q", card.Text)
+	}
+	title, _, _ := strings.Cut(card.Text, "\n")
+	if strings.Contains(title, "·") || strings.Contains(title, " by ") || strings.Contains(title, "UTC") {
+		t.Errorf("the decided card's title packs the decision into one line: %q", title)
+	}
+	for _, row := range []string{"Decision", " at"} {
+		if !strings.Contains(card.Text, row) {
+			t.Errorf("the decided card has no %q row: %q", strings.TrimSpace(row), card.Text)
+		}
 	}
 }

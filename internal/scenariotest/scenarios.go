@@ -170,7 +170,7 @@ func approvalFlow(t *testing.T, env *Env, d Driver) {
 	noWrites(t, env)
 
 	seen = d.Click(t, "sam@contoso.com", chat.ActionApprove, id)
-	mustFind(t, seen, "card", "Approved by Sam Security")
+	decidedCard(t, mustFind(t, seen, "card", "Approved by Sam Security"))
 	resets := env.Graph.Resets("ceo@contoso.com")
 	if len(resets) != 1 {
 		t.Fatalf("Graph set %d passwords for ceo, want 1", len(resets))
@@ -191,7 +191,7 @@ func approvalDenied(t *testing.T, env *Env, d Driver) {
 	card := mustFind(t, d.Say(t, "pat@contoso.com", "/resetpw megan@contoso.com"), "approvals", "")
 	id := RequestID(t, card.Text)
 	seen := d.Click(t, "sam@contoso.com", chat.ActionDeny, id)
-	mustFind(t, seen, "card", "Sam Security")
+	decidedCard(t, mustFind(t, seen, "card", "Denied by Sam Security"))
 	mustFind(t, seen, "dm:pat@contoso.com", "denied")
 	mustFind(t, d.Click(t, "sam@contoso.com", chat.ActionApprove, id), "reply", "already")
 	noWrites(t, env)
@@ -202,7 +202,7 @@ func approvalExpires(t *testing.T, env *Env, d Driver) {
 	id := RequestID(t, card.Text)
 	env.Clock.Advance(31 * time.Minute)
 	seen := d.Tick(t)
-	mustFind(t, seen, "card", "Expired")
+	decidedCard(t, mustFind(t, seen, "card", "Nobody approved it in time"))
 	mustFind(t, seen, "dm:pat@contoso.com", "in time")
 	mustFind(t, d.Click(t, "sam@contoso.com", chat.ActionApprove, id), "reply", "expired")
 	noWrites(t, env)
