@@ -276,14 +276,12 @@ func targetFacts(target User, actorRoles []RoleAssignment) string {
 	var outside []string
 	for _, a := range actorRoles {
 		if u := a.AdministrativeUnit(); u != "" && !containsFold(target.AdministrativeUnits, u) {
-			outside = appendUnique(outside, u)
+			outside = appendUnique(outside, a.UnitWords())
 		}
 	}
 	switch {
-	case len(outside) == 1:
-		facts = append(facts, "they are not a member of administrative unit "+outside[0])
-	case len(outside) > 1:
-		facts = append(facts, "they are not a member of administrative units "+joinList(outside))
+	case len(outside) > 0:
+		facts = append(facts, "they are not a member of "+joinList(outside))
 	case len(facts) == 0:
 		facts = append(facts, "your roles don't cover them")
 	}
@@ -291,8 +289,8 @@ func targetFacts(target User, actorRoles []RoleAssignment) string {
 }
 
 func describeHeld(r RoleAssignment) string {
-	if u := r.AdministrativeUnit(); u != "" {
-		return RoleName(r.TemplateID) + " for administrative unit " + u
+	if u := r.UnitWords(); u != "" {
+		return RoleName(r.TemplateID) + " for " + u
 	}
 	return RoleName(r.TemplateID)
 }
@@ -364,8 +362,8 @@ func (p Policy) ResettableSummary(actor User) string {
 
 func reachSentence(a RoleAssignment) string {
 	role := RoleName(a.TemplateID)
-	if u := a.AdministrativeUnit(); u != "" {
-		return "As " + role + " for administrative unit " + u + " you may reset members of that unit who hold no Entra role at all (Microsoft's rule for roles scoped to an administrative unit)."
+	if u := a.UnitWords(); u != "" {
+		return "As " + role + " for " + u + " you may reset members of that unit who hold no Entra role at all (Microsoft's rule for roles scoped to an administrative unit)."
 	}
 	if resetsEveryone[a.TemplateID] {
 		return "As " + role + " you may reset anyone, including other administrators, except members of restricted management administrative units."

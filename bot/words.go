@@ -464,8 +464,8 @@ func (s *Service) whoami(me User) chat.Message {
 	var roles []string
 	for _, r := range me.Roles {
 		name := RoleName(r.TemplateID)
-		if !r.TenantWide() {
-			name += " (administrative unit " + r.AdministrativeUnit() + ")"
+		if u := r.UnitWords(); u != "" {
+			name += " for " + u
 		}
 		roles = append(roles, name)
 	}

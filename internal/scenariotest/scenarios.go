@@ -232,6 +232,17 @@ func whoami(t *testing.T, env *Env, d Driver) {
 		t.Errorf("whoami does not name the person: %q", r.Text)
 	}
 	mustFind(t, d.Say(t, "helpdesk@contoso.com", "/resetpw help"), "reply", "whoami")
+
+	// An administrative unit is named as the directory names it, in whoami and in a refusal.
+	for _, said := range []Seen{
+		mustFind(t, d.Say(t, "parishelp@contoso.com", "/resetpw whoami"), "reply", "Helpdesk Administrator"),
+		mustFind(t, d.Say(t, "parishelp@contoso.com", "/resetpw adele@contoso.com"), "reply", "Adele Vance"),
+	} {
+		if !strings.Contains(said.Text, "Paris office") || strings.Contains(said.Text, "30000000-") {
+			t.Errorf("the administrative unit is not named by its display name: %q", said.Text)
+		}
+	}
+	noWrites(t, env)
 }
 
 // PasswordOnlyInDM fails if the password appears anywhere but a DM: other messages, the service's
