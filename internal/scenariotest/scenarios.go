@@ -62,7 +62,7 @@ func Run(t *testing.T, newDriver func(t *testing.T, env *Env) Driver) {
 		{name: "ThrottledResetCompletesOnce", run: throttledReset},
 		{name: "Whoami", run: whoami},
 	}
-	for _, sc := range append(append(append(scenarios, listScenarios...), callerScenarios...), decideScenarios...) {
+	for _, sc := range append(append(append(append(scenarios, listScenarios...), callerScenarios...), decideScenarios...), limitScenarios...) {
 		t.Run(sc.name, func(t *testing.T) {
 			env := NewEnv(t, sc.cfg)
 			sc.run(t, env, newDriver(t, env))
