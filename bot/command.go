@@ -471,7 +471,9 @@ func cleanReason(s string) string {
 }
 
 // splitWords splits on white space, honouring "double", 'single' and “smart” quotes, which chat
-// clients substitute for straight ones as people type.
+// clients substitute for straight ones as people type. For the same reason an em or en dash that
+// starts a word and is followed by a letter (—reason, –tap: what macOS, iOS, Teams and Outlook make
+// of "--") is read as "--"; inside quotes it stays as typed.
 func splitWords(s string) ([]string, error) {
 	var (
 		words []string
@@ -480,7 +482,8 @@ func splitWords(s string) ([]string, error) {
 		inTok bool
 	)
 	closing := map[rune]rune{'"': '"', '\'': '\'', '“': '”', '”': '”', '‘': '’', '’': '’'}
-	for _, r := range s {
+	rs := []rune(s)
+	for i, r := range rs {
 		switch {
 		case quote != 0:
 			if r == quote || (quote == '”' && r == '“') {
@@ -490,6 +493,9 @@ func splitWords(s string) ([]string, error) {
 			}
 		case r == '"' || r == '“' || r == '”' || r == '‘' || (r == '\'' && !inTok):
 			quote = closing[r]
+			inTok = true
+		case (r == '—' || r == '–') && !inTok && i+1 < len(rs) && unicode.IsLetter(rs[i+1]):
+			cur.WriteString("--")
 			inTok = true
 		case unicode.IsSpace(r):
 			if inTok {

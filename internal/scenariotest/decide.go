@@ -32,10 +32,10 @@ func requesterWithdraws(t *testing.T, env *Env, d Driver) {
 	mustFind(t, d.Click(t, "sam@contoso.com", chat.ActionApprove, id), "reply", "already")
 	wantRecord(t, env, id, "withdrawn", "")
 
-	// Typed, with a reason.
+	// Typed, with a reason, and "--" turned into an em dash and smart quotes by the keyboard.
 	card = mustFind(t, d.Say(t, "pat@contoso.com", "/resetpw ceo@contoso.com"), "approvals", "")
 	id = RequestID(t, card.Text)
-	seen = d.Say(t, "pat@contoso.com", `deny `+id+` --reason "changed my mind"`)
+	seen = d.Say(t, "pat@contoso.com", `deny `+id+` —reason “changed my mind”`)
 	mustFind(t, seen, "reply", "withdrew")
 	mustFind(t, seen, "card", "Withdrawn by Pat Admin")
 	wantRecord(t, env, id, "withdrawn", "changed my mind")
