@@ -111,7 +111,16 @@ func (s *Service) needsSignIn(ctx context.Context, actor chat.Actor, me, target 
 		return chat.Message{Title: "⚠️ " + why + ", and " + de.Message + ".", Text: de.Remedy}, false
 	}
 	return chat.Message{Title: "🔑 " + why + ", and you are not signed in.",
-		Text: "Sign in with /resetpw login (the link comes by DM), then ask again. Nothing was reset."}, false
+		Text: "Sign in with /resetpw login (I send you " + s.signInSends() + ", privately), then ask again. Nothing was reset."}, false
+}
+
+// signInSends says what a sign-in sends the person, as the sign-in in use says it (a link to open,
+// or a code to enter), or in words true of both.
+func (s *Service) signInSends() string {
+	if d, ok := s.signIn.(interface{ Sends() string }); ok {
+		return d.Sends()
+	}
+	return "a link to open or a code to enter"
 }
 
 // login starts an agent's sign-in; the link or code goes to them by DM, never to a channel.
@@ -127,13 +136,13 @@ func (s *Service) login(ctx context.Context, in chat.Incoming, me User) error {
 	}
 	if err := s.TellActor(ctx, in.Actor, m); err != nil {
 		s.log.Error("sending the sign-in message failed", "actor", in.Actor.Key(), "err", err)
-		return in.Reply.Reply(ctx, chat.Message{Title: "⚠️ I could not DM you the sign-in link, and I only send it privately. Open a direct message with me and try again."})
+		return in.Reply.Reply(ctx, chat.Message{Title: "⚠️ I could not DM you the sign-in, and I only send it privately. Open a direct message with me and try again."})
 	}
 	s.AuditSignIn(ctx, in.Actor, me.UPN, "started", "")
 	if signedIn { // the demo's sandbox approves at once
 		return in.Reply.Reply(ctx, chat.Message{Title: "✅ You are signed in as " + me.UPN + "; the details are in your DM."})
 	}
-	return in.Reply.Reply(ctx, chat.Message{Title: "🔑 I sent you how to sign in by DM.",
+	return in.Reply.Reply(ctx, chat.Message{Title: "🔑 I sent you " + s.signInSends() + " by DM.",
 		Text: "Sign in as " + me.UPN + "; it works once and only for you."})
 }
 

@@ -101,7 +101,7 @@ func (s *Service) auditSummary(ctx context.Context, in chat.Incoming, me User, c
 		return s.unavailable(ctx, in, err)
 	}
 	s.audit(ctx, &AuditRecord{Event: EventAuditRead, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(), ActorUPN: me.UPN,
-		TargetUPN: filter, Outcome: "shown", Detail: fmt.Sprintf("last %s: %d records", windowWords(window), sum.total)})
+		TargetUPN: filter, Outcome: "shown", Detail: fmt.Sprintf("last %s: %s", windowWords(window), count(sum.total, "record"))})
 	return in.Reply.Reply(ctx, s.renderTrailSummary(sum, window, from, now))
 }
 
@@ -217,7 +217,7 @@ func (s *Service) renderTrailSummary(sum *trailSummary, window time.Duration, fr
 	}
 	m := chat.Message{Title: title,
 		Footer: fmt.Sprintf("%s from %s to %s · only you can see this · everything: resetbot audit export --since %s",
-			plural(sum.total, "record"), s.when(from), s.when(now), exportSince(window))}
+			count(sum.total, "record"), s.when(from), s.when(now), exportSince(window))}
 	if sum.total == 0 {
 		who := ""
 		if sum.filter != "" {
@@ -342,13 +342,6 @@ func exportSince(d time.Duration) string {
 		return fmt.Sprintf("%dd", d/(24*time.Hour))
 	}
 	return d.String()
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func clipTo(s string, n int) string {

@@ -43,7 +43,7 @@ func (s *Service) applyLimits(ctx context.Context, req *Request, use QuotaUse, n
 		}
 		switch {
 		case n > s.cfg.RateLimit:
-			reason = fmt.Sprintf("This list has %s, more than the %d resets you may ask for per %s.", count(n, "user"), s.cfg.RateLimit, window)
+			reason = fmt.Sprintf("This list has %s, more than the %s you may ask for per %s.", count(n, "user"), count(s.cfg.RateLimit, "reset"), window)
 		case n > 1:
 			reason = fmt.Sprintf("This list has %s, and you may ask for %d more now (the limit is %d per %s).", count(n, "user"), max(s.cfg.RateLimit-use.Actor, 0), s.cfg.RateLimit, window)
 			if at != "" {

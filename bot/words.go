@@ -246,7 +246,7 @@ func (s *Service) listDoneMessage(req *Request) chat.Message {
 		text = append(text, "*Not reset* — refused when decided again just before the reset:\n"+listSome(refused))
 	}
 	if len(revokeFailed) > 0 {
-		text = append(text, fmt.Sprintf("*Sessions not revoked* for %d users (they were reset): %s", len(revokeFailed), strings.Join(revokeFailed, ", ")))
+		text = append(text, fmt.Sprintf("*Sessions not revoked* for %s (they were reset): %s", count(len(revokeFailed), "user"), strings.Join(revokeFailed, ", ")))
 	}
 	m.Text = strings.Join(text, "\n\n")
 	return m
@@ -383,6 +383,9 @@ func listName(req *Request) string {
 	return "list " + req.ID
 }
 
+// Count is count for the command line: "1 row", "2 rows".
+func Count(n int, noun string) string { return count(n, noun) }
+
 // count says "1 user", "2 users", "1,000 users".
 func count(n int, noun string) string {
 	if n == 1 {
@@ -473,6 +476,10 @@ func (s *Service) whoami(me User) chat.Message {
 	if len(roles) > 0 {
 		held = strings.Join(roles, ", ")
 	}
-	return chat.Message{Title: fmt.Sprintf("You are %s (%s): %s.", me.Name(), me.UPN, held), Text: s.cfg.Policy.ResettableSummary(me),
+	m := chat.Message{Title: fmt.Sprintf("You are %s (%s): %s.", me.Name(), me.UPN, held), Text: s.cfg.Policy.ResettableSummary(me),
 		Footer: "Targets with admin roles need a second person's approval. You can never reset yourself: use " + SelfServiceResetURL + "."}
+	if s.cfg.Policy.mayResetNobody(me) {
+		m.Footer = "" // approvals and self-resets are no concern of someone who may reset nobody
+	}
+	return m
 }

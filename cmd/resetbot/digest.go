@@ -159,7 +159,7 @@ func (c digestCSVCmd) Run(ctx context.Context) error {
 	if d.Entra.Err != "" {
 		fmt.Fprintln(os.Stderr, "resetbot: Entra's audit log could not be read: "+d.Entra.Err)
 	}
-	fmt.Fprintf(os.Stderr, "resetbot: %d rows\n", d.CSVRows)
+	fmt.Fprintf(os.Stderr, "resetbot: %s\n", bot.Count(d.CSVRows, "row"))
 	return nil
 }
 

@@ -233,6 +233,20 @@ func whoami(t *testing.T, env *Env, d Driver) {
 	}
 	mustFind(t, d.Say(t, "helpdesk@contoso.com", "/resetpw help"), "reply", "whoami")
 
+	// Someone who may reset nobody reads that, and whom to ask, and none of the rules that do not
+	// apply to them.
+	r = mustFind(t, d.Say(t, "adele@contoso.com", "/resetpw whoami"), "reply", "Adele Vance")
+	for _, want := range []string{"reset nobody", "Helpdesk Administrator or Password Administrator", "aka.ms/sspr", "ask your helpdesk"} {
+		if !strings.Contains(r.Text, want) {
+			t.Errorf("whoami for a person with no role does not say %q: %q", want, r.Text)
+		}
+	}
+	for _, never := range []string{"Never through resetbot", "second person", "guests", "administrative unit"} {
+		if strings.Contains(r.Text, never) {
+			t.Errorf("whoami for a person with no role speaks of %q: %q", never, r.Text)
+		}
+	}
+
 	// An administrative unit is named as the directory names it, in whoami and in a refusal.
 	for _, said := range []Seen{
 		mustFind(t, d.Say(t, "parishelp@contoso.com", "/resetpw whoami"), "reply", "Helpdesk Administrator"),
