@@ -328,6 +328,9 @@ func (s *Service) alreadyDecided(req *Request) string {
 	case StateVerifying:
 		return fmt.Sprintf("Request %s is waiting for its caller to be verified; it can be decided once that is done.", req.ID)
 	}
+	if req.State == StateDenied && strings.HasPrefix(req.Outcome, "withdrawn by ") {
+		return fmt.Sprintf("Request %s was already withdrawn by %s, who asked for it; nothing was reset.", req.ID, req.ApproverName)
+	}
 	if req.ApproverName != "" {
 		detail := req.Outcome
 		if detail == "" {

@@ -29,7 +29,7 @@ func requesterWithdraws(t *testing.T, env *Env, d Driver) {
 			t.Errorf("the withdrawal speaks of approving: %q", s.Text)
 		}
 	}
-	mustFind(t, d.Click(t, "sam@contoso.com", chat.ActionApprove, id), "reply", "already")
+	mustFind(t, d.Click(t, "sam@contoso.com", chat.ActionApprove, id), "reply", "already withdrawn by Pat Admin")
 	wantRecord(t, env, id, "withdrawn", "")
 
 	// Typed, with a reason, and "--" turned into an em dash and smart quotes by the keyboard.
