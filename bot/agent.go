@@ -103,16 +103,25 @@ func (s *Service) needsSignIn(ctx context.Context, actor chat.Actor, me, target 
 		return chat.Message{}, true
 	}
 	de := asDirectoryError(err)
-	why := "Resets in resetbot run with your own sign-in"
+	v := s.words(actor.Platform)
+	why := "Resets in " + v.App + " run with your own sign-in"
 	if target.Synced {
 		why = target.Name() + " is synchronised from on-premises Active Directory, so the reset must run with your own sign-in (it writes the password back to AD)"
 	}
 	if de.Kind != ErrSignInNeeded {
 		return chat.Message{Title: "⚠️ " + why + ", and " + de.Message + ".", Text: de.Remedy}, false
 	}
-	v := s.words(actor.Platform)
 	return chat.Message{Title: "🔑 " + why + ", and you are not signed in.",
-		Text: "Sign in with `" + command(v, "login") + "` (the sign-in comes " + v.ByDM + "), then ask again. Nothing was reset."}, false
+		Text: "Sign in with `" + command(v, "login") + "` (I send you " + s.signInSends() + ", privately), then ask again. Nothing was reset."}, false
+}
+
+// signInSends says what a sign-in sends the person, as the sign-in in use says it (a link to open,
+// or a code to enter), or in words true of both.
+func (s *Service) signInSends() string {
+	if d, ok := s.signIn.(interface{ Sends() string }); ok {
+		return d.Sends()
+	}
+	return "a link to open or a code to enter"
 }
 
 // login starts an agent's sign-in; the link or code goes to them by DM, never to a channel.
@@ -128,13 +137,13 @@ func (s *Service) login(ctx context.Context, in chat.Incoming, me User) error {
 	}
 	if err := s.TellActor(ctx, in.Actor, m); err != nil {
 		s.log.Error("sending the sign-in message failed", "actor", in.Actor.Key(), "err", err)
-		return in.Reply.Reply(ctx, chat.Message{Title: "⚠️ I could not DM you the sign-in link, and I only send it privately. Open a direct message with me and try again."})
+		return in.Reply.Reply(ctx, chat.Message{Title: "⚠️ I could not DM you the sign-in, and I only send it privately. Open a direct message with me and try again."})
 	}
 	s.AuditSignIn(ctx, in.Actor, me.UPN, "started", "")
 	if signedIn { // the demo's sandbox approves at once
 		return in.Reply.Reply(ctx, chat.Message{Title: "✅ You are signed in as " + me.UPN + "; the details are in your DM."})
 	}
-	return in.Reply.Reply(ctx, chat.Message{Title: "🔑 I sent you a sign-in " + s.words(in.Actor.Platform).ByDM + ".",
+	return in.Reply.Reply(ctx, chat.Message{Title: "🔑 I sent you " + s.signInSends() + " " + s.words(in.Actor.Platform).ByDM + ".",
 		Text: "Sign in as " + me.UPN + "; it works once and only for you."})
 }
 

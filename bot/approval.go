@@ -45,6 +45,17 @@ func (s *Service) decide(ctx context.Context, in chat.Incoming, me User, cmd Com
 	if deny {
 		verb = "deny"
 	}
+	if deny && cmd.Reason == "" && in.Input != "" {
+		// The reason typed in the card's box, held to the rules of a typed --reason. Typed in the
+		// box and then Approve pressed, it is not a deny's and is left unread.
+		reason, err := checkReason(in.Input)
+		if err != nil {
+			var ue *UsageError
+			errors.As(err, &ue)
+			return in.Reply.Reply(ctx, chat.Message{Title: "🤔 " + ue.Msg, Text: "Nothing was decided."})
+		}
+		cmd.Reason = reason
+	}
 	req, err := s.store.GetRequest(ctx, cmd.RequestID)
 	if errors.Is(err, ErrNoSuchRequest) {
 		s.audit(ctx, by(in.Actor, me.UPN, cmd.RequestID, EventRefused, "no_such_request", verb+" of an unknown request"))
@@ -169,8 +180,12 @@ func (s *Service) deny(ctx context.Context, in chat.Incoming, req *Request, me U
 		return in.Reply.Reply(ctx, chat.Message{Title: "⛔ This reset is no longer allowed: " + reason + ".",
 			Text: fmt.Sprintf("Request %s is now denied, and %s has been told.", req.ID, req.RequesterName)})
 	}
-	s.tellRequester(ctx, req, chat.Message{Title: fmt.Sprintf("⛔ %s denied your request %s to reset %s; nothing was reset.", me.Name(), req.ID, targetsWords(req)),
-		Text: reason})
+	told := chat.Message{Title: fmt.Sprintf("⛔ %s denied your request %s to reset %s; nothing was reset.", me.Name(), req.ID, targetsWords(req)),
+		Text: "They gave no reason; ask them if you need one."}
+	if reason != "" {
+		told.Text = "Their reason: " + reason
+	}
+	s.tellRequester(ctx, req, told)
 	return in.Reply.Reply(ctx, chat.Message{Title: fmt.Sprintf("Denied %s. %s has been told.", req.ID, req.RequesterName)})
 }
 

@@ -165,7 +165,7 @@ func (s *Service) askList(ctx context.Context, in chat.Incoming, me User, source
 	users, errs, checked := s.lookupMany(ctx, refs, s.previewProgress(ctx, in, req, len(rows)))
 	if checked < len(rows) || ctx.Err() != nil {
 		s.audit(ctx, about(req, nil, EventRefused, "lookup_failed",
-			fmt.Sprintf("%s: the check of %d users did not finish in time (%d checked); nothing was kept", listName(req), len(rows), checked)))
+			fmt.Sprintf("%s: the check of %s did not finish in time (%d checked); nothing was kept", listName(req), count(len(rows), "user"), checked)))
 		return in.Reply.Reply(ctx, chat.Message{
 			Title: fmt.Sprintf("⚠️ I could not check all %s of %s in time (%s checked), so nothing was kept and nothing was reset.",
 				count(len(rows), "user"), listName(req), thousands(checked)),
@@ -186,7 +186,7 @@ func (s *Service) askList(ctx context.Context, in chat.Incoming, me User, source
 			}
 		}
 		s.audit(ctx, about(req, nil, EventRefused, "lookup_failed",
-			fmt.Sprintf("%s: %d of %d users could not be looked up (%s); nothing was kept", listName(req), unanswered, len(rows), first)))
+			fmt.Sprintf("%s: %d of %s could not be looked up (%s); nothing was kept", listName(req), unanswered, count(len(rows), "user"), first)))
 		return in.Reply.Reply(ctx, chat.Message{
 			Title: fmt.Sprintf("⚠️ I could not look up %s of %s (%s), so nothing was kept and nothing was reset.", count(unanswered, "user"), listName(req), first),
 			Text:  "Send the list again in a few minutes."})

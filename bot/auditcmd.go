@@ -101,7 +101,7 @@ func (s *Service) auditSummary(ctx context.Context, in chat.Incoming, me User, c
 		return s.unavailable(ctx, in, err)
 	}
 	s.audit(ctx, &AuditRecord{Event: EventAuditRead, Platform: in.Actor.Platform, ActorKey: in.Actor.Key(), ActorUPN: me.UPN,
-		TargetUPN: filter, Outcome: "shown", Detail: fmt.Sprintf("last %s: %d records", windowWords(window), sum.total)})
+		TargetUPN: filter, Outcome: "shown", Detail: fmt.Sprintf("last %s: %s", windowWords(window), count(sum.total, "record"))})
 	return in.Reply.Reply(ctx, s.renderTrailSummary(sum, window, from, now))
 }
 
@@ -113,10 +113,13 @@ type trailSummary struct {
 	recent [auditRecent]AuditRecord
 	next   int // where the next entry goes in recent
 	shown  int // entries in recent, up to auditRecent
+	// people are the Entra UPNs the window's records give chat accounts: a record made before its
+	// actor was looked up (a command not understood) names only the chat account.
+	people map[string]string
 }
 
 func newTrailSummary(filter string) *trailSummary {
-	return &trailSummary{filter: filter, counts: map[string]int{}}
+	return &trailSummary{filter: filter, counts: map[string]int{}, people: map[string]string{}}
 }
 
 func (t *trailSummary) matches(r AuditRecord) bool {
@@ -128,12 +131,17 @@ func (t *trailSummary) matches(r AuditRecord) bool {
 }
 
 func (t *trailSummary) add(r AuditRecord) {
+	if r.ActorKey != "" && r.ActorUPN != "" {
+		t.people[r.ActorKey] = r.ActorUPN
+	}
 	if r.Event == EventAuditRead || !t.matches(r) {
 		return
 	}
 	t.total++
 	t.counts[string(r.Event)+"/"+r.Outcome]++
-	if entryWords(r) == "" {
+	// Commands not understood are counted, not listed: a few typos would push real resets out of
+	// the latest entries.
+	if entryWords(r) == "" || r.Event == EventRefused && r.Outcome == "bad_input" {
 		return
 	}
 	t.recent[t.next] = r
@@ -209,7 +217,7 @@ func (s *Service) renderTrailSummary(sum *trailSummary, window time.Duration, fr
 	}
 	m := chat.Message{Title: title,
 		Footer: fmt.Sprintf("%s from %s to %s · only you can see this · everything: resetbot audit export --since %s",
-			plural(sum.total, "record"), s.when(from), s.when(now), exportSince(window))}
+			count(sum.total, "record"), s.when(from), s.when(now), exportSince(window))}
 	if sum.total == 0 {
 		who := ""
 		if sum.filter != "" {
@@ -225,7 +233,15 @@ func (s *Service) renderTrailSummary(sum *trailSummary, window time.Duration, fr
 		var kept []string
 		for i := 0; i+1 < len(parts); i += 2 {
 			if n := c[parts[i]]; n > 0 {
-				kept = append(kept, fmt.Sprintf("%d %s", n, parts[i+1]))
+				// "click refused|clicks refused": a noun's two forms; other labels read with any number.
+				label := parts[i+1]
+				if one, many, ok := strings.Cut(label, "|"); ok {
+					label = many
+					if n == 1 {
+						label = one
+					}
+				}
+				kept = append(kept, thousands(n)+" "+label)
 			}
 		}
 		if len(kept) > 0 {
@@ -235,7 +251,7 @@ func (s *Service) renderTrailSummary(sum *trailSummary, window time.Duration, fr
 	add("Resets", "reset/done", "done", "reset/failed", "failed")
 	add("Policy", "decision/allow", "allowed", "decision/needs_approval", "needed approval", "decision/deny", "refused")
 	add("Approvals", "approval/approved", "approved", "approval/denied", "denied", "expired/expired", "expired",
-		"approval/refused", "clicks refused", "approval/failed", "could not be asked")
+		"approval/refused", "click refused|clicks refused", "approval/failed", "could not be asked")
 	var refusals []string
 	for k := range c {
 		if o, ok := strings.CutPrefix(k, string(EventRefused)+"/"); ok {
@@ -245,18 +261,21 @@ func (s *Service) renderTrailSummary(sum *trailSummary, window time.Duration, fr
 	sort.Strings(refusals)
 	var parts []string
 	for _, o := range refusals {
-		parts = append(parts, string(EventRefused)+"/"+o, refusalWords(o))
+		label := refusalWords(o)
+		switch o {
+		case "bad_input":
+			label = "command not understood|commands not understood"
+		case "not_found":
+			label = "unknown user|unknown users"
+		}
+		parts = append(parts, string(EventRefused)+"/"+o, label)
 	}
 	add("Other refusals", parts...)
 	add("Password DMs", "delivery/sent", "sent", "delivery/withdrawn", "withdrawn", "delivery/failed", "failed")
 
 	m.Text = strings.Join(counts, "\n")
 	for _, r := range sum.latest() {
-		who := r.ActorUPN
-		if who == "" {
-			who = r.ActorKey
-		}
-		line := who
+		line := sum.who(r)
 		if r.TargetUPN != "" {
 			line += " → " + r.TargetUPN
 		}
@@ -273,6 +292,33 @@ func (s *Service) renderTrailSummary(sum *trailSummary, window time.Duration, fr
 		m.Text += "\nLatest, newest first:"
 	}
 	return m
+}
+
+// who names a record's actor as a person: their UPN, from this record or another of the same chat
+// account, never the chat account's internal key.
+func (t *trailSummary) who(r AuditRecord) string {
+	if r.ActorUPN != "" {
+		return r.ActorUPN
+	}
+	if upn := t.people[r.ActorKey]; upn != "" {
+		return upn
+	}
+	if r.ActorKey == "" {
+		return "resetbot"
+	}
+	return "a " + platformWords(r.Platform) + " account not matched to Entra"
+}
+
+func platformWords(p chat.Platform) string {
+	switch p {
+	case chat.PlatformTeams:
+		return "Teams"
+	case chat.PlatformSlack:
+		return "Slack"
+	case chat.PlatformShell:
+		return "terminal"
+	}
+	return "chat"
 }
 
 func (s *Service) when(t time.Time) string { return t.In(s.cfg.Location).Format("Mon 2 Jan 15:04 MST") }
@@ -296,13 +342,6 @@ func exportSince(d time.Duration) string {
 		return fmt.Sprintf("%dd", d/(24*time.Hour))
 	}
 	return d.String()
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func clipTo(s string, n int) string {

@@ -90,8 +90,8 @@ func TestAuditVerbFilters(t *testing.T) {
 	for _, want := range []string{
 		"Resets: 3 done",
 		"Policy: 2 allowed · 3 needed approval · 1 refused",
-		"Approvals: 1 approved · 1 denied · 1 expired · 1 clicks refused",
-		"Other refusals: 1 command not understood · 1 no such user",
+		"Approvals: 1 approved · 1 denied · 1 expired · 1 click refused",
+		"Other refusals: 1 command not understood · 1 unknown user",
 		"Password DMs: 3 sent · 3 withdrawn",
 		"pat@contoso.com → isaiah@contoso.com · approval expired",
 		"sam@contoso.com → megan@contoso.com · denied · not verified",
@@ -100,6 +100,13 @@ func TestAuditVerbFilters(t *testing.T) {
 	} {
 		if !strings.Contains(all, want) {
 			t.Errorf("the summary does not say %q:\n%s", want, all)
+		}
+	}
+	// People by their UPN, never by chat account keys; a command not understood is counted, not
+	// listed.
+	for _, never := range []string{"shell:demo:", "refused: command not understood"} {
+		if strings.Contains(all, never) {
+			t.Errorf("the summary shows %q:\n%s", never, all)
 		}
 	}
 	// Newest first.
@@ -163,5 +170,25 @@ func TestMayReadAudit(t *testing.T) {
 		if (d.Verdict == bot.Allow) != c.may {
 			t.Errorf("%s: %v (%s), want may=%v", c.name, d.Verdict, d.Reason, c.may)
 		}
+	}
+}
+
+// Typos do not push resets out of the latest entries, and are counted in one line.
+func TestAuditVerbCountsTypos(t *testing.T) {
+	env := scenariotest.NewEnv(t, nil)
+	in := &scenariotest.Inbox{}
+	env.Service.Attach(chat.PlatformShell, in)
+	in.Say(t, env.Service, "helpdesk@contoso.com", "/resetpw adele@contoso.com")
+	for range 12 {
+		in.Say(t, env.Service, "helpdesk@contoso.com", "/resetpw adele")
+	}
+	all := onlyReplies(t, in.Say(t, env.Service, "sam@contoso.com", "audit"))
+	for _, want := range []string{"helpdesk@contoso.com → adele@contoso.com · reset", "Other refusals: 12 commands not understood"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the summary does not say %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "shell:demo:") || strings.Contains(all, "command not understood ·") {
+		t.Errorf("typos are listed, or named by chat key:\n%s", all)
 	}
 }

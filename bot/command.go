@@ -433,16 +433,25 @@ func takeReason(words []string) (rest []string, reason string, err error) {
 		} else {
 			reason = strings.Join(append([]string{w[len("--reason="):]}, tail...), " ")
 		}
-		reason = cleanReason(reason)
+		if reason, err = checkReason(reason); err != nil {
+			return nil, "", err
+		}
 		if reason == "" {
 			return nil, "", usagef("`--reason` needs some text after it.")
-		}
-		if utf8.RuneCountInString(reason) > MaxReasonLength {
-			return nil, "", usagef("The reason is %d characters; keep it under %d.", utf8.RuneCountInString(reason), MaxReasonLength)
 		}
 		return rest, reason, nil
 	}
 	return rest, "", nil
+}
+
+// checkReason cleans a reason, typed after --reason or in a card's box, and holds it to
+// MaxReasonLength. An empty result means no reason was given.
+func checkReason(s string) (string, error) {
+	s = cleanReason(s)
+	if n := utf8.RuneCountInString(s); n > MaxReasonLength {
+		return "", usagef("The reason is %d characters; keep it under %d.", n, MaxReasonLength)
+	}
+	return s, nil
 }
 
 // cleanReason drops control characters (which could forge lines in the trail or a card) and
@@ -462,7 +471,9 @@ func cleanReason(s string) string {
 }
 
 // splitWords splits on white space, honouring "double", 'single' and “smart” quotes, which chat
-// clients substitute for straight ones as people type.
+// clients substitute for straight ones as people type. For the same reason an em or en dash that
+// starts a word and is followed by a letter (—reason, –tap: what macOS, iOS, Teams and Outlook make
+// of "--") is read as "--"; inside quotes it stays as typed.
 func splitWords(s string) ([]string, error) {
 	var (
 		words []string
@@ -471,7 +482,8 @@ func splitWords(s string) ([]string, error) {
 		inTok bool
 	)
 	closing := map[rune]rune{'"': '"', '\'': '\'', '“': '”', '”': '”', '‘': '’', '’': '’'}
-	for _, r := range s {
+	rs := []rune(s)
+	for i, r := range rs {
 		switch {
 		case quote != 0:
 			if r == quote || (quote == '”' && r == '“') {
@@ -481,6 +493,9 @@ func splitWords(s string) ([]string, error) {
 			}
 		case r == '"' || r == '“' || r == '”' || r == '‘' || (r == '\'' && !inTok):
 			quote = closing[r]
+			inTok = true
+		case (r == '—' || r == '–') && !inTok && i+1 < len(rs) && unicode.IsLetter(rs[i+1]):
+			cur.WriteString("--")
 			inTok = true
 		case unicode.IsSpace(r):
 			if inTok {

@@ -26,6 +26,16 @@ func TestParseCommand(t *testing.T) {
 			Command{Kind: CmdReset, Targets: []string{"adele@contoso.com"}, Reason: "locked out after phone change, INC0042"}},
 		{`adele@contoso.com --reason “smart quotes, INC1”`,
 			Command{Kind: CmdReset, Targets: []string{"adele@contoso.com"}, Reason: "smart quotes, INC1"}},
+		// An em or en dash for "--", as macOS, iOS, Teams and Outlook type it; a dash inside the
+		// reason, or in quotes, stays as typed.
+		{`adele@contoso.com —reason “locked out — phone”`,
+			Command{Kind: CmdReset, Targets: []string{"adele@contoso.com"}, Reason: "locked out — phone"}},
+		{`adele@contoso.com –reason=INC7 —tap`,
+			Command{Kind: CmdReset, Targets: []string{"adele@contoso.com"}, Reason: "INC7", Credential: CredentialAccessPass}},
+		{`deny R-7F3K9Q —reason changed my mind`, Command{Kind: CmdDeny, RequestID: "R-7F3K9Q", Reason: "changed my mind"}},
+		{`audit —since 1d`, Command{Kind: CmdAudit, Since: 24 * time.Hour}},
+		{`adele@contoso.com --reason "—not an option"`,
+			Command{Kind: CmdReset, Targets: []string{"adele@contoso.com"}, Reason: "—not an option"}},
 		{`adele@contoso.com --reason lost phone, don't know PIN`,
 			Command{Kind: CmdReset, Targets: []string{"adele@contoso.com"}, Reason: "lost phone, don't know PIN"}},
 		{`adele@contoso.com --reason=INC42`,
@@ -122,7 +132,7 @@ func TestReasonLosesInvisibleCharacters(t *testing.T) {
 
 func FuzzParseCommand(f *testing.F) {
 	for _, s := range []string{"adele@contoso.com --reason \"x y\"", "status R-7F3K9Q", "whoami", "“", "<mailto:a@b.co|a@b.co>",
-		"deny R-1234 --reason=no", "a@b.c d@e.f -r 'q'", "audit adele@contoso.com --since 7d", "audit --since=36h"} {
+		"deny R-1234 --reason=no", "a@b.c d@e.f -r 'q'", "a@b.c —reason x —tap", "–since 7d", "audit adele@contoso.com --since 7d", "audit --since=36h"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -37,7 +37,7 @@ func (r *run) deliver(ctx context.Context, ts []*Target) int {
 		plain, err := s.seal.Open(t.Sealed, sealAD(r.req, t)...)
 		if err != nil {
 			moves = append(moves, TargetMove{N: t.N, From: StepRevoked, To: StepUndelivered, Change: TargetChange{EraseSealed: true,
-				Outcome: "reset, but its password could not be opened (RESETBOT_ENCRYPTION_KEY changed?): reset it again"}})
+				Outcome: "reset, but its password could not be opened (RESETBOT_ENCRYPTION_KEY changed?): reset them again"}})
 			recs = append(recs, about(r.req, t, EventDelivery, "failed", "the sealed password does not open"))
 			continue
 		}
@@ -123,7 +123,7 @@ func (r *run) giveUpUndelivered(ctx context.Context, ts []*Target) int {
 			continue
 		}
 		moves = append(moves, TargetMove{N: t.N, From: StepRevoked, To: StepUndelivered, Change: TargetChange{EraseSealed: true,
-			Outcome: "reset, but I could not DM you its password in time, so it was erased: reset it again"}})
+			Outcome: "reset, but I could not DM you its password in time, so it was erased: reset them again"}})
 		recs = append(recs, about(r.req, t, EventDelivery, "failed", "the DM could not be sent before the password's lifetime ended; erased unseen"))
 	}
 	moved, _ := r.apply(ctx, moves, nil)

@@ -62,6 +62,23 @@ type RoleAssignment struct {
 	TemplateID string // role template ID (= roleDefinitionId for built-in roles)
 	// Scope is "/" for the whole tenant, or "/administrativeUnits/{id}" for one administrative unit.
 	Scope string
+	// UnitName is the display name of the administrative unit Scope names, when the directory
+	// read it: for messages only, never to decide (names are neither unique nor stable).
+	UnitName string
+}
+
+// UnitWords names the administrative unit an AU-scoped assignment applies to, as people read it:
+// administrative unit “Paris office”, or its ID when the directory gave no name. "" when the
+// assignment is tenant-wide.
+func (r RoleAssignment) UnitWords() string {
+	u := r.AdministrativeUnit()
+	switch {
+	case u == "":
+		return ""
+	case r.UnitName != "":
+		return "administrative unit “" + r.UnitName + "”"
+	}
+	return "administrative unit " + u
 }
 
 // TenantWide reports whether the assignment applies to the whole tenant.

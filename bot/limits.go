@@ -33,14 +33,30 @@ func (s *Service) reserve(ctx context.Context, actor chat.Actor, requestID strin
 // for an audit reader past the tenant's. brake reports the latter.
 func (s *Service) applyLimits(ctx context.Context, req *Request, use QuotaUse, n int, d Decision) (_ Decision, brake bool) {
 	if s.cfg.RateLimit > 0 && !use.Counted {
-		left := max(s.cfg.RateLimit-use.Actor, 0)
-		reason := fmt.Sprintf("You have asked for %s in the last %s; the limit is %d.", count(use.Actor, "reset"), humanDuration(s.cfg.RateWindow), s.cfg.RateLimit)
-		if n > 1 {
-			reason = fmt.Sprintf("This list has %s, and you may ask for %d more in the next %s (the limit is %d per %s).",
-				count(n, "user"), left, humanDuration(s.cfg.RateWindow), s.cfg.RateLimit, humanDuration(s.cfg.RateWindow))
+		window := humanDuration(s.cfg.RateWindow)
+		// Said once for the whole ask, with when it changes: the oldest counted reset leaves the
+		// window then. A list larger than the limit never fits, whenever it is sent.
+		var reason, frees string
+		at := ""
+		if !use.ActorOldest.IsZero() {
+			at = s.clock(use.ActorOldest.Add(s.cfg.RateWindow))
 		}
-		return Decision{Verdict: Deny, Reason: reason,
-			Remedy: "Wait a while, or ask a colleague. A burst like this is reported to security." + listLimitHint(n)}, false
+		switch {
+		case n > s.cfg.RateLimit:
+			reason = fmt.Sprintf("This list has %s, more than the %s you may ask for per %s.", count(n, "user"), count(s.cfg.RateLimit, "reset"), window)
+		case n > 1:
+			reason = fmt.Sprintf("This list has %s, and you may ask for %d more now (the limit is %d per %s).", count(n, "user"), max(s.cfg.RateLimit-use.Actor, 0), s.cfg.RateLimit, window)
+			if at != "" {
+				frees = "More frees up at " + at + ", when your oldest reset of the last " + window + " leaves the count."
+			}
+		default:
+			reason = fmt.Sprintf("You have asked for %s in the last %s, and the limit is %d.", count(use.Actor, "reset"), window, s.cfg.RateLimit)
+			if at != "" {
+				frees = "You may ask again at " + at + ", when your oldest reset of the last " + window + " leaves the count."
+			}
+		}
+		return Decision{Verdict: Deny, Reason: strings.TrimSpace(reason + " " + frees),
+			Remedy: "Ask a colleague if it can't wait. A burst like this is reported to security." + listLimitHint(n)}, false
 	}
 	if s.cfg.TenantLimit > 0 && use.Tenant+n > s.cfg.TenantLimit {
 		if use.Tenant <= s.cfg.TenantLimit { // this ask crosses the line: say so once

@@ -27,7 +27,7 @@ func protectedAccount(name string) Decision {
 func guestAccount(name string) Decision {
 	return Decision{Verdict: Deny,
 		Reason: name + " is a guest: guests sign in with their home organisation, so their password is reset there, not here.",
-		Remedy: "Ask them to reset it with their home organisation's self-service reset or helpdesk."}
+		Remedy: "Ask them to reset their password with their home organisation's self-service reset or helpdesk."}
 }
 
 func disabledAccount(name string) Decision {
@@ -39,7 +39,7 @@ func disabledAccount(name string) Decision {
 func syncedWithoutWriteback(name string) Decision {
 	return Decision{Verdict: Deny,
 		Reason: name + " is synchronised from on-premises Active Directory. A cloud reset would not reach AD because password writeback is not enabled for resetbot.",
-		Remedy: "Reset it in AD, or ask an admin to enable writeback (Entra Connect → Optional features → Password writeback) and sign in with /resetpw login."}
+		Remedy: "Reset their password in AD, or ask an admin to enable writeback (Entra Connect → Optional features → Password writeback) and sign in with /resetpw login."}
 }
 
 func allowedByRole(via RoleAssignment, name string) string {
@@ -150,7 +150,7 @@ func (p Policy) unknownMode() Decision {
 func restrictedBeyondBot(name, role string) Decision {
 	return Decision{Verdict: Deny,
 		Reason: name + " is in a restricted management administrative unit: Entra lets only administrators assigned to that unit change them, and resetbot's own Entra role (" + RoleName(role) + ") is tenant-wide.",
-		Remedy: "Ask an administrator assigned to that restricted administrative unit to reset it in the Entra admin center."}
+		Remedy: "Ask an administrator assigned to that restricted administrative unit to reset their password in the Entra admin center."}
 }
 
 func beyondBotRole(target User, role string) Decision {
@@ -158,7 +158,7 @@ func beyondBotRole(target User, role string) Decision {
 		Reason: "resetbot's own Entra role (" + RoleName(role) + ") may not reset " + target.Name() + ": " + targetFacts(target, nil) + " — Microsoft's rule, and resetbot never goes beyond its own role."}
 	for _, r := range ResetterRoles {
 		if RoleCanReset(r, target) {
-			d.Remedy = "Ask " + withArticle(RoleName(r)) + " to reset it in the Entra admin center."
+			d.Remedy = "Ask " + withArticle(RoleName(r)) + " to reset their password in the Entra admin center."
 			break
 		}
 	}
@@ -178,7 +178,7 @@ func refusal(actor, target User, resetters []RoleAssignment) entitlement {
 		if other := heldRoleNames(actor.Roles); other != "" {
 			reason = "You hold no Entra role that can reset passwords (your roles: " + other + "), so you can't reset " + name + "."
 		}
-		remedy = append(remedy, "Ask a Helpdesk Administrator or Password Administrator to reset it, or ask for one of those roles (or see /resetpw whoami).")
+		remedy = append(remedy, "Ask a Helpdesk Administrator or Password Administrator to reset their password, or ask for one of those roles (or see /resetpw whoami).")
 		return entitlement{reason: reason, remedy: strings.Join(remedy, " ")}
 	}
 
@@ -191,7 +191,7 @@ func refusal(actor, target User, resetters []RoleAssignment) entitlement {
 				reason += " Your role for that unit may reset only members who hold no Entra role, and " + targetFacts(target, nil) + "."
 			}
 		}
-		remedy = append(remedy, "Ask an administrator assigned to that restricted administrative unit to reset it in the Entra admin center.")
+		remedy = append(remedy, "Ask an administrator assigned to that restricted administrative unit to reset their password in the Entra admin center.")
 		return entitlement{reason: reason, remedy: strings.Join(remedy, " ")}
 	}
 
@@ -276,14 +276,12 @@ func targetFacts(target User, actorRoles []RoleAssignment) string {
 	var outside []string
 	for _, a := range actorRoles {
 		if u := a.AdministrativeUnit(); u != "" && !containsFold(target.AdministrativeUnits, u) {
-			outside = appendUnique(outside, u)
+			outside = appendUnique(outside, a.UnitWords())
 		}
 	}
 	switch {
-	case len(outside) == 1:
-		facts = append(facts, "they are not a member of administrative unit "+outside[0])
-	case len(outside) > 1:
-		facts = append(facts, "they are not a member of administrative units "+joinList(outside))
+	case len(outside) > 0:
+		facts = append(facts, "they are not a member of "+joinList(outside))
 	case len(facts) == 0:
 		facts = append(facts, "your roles don't cover them")
 	}
@@ -291,8 +289,8 @@ func targetFacts(target User, actorRoles []RoleAssignment) string {
 }
 
 func describeHeld(r RoleAssignment) string {
-	if u := r.AdministrativeUnit(); u != "" {
-		return RoleName(r.TemplateID) + " for administrative unit " + u
+	if u := r.UnitWords(); u != "" {
+		return RoleName(r.TemplateID) + " for " + u
 	}
 	return RoleName(r.TemplateID)
 }
@@ -335,6 +333,17 @@ func roleReach(a RoleAssignment) string {
 // ResettableSummary says, for `whoami`, in plain words what the person may reset through the bot in
 // entra mode, and why; with writeback on, synced users are reset with the agent's own sign-in.
 func (p Policy) ResettableSummary(actor User) string {
+	if p.mayResetNobody(actor) {
+		// Only what applies to them: the rules of whom one may reset are no business of someone
+		// who may reset nobody.
+		held := ""
+		if other := heldRoleNames(actor.Roles); other != "" {
+			held = " (your roles: " + other + ")"
+		}
+		return "You can reset nobody through resetbot: you hold no Entra role that can reset passwords" + held + ".\n" +
+			"To reset other people's passwords, ask your Entra administrator for the Helpdesk Administrator or Password Administrator role. " +
+			"For your own password use " + SelfServiceResetURL + "; for someone else's, ask your helpdesk."
+	}
 	var lines []string
 	resetters := resettingAssignments(actor.Roles)
 	for _, a := range resetters {
@@ -362,10 +371,16 @@ func (p Policy) ResettableSummary(actor User) string {
 	return strings.Join(lines, "\n")
 }
 
+// mayResetNobody reports whether, in entra mode, the person holds and is eligible for no role that
+// resets passwords: nothing about whom one may reset applies to them.
+func (p Policy) mayResetNobody(actor User) bool {
+	return p.mode() == ModeEntra && len(resettingAssignments(actor.Roles)) == 0 && len(resettingAssignments(actor.EligibleRoles)) == 0
+}
+
 func reachSentence(a RoleAssignment) string {
 	role := RoleName(a.TemplateID)
-	if u := a.AdministrativeUnit(); u != "" {
-		return "As " + role + " for administrative unit " + u + " you may reset members of that unit who hold no Entra role at all (Microsoft's rule for roles scoped to an administrative unit)."
+	if u := a.UnitWords(); u != "" {
+		return "As " + role + " for " + u + " you may reset members of that unit who hold no Entra role at all (Microsoft's rule for roles scoped to an administrative unit)."
 	}
 	if resetsEveryone[a.TemplateID] {
 		return "As " + role + " you may reset anyone, including other administrators, except members of restricted management administrative units."

@@ -638,7 +638,7 @@ func TestDecideEntraMode(t *testing.T) {
 		{name: "disabled before synced", policy: pol, requester: pHelen, target: with(pJohanna, func(u *User) { u.Synced = true }), verdict: Deny, reason: []string{"disabled"}},
 		{name: "synced", policy: pol, requester: pHelen, target: pAlex, verdict: Deny,
 			exactReason: "Alex Wilber is synchronised from on-premises Active Directory. A cloud reset would not reach AD because password writeback is not enabled for resetbot.",
-			exactRemedy: "Reset it in AD, or ask an admin to enable writeback (Entra Connect → Optional features → Password writeback) and sign in with /resetpw login."},
+			exactRemedy: "Reset their password in AD, or ask an admin to enable writeback (Entra Connect → Optional features → Password writeback) and sign in with /resetpw login."},
 		// Someone who may reset nobody learns nothing about the target: not that it is synchronised,
 		// nor that it is a break-glass account.
 		{name: "no right, synced target: nothing about the target", policy: pol, requester: pNora, target: pAlex, verdict: Deny, reason: []string{"no Entra role that can reset passwords"}},
@@ -856,7 +856,7 @@ func TestResettableSummary(t *testing.T) {
 	}{
 		{"Privileged Authentication Administrator", pPat, []string{"As Privileged Authentication Administrator you may reset anyone", "restricted management"}},
 		{"Global Administrator", pMegan, []string{"As Global Administrator you may reset anyone"}},
-		{"no role", pNora, []string{"You hold no Entra role that can reset passwords", "Helpdesk Administrator or Password Administrator"}},
+		{"no role", pNora, []string{"You can reset nobody", "you hold no Entra role that can reset passwords", "Helpdesk Administrator or Password Administrator"}},
 		{"unit-scoped", pParisHelp, []string{"As Helpdesk Administrator for administrative unit au-paris you may reset members of that unit who hold no Entra role at all"}},
 		{"eligible", with(pNora, func(u *User) { u.EligibleRoles = pPat.Roles }), []string{"You hold no Entra role", "eligible for Privileged Authentication Administrator"}},
 		{"several roles", with(pHelen, func(u *User) { u.Roles = append(u.Roles, RoleAssignment{TemplateID: tAuthAdmin}) }),
@@ -931,7 +931,7 @@ func ExamplePolicy_Decide() {
 	//   Ask a Privileged Authentication Administrator, or see /resetpw whoami.
 	// Helen Desk → Alex Wilber: deny
 	//   Alex Wilber is synchronised from on-premises Active Directory. A cloud reset would not reach AD because password writeback is not enabled for resetbot.
-	//   Reset it in AD, or ask an admin to enable writeback (Entra Connect → Optional features → Password writeback) and sign in with /resetpw login.
+	//   Reset their password in AD, or ask an admin to enable writeback (Entra Connect → Optional features → Password writeback) and sign in with /resetpw login.
 	// Pat Admin → Ceo Person: needs_approval
 	//   Ceo Person holds Global Administrator, so this needs a second person.
 	//   Someone else who may reset Ceo Person themselves must approve it.
@@ -943,7 +943,7 @@ func ExamplePolicy_Decide() {
 	//   Ask a Password Administrator, or see /resetpw whoami.
 	// Nora Noroles → Adele Vance: deny
 	//   You hold no Entra role that can reset passwords, so you can't reset Adele Vance.
-	//   Ask a Helpdesk Administrator or Password Administrator to reset it, or ask for one of those roles (or see /resetpw whoami).
+	//   Ask a Helpdesk Administrator or Password Administrator to reset their password, or ask for one of those roles (or see /resetpw whoami).
 	// You can't approve this: only someone who may reset Ceo Person themselves can. You can't reset Ceo Person: they hold Global Administrator. Your role (Helpdesk Administrator) may reset users without admin roles, a few reader roles, and Helpdesk and Password Administrators — Microsoft's rule.
 }
 
@@ -965,5 +965,30 @@ func TestResettableSummaryWriteback(t *testing.T) {
 	if strings.Contains(on, "Never through resetbot: your own password (use "+SelfServiceResetURL+"), guests, disabled accounts, accounts synchronised") ||
 		!strings.Contains(on, "reset with your own sign-in (/resetpw login)") {
 		t.Errorf("with writeback, synced accounts are reset with the agent's sign-in:\n%s", on)
+	}
+}
+
+// A refusal's remedy says whose password is reset, not "reset it" of a person.
+func TestRemediesSayWhatIsReset(t *testing.T) {
+	tw := func(role string) []RoleAssignment { return []RoleAssignment{{TemplateID: role, Scope: "/"}} }
+	helpdesk := User{ID: "h", DisplayName: "Helen Desk", Enabled: true, Roles: tw(tHelpdeskAdmin)}
+	person := func(f func(*User)) User {
+		u := User{ID: "t", DisplayName: "Pierre Paris", Enabled: true}
+		f(&u)
+		return u
+	}
+	for name, d := range map[string]Decision{
+		"guest":              Policy{}.Decide(helpdesk, person(func(u *User) { u.Guest = true })),
+		"agent without role": Policy{}.Decide(User{ID: "a", DisplayName: "Adele", Enabled: true}, person(func(*User) {})),
+		"restricted unit":    Policy{}.Decide(helpdesk, person(func(u *User) { u.InRestrictedAU = true; u.AdministrativeUnits = []string{"au-x"} })),
+		"beyond the bot":     Policy{BotRole: tHelpdeskAdmin}.Decide(User{ID: "p", Enabled: true, Roles: tw(tPrivAuthAdmin)}, person(func(u *User) { u.Roles = tw(tSecurityAdmin) })),
+	} {
+		if d.Verdict != Deny || d.Remedy == "" {
+			t.Errorf("%s: %v with remedy %q, want a refusal with a remedy", name, d.Verdict, d.Remedy)
+			continue
+		}
+		if strings.Contains(d.Remedy, "reset it") || !strings.Contains(d.Remedy, "password") {
+			t.Errorf("%s: the remedy does not say what is reset: %q", name, d.Remedy)
+		}
 	}
 }

@@ -219,6 +219,9 @@ type QuotaUse struct {
 	Actor   int // resets the agent asked for in the window, before this ask
 	Tenant  int // resets everyone asked for in the window, before this ask
 	Counted bool
+	// ActorOldest is when the oldest of the agent's asks in the window was made (zero when none):
+	// its resets leave the count, and free some of the limit, one window after it.
+	ActorOldest time.Time
 }
 
 // Store is what the bot keeps. SQLite by default; PostgreSQL for several replicas. Every method is

@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -521,8 +520,8 @@ func humanDuration(d time.Duration) string {
 	case d == time.Hour:
 		return "hour"
 	case d%time.Hour == 0:
-		return fmt.Sprintf("%d hours", d/time.Hour)
+		return count(int(d/time.Hour), "hour")
 	default:
-		return fmt.Sprintf("%d minutes", d/time.Minute)
+		return count(int(d/time.Minute), "minute")
 	}
 }

@@ -58,8 +58,14 @@ func (s *Service) approvalCard(req *Request) chat.Message {
 		}
 		m.Fields = append(m.Fields, chat.Field{Label: "Caller check", Value: check})
 	}
-	switch req.State {
-	case StatePending:
+	noun := "Password reset"
+	if single(req) == nil {
+		noun = "Password reset list"
+	}
+	if req.Caller.Credential == CredentialAccessPass {
+		noun = strings.Replace(noun, "Password reset", "Temporary Access Pass", 1)
+	}
+	if req.State == StatePending {
 		m.Fields = append(m.Fields, chat.Field{Label: "Expires", Value: s.clock(req.ExpiresAt)})
 		confirm := fmt.Sprintf("Reset %s now? The temporary passwords go to %s %s.", count(req.Runnable(), "password"), req.RequesterName, v.TheirDM)
 		if t := single(req); t != nil {
@@ -67,24 +73,73 @@ func (s *Service) approvalCard(req *Request) chat.Message {
 		}
 		m.Buttons = []chat.Button{
 			{Label: "Approve", Action: chat.ActionApprove, RequestID: req.ID, Primary: true, Confirm: confirm},
-			{Label: "Deny", Action: chat.ActionDeny, RequestID: req.ID, Danger: true},
+			{Label: "Deny", Action: chat.ActionDeny, RequestID: req.ID, Danger: true, Input: &chat.Input{
+				Label: "Reason to deny (optional; the requester reads it)", Placeholder: "e.g. not verified, call back on the number on file",
+				MaxLength: MaxReasonLength, Option: "--reason"}},
 		}
 		m.Footer = "Approvers must be entitled to reset every target themselves, and may not be the requester or a target."
 		if req.ApproverRole == approverAuditReader {
 			m.Footer += " The tenant-wide brake is on: the approver must also be one who may read the audit trail."
 		}
-	case StateApproved, StateResetting:
-		m.Title = fmt.Sprintf("✅ Approved by %s at %s · resetting … · %s", req.ApproverName, s.clock(req.UpdatedAt), req.ID)
-	case StateDone:
-		m.Title = fmt.Sprintf("✅ Approved by %s · %s · %s", req.ApproverName, req.Outcome, req.ID)
-	case StateFailed:
-		m.Title = fmt.Sprintf("⚠️ Failed: %s · %s", req.Outcome, req.ID)
-	case StateDenied:
-		m.Title = fmt.Sprintf("⛔ %s at %s · %s", capitalize(req.Outcome), s.clock(req.UpdatedAt), req.ID)
-	case StateExpired:
-		m.Title = fmt.Sprintf("⌛ Expired at %s: nobody approved it in time · %s", s.clock(req.ExpiresAt), req.ID)
+		return m
 	}
+	// Once decided the card is a record: a short title, and what happened, who decided and when as
+	// rows of their own above what was asked.
+	icon, status, decided := "", "", s.decision(req)
+	switch req.State {
+	case StateApproved, StateResetting:
+		icon, status = "⏳", "approved"
+		decided = append(decided, chat.Field{Label: "Approved at", Value: s.clock(req.UpdatedAt)}, chat.Field{Label: "Outcome", Value: "resetting …"})
+	case StateDone:
+		icon, status = "✅", "approved"
+		decided = append(decided, chat.Field{Label: "Finished at", Value: s.clock(req.UpdatedAt)}, chat.Field{Label: "Outcome", Value: capitalize(req.Outcome)})
+	case StateFailed:
+		icon, status = "⚠️", "failed"
+		decided = append(decided, chat.Field{Label: "Failed at", Value: s.clock(req.UpdatedAt)}, chat.Field{Label: "Outcome", Value: capitalize(req.Outcome)})
+	case StateDenied:
+		icon, status = "⛔", "denied"
+		if strings.HasPrefix(req.Outcome, "withdrawn by ") {
+			icon, status = "↩️", "withdrawn"
+		}
+		decided = append(decided, chat.Field{Label: capitalize(status) + " at", Value: s.clock(req.UpdatedAt)})
+		if why := denialReason(req); why != "" {
+			decided = append(decided, chat.Field{Label: "Why " + status, Value: why})
+		}
+	case StateExpired:
+		icon, status = "⌛", "expired"
+		decided = append(decided, chat.Field{Label: "Expired at", Value: s.clock(req.ExpiresAt)})
+	}
+	m.Title = fmt.Sprintf("%s %s %s — %s", icon, noun, status, req.ID)
+	m.Fields = append(decided, m.Fields...)
 	return m
+}
+
+// decision is who decided a request, as the first row of its decided card.
+func (s *Service) decision(req *Request) []chat.Field {
+	switch {
+	case req.State == StateExpired:
+		return []chat.Field{{Label: "Decision", Value: "Nobody approved it in time"}}
+	case req.State == StateDenied && strings.HasPrefix(req.Outcome, "withdrawn by "):
+		return []chat.Field{{Label: "Decision", Value: "Withdrawn by " + req.ApproverName + " (the requester)"}}
+	case req.State == StateDenied && strings.HasPrefix(req.Outcome, "no longer allowed"):
+		// Someone went to approve it, and found the requester may no longer ask for it.
+		return []chat.Field{{Label: "Decision", Value: capitalize(req.Outcome)}}
+	case req.State == StateDenied:
+		return []chat.Field{{Label: "Decision", Value: "Denied by " + req.ApproverName}}
+	case req.ApproverName != "":
+		return []chat.Field{{Label: "Decision", Value: "Approved by " + req.ApproverName}}
+	}
+	return nil
+}
+
+// denialReason is the reason a denied request's outcome carries after its "denied by …: ".
+func denialReason(req *Request) string {
+	for _, lead := range []string{"denied by " + req.ApproverName, "withdrawn by " + req.ApproverName} {
+		if rest, ok := strings.CutPrefix(req.Outcome, lead+": "); ok {
+			return rest
+		}
+	}
+	return ""
 }
 
 // askedApprovalMessage tells the requester their request waits for a second person.
@@ -194,7 +249,7 @@ func (s *Service) listDoneMessage(req *Request) chat.Message {
 		text = append(text, "*Not reset* — refused when decided again just before the reset:\n"+listSome(refused))
 	}
 	if len(revokeFailed) > 0 {
-		text = append(text, fmt.Sprintf("*Sessions not revoked* for %d users (they were reset): %s", len(revokeFailed), strings.Join(revokeFailed, ", ")))
+		text = append(text, fmt.Sprintf("*Sessions not revoked* for %s (they were reset): %s", count(len(revokeFailed), "user"), strings.Join(revokeFailed, ", ")))
 	}
 	m.Text = strings.Join(text, "\n\n")
 	return m
@@ -277,6 +332,9 @@ func (s *Service) alreadyDecided(req *Request) string {
 	case StateVerifying:
 		return fmt.Sprintf("Request %s is waiting for its caller to be verified; it can be decided once that is done.", req.ID)
 	}
+	if req.State == StateDenied && strings.HasPrefix(req.Outcome, "withdrawn by ") {
+		return fmt.Sprintf("Request %s was already withdrawn by %s, who asked for it; nothing was reset.", req.ID, req.ApproverName)
+	}
 	if req.ApproverName != "" {
 		detail := req.Outcome
 		if detail == "" {
@@ -331,6 +389,9 @@ func listName(req *Request) string {
 	}
 	return "list " + req.ID
 }
+
+// Count is count for the command line: "1 row", "2 rows".
+func Count(n int, noun string) string { return count(n, noun) }
 
 // count says "1 user", "2 users", "1,000 users".
 func count(n int, noun string) string {
@@ -400,8 +461,8 @@ func (s *Service) whoami(me User) chat.Message {
 	var roles []string
 	for _, r := range me.Roles {
 		name := RoleName(r.TemplateID)
-		if !r.TenantWide() {
-			name += " (administrative unit " + r.AdministrativeUnit() + ")"
+		if u := r.UnitWords(); u != "" {
+			name += " for " + u
 		}
 		roles = append(roles, name)
 	}
@@ -409,6 +470,10 @@ func (s *Service) whoami(me User) chat.Message {
 	if len(roles) > 0 {
 		held = strings.Join(roles, ", ")
 	}
-	return chat.Message{Title: fmt.Sprintf("You are %s (%s): %s.", me.Name(), me.UPN, held), Text: s.cfg.Policy.ResettableSummary(me),
+	m := chat.Message{Title: fmt.Sprintf("You are %s (%s): %s.", me.Name(), me.UPN, held), Text: s.cfg.Policy.ResettableSummary(me),
 		Footer: "Targets with admin roles need a second person's approval. You can never reset yourself: use " + SelfServiceResetURL + "."}
+	if s.cfg.Policy.mayResetNobody(me) {
+		m.Footer = "" // approvals and self-resets are no concern of someone who may reset nobody
+	}
+	return m
 }

@@ -64,6 +64,9 @@ type Incoming struct {
 	Actor Actor
 	// Text is the command text; a button click arrives as "approve R-…" (see Click).
 	Text string
+	// Input is what the person typed in the text box of the button they clicked (Button.Input):
+	// a deny's reason. Empty for typed commands, which carry it in Text.
+	Input string
 	// File is a file sent with the text (a CSV list of users), nil when none.
 	File *File
 	// Shared is true when the conversation is seen by others (a channel, a group chat): answers meant

@@ -70,6 +70,18 @@ type Button struct {
 	// URL makes the button a link (a sign-in page): it opens the URL and sends the bot nothing, so it
 	// has no Action or RequestID.
 	URL string
+	// Input, when set, is a one-line text box that goes with the button (a deny's reason): what
+	// the person typed comes back with the click as Incoming.Input. The terminal, which has no
+	// boxes, shows the command's option instead.
+	Input *Input
+}
+
+// Input is a one-line text box on a card. Its text is the person's own words, never authority.
+type Input struct {
+	Label       string // "Reason (optional)"
+	Placeholder string
+	MaxLength   int    // the platform stops the typing here; the service checks again
+	Option      string // the typed command's option that carries the same text: "--reason"
 }
 
 // Secret is a value only its recipient may see (a temporary password, a results file of them). It

@@ -42,13 +42,13 @@ const (
 
 	RemedyAgentConsent = "Your sign-in lacks a delegated permission resetbot needs: ask an admin to grant consent for resetbot's delegated permissions, then /resetpw logout and /resetpw login."
 
-	RemedyWritebackDisabled = "Password writeback is not enabled for the tenant, so the password cannot reach on-premises AD. Reset it in AD, or ask an admin to enable it " +
+	RemedyWritebackDisabled = "Password writeback is not enabled for the tenant, so the password cannot reach on-premises AD. Reset the password in AD, or ask an admin to enable it " +
 		"(Entra Connect → Optional features → Password writeback). Nothing was changed."
 
-	RemedyWritebackAgent = "The on-premises writeback agent did not answer, so nothing was changed in AD or Entra. Ask the AD team to check that the Entra Connect (or cloud sync) agent is running, then try again; or reset it in AD."
+	RemedyWritebackAgent = "The on-premises writeback agent did not answer, so nothing was changed in AD or Entra. Ask the AD team to check that the Entra Connect (or cloud sync) agent is running, then try again; or reset the password in AD."
 
 	RemedyOnPremisesPolicy = "On-premises AD refused the new password (its password policy, history or minimum age). Nothing was changed. Try again (a new password is generated); " +
-		"if it repeats, the AD team must check the policy or reset it in AD."
+		"if it repeats, the AD team must check the policy or reset the password in AD."
 
 	RemedyOperationUnknown = "Graph accepted the reset but did not report how it ended in time. Do not reset again yet: ask the user to try the temporary password in a few minutes, or check the user's audit log in Entra."
 

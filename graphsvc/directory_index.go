@@ -52,6 +52,7 @@ type directoryIndex struct {
 
 	units      []string            // the administrative units that matter, as Graph listed them
 	restricted map[string]bool     // unit → restricted management
+	unitNames  map[string]string   // unit → its display name, for messages
 	unitsOf    map[string][]string // user → units that matter it is a direct member of
 
 	interest   []string            // Config.GroupsOfInterest, in order
@@ -75,8 +76,8 @@ func (x *directoryIndex) complete(u *bot.User, ownGroups []string, perUser bool)
 		viaGroupsEligible = append(viaGroupsEligible, x.active[strings.ToLower(g)]...)
 		viaGroupsEligible = append(viaGroupsEligible, x.eligible[strings.ToLower(g)]...)
 	}
-	u.Roles = dedupe(x.active[id], viaGroups)
-	u.EligibleRoles = dedupe(x.eligible[id], viaGroupsEligible)
+	u.Roles = x.named(dedupe(x.active[id], viaGroups))
+	u.EligibleRoles = x.named(dedupe(x.eligible[id], viaGroupsEligible))
 
 	owner := len(x.ownerOf[id]) > 0 || len(x.eligibleOwnerOf[id]) > 0
 	u.RoleAssignableGroupOwner = owner
@@ -100,6 +101,17 @@ func (x *directoryIndex) complete(u *bot.User, ownGroups []string, perUser bool)
 			u.InRestrictedAU = true
 		}
 	}
+}
+
+// named gives AU-scoped assignments their unit's display name, so messages say "Paris office" and
+// not an object ID. Every unit a role is scoped to is one the index reads.
+func (x *directoryIndex) named(ras []bot.RoleAssignment) []bot.RoleAssignment {
+	for i := range ras {
+		if u := ras[i].AdministrativeUnit(); u != "" {
+			ras[i].UnitName = x.unitNames[strings.ToLower(u)]
+		}
+	}
+	return ras
 }
 
 // indexCache keeps the latest index for Config.DirectoryCacheTTL and makes concurrent callers share
@@ -216,7 +228,7 @@ func (c *Client) readIndex(ctx context.Context) (*directoryIndex, error) {
 		active: map[string][]bot.RoleAssignment{}, eligible: map[string][]bot.RoleAssignment{},
 		memberOf: map[string][]string{}, ownerOf: map[string][]string{},
 		eligibleMemberOf: map[string][]string{}, eligibleOwnerOf: map[string][]string{},
-		restricted: map[string]bool{}, unitsOf: map[string][]string{},
+		restricted: map[string]bool{}, unitNames: map[string]string{}, unitsOf: map[string][]string{},
 		interest: slices.Clone(c.groupsOfInterest), interestOf: map[string][]string{},
 	}
 
@@ -229,7 +241,7 @@ func (c *Client) readIndex(ctx context.Context) (*directoryIndex, error) {
 	round.addURL(c, "/roleManagement/directory/roleAssignments", assignmentFields, active.keep)
 	round.addURL(c, "/roleManagement/directory/roleEligibilitySchedules", assignmentFields, eligible.keep)
 	round.addURL(c, "/groups", url.Values{"$filter": {"isAssignableToRole eq true"}, "$select": {"id"}, "$top": {memberPage}}, groups.keep)
-	round.addURL(c, "/directory/administrativeUnits", url.Values{"$select": {"id,isMemberManagementRestricted"}, "$top": {memberPage}}, allUnits.keep)
+	round.addURL(c, "/directory/administrativeUnits", url.Values{"$select": {"id,displayName,isMemberManagementRestricted"}, "$top": {memberPage}}, allUnits.keep)
 	interest := make([]listing, len(x.interest))
 	for i, g := range x.interest {
 		round.addURL(c, "/groups/"+url.PathEscape(g)+"/transitiveMembers/microsoft.graph.user",
@@ -280,6 +292,7 @@ func (c *Client) readIndex(ctx context.Context) (*directoryIndex, error) {
 			if restricted || matter[strings.ToLower(id)] {
 				x.units = append(x.units, id)
 				x.restricted[strings.ToLower(id)] = restricted
+				x.unitNames[strings.ToLower(id)] = deref(au.GetDisplayName())
 			}
 		}); err != nil {
 		return nil, lacking(err, permUnits, "administrative units")

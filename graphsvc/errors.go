@@ -30,7 +30,7 @@ const (
 
 	RemedyPasswordPolicy = "The tenant's password policy or banned-password list rejected the temporary password. Try again (a new one is generated), or raise the generated length in the configuration."
 
-	RemedySyncedObject = "This user's password is mastered in on-premises Active Directory: reset it there, or enable password writeback and reset with your own sign-in (/resetpw login)."
+	RemedySyncedObject = "This user's password is mastered in on-premises Active Directory: reset the password there, or enable password writeback and reset with your own sign-in (/resetpw login)."
 
 	RemedyThrottled = "Graph is throttling resetbot. Wait the Retry-After time and try again; nothing was changed by the throttled call."
 

@@ -66,7 +66,8 @@ func TestSimulatorFindUser(t *testing.T) {
 			}
 		}},
 		{"parishelp@contoso.com", func(t *testing.T, u bot.User) {
-			want := []bot.RoleAssignment{{TemplateID: bot.RoleHelpdeskAdmin, Scope: "/administrativeUnits/" + graphtest.ParisOfficeID}}
+			// The unit is named as Graph names it, for messages.
+			want := []bot.RoleAssignment{{TemplateID: bot.RoleHelpdeskAdmin, Scope: "/administrativeUnits/" + graphtest.ParisOfficeID, UnitName: "Paris office"}}
 			if !slices.Equal(u.Roles, want) || u.Roles[0].AdministrativeUnit() != graphtest.ParisOfficeID || u.Roles[0].TenantWide() {
 				t.Errorf("parishelp: %+v", u)
 			}

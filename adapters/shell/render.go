@@ -60,7 +60,11 @@ func Render(label string, m chat.View) string {
 				continue
 			}
 			labels = append(labels, "["+btn.Label+"]")
-			cmds = append(cmds, string(btn.Action)+" "+btn.RequestID)
+			cmd := string(btn.Action) + " " + btn.RequestID
+			if btn.Input != nil && btn.Input.Option != "" {
+				cmd += " [" + btn.Input.Option + " …]"
+			}
+			cmds = append(cmds, cmd)
 		}
 		if len(labels) > 0 {
 			line(strings.Join(labels, "  ") + "   (type: " + strings.Join(cmds, " | ") + ")")

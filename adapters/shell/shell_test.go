@@ -60,6 +60,12 @@ func (d *driver) Click(t *testing.T, as string, action chat.Action, requestID st
 	return d.Say(t, as, string(action)+" "+requestID)
 }
 
+// Deny types the deny with its reason, as the card tells the person at the terminal to; a line
+// typed at a terminal holds no line breaks.
+func (d *driver) Deny(t *testing.T, as, requestID, reason string) []scenariotest.Seen {
+	return d.Say(t, as, "deny "+requestID+" --reason "+strings.ReplaceAll(reason, "\n", " "))
+}
+
 func (d *driver) Tick(t *testing.T) []scenariotest.Seen {
 	d.out.Reset()
 	d.env.Service.Tick(context.Background())

@@ -167,6 +167,12 @@ func (h *harness) slashForm(user, text string) url.Values {
 
 // clickForm is the interaction Slack posts when user presses one of our buttons.
 func (h *harness) clickForm(user string, action chat.Action, id, blockID, channel string) url.Values {
+	return h.clickTyped(user, action, id, blockID, channel, "")
+}
+
+// clickTyped is a click with text typed in the message's text box, which Slack sends in the
+// payload's state.
+func (h *harness) clickTyped(user string, action chat.Action, id, blockID, channel, typed string) url.Values {
 	payload := map[string]any{
 		"type": "block_actions", "api_app_id": "A_RESETBOT", "token": "legacy",
 		"team":       map[string]any{"id": fakeTeam, "domain": "contoso"},
@@ -178,6 +184,10 @@ func (h *harness) clickForm(user string, action chat.Action, id, blockID, channe
 			"type": "button", "action_id": actionPrefix + string(action), "block_id": blockID, "value": id,
 			"action_ts": "1790000100." + h.next(), "text": map[string]any{"type": "plain_text", "text": string(action)},
 		}},
+	}
+	if typed != "" {
+		payload["state"] = map[string]any{"values": map[string]any{reasonBlock: map[string]any{
+			reasonAction: map[string]any{"type": "plain_text_input", "value": typed}}}}
 	}
 	b, _ := json.Marshal(payload)
 	return url.Values{"payload": {string(b)}}
@@ -280,6 +290,16 @@ func (d driver) SendFile(t *testing.T, as, name string, data []byte, text string
 
 func (d driver) Click(t *testing.T, as string, action chat.Action, requestID string) []scenariotest.Seen {
 	return d.h.seen(d.h.click(t, personaID(as), action, requestID))
+}
+
+func (d driver) Deny(t *testing.T, as, requestID, reason string) []scenariotest.Seen {
+	mark := d.h.slack.mark()
+	resp, body := d.h.post(t, "/slack/interactions", d.h.clickTyped(personaID(as), chat.ActionDeny, requestID, blockApproval, fakeApprovals, reason), nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("click answered %d %q", resp.StatusCode, body)
+	}
+	d.h.adapter.Wait()
+	return d.h.seen(d.h.slack.since(mark))
 }
 
 func (d driver) Tick(t *testing.T) []scenariotest.Seen {

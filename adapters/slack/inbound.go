@@ -66,6 +66,9 @@ const (
 	blockVerify   = "resetbot_verify" // caller verification: the agent's choice, the numbers, the manager's card
 	blockNotice   = "resetbot_notice" // the user's notice of a reset
 	actionPrefix  = "resetbot_"
+	// reasonBlock and reasonAction name the text box of a button that takes one (a deny's reason).
+	reasonBlock  = "resetbot_reason"
+	reasonAction = "resetbot_reason_text"
 )
 
 // ourBlocks are the block IDs our buttons live in.
@@ -131,8 +134,18 @@ func (a *Adapter) onInteraction(ic slackgo.InteractionCallback) delivery {
 		if !ok {
 			return
 		}
-		if err := a.svc.Handle(ctx, chat.Click(actor, action, id, key, reply)); err != nil {
+		in := chat.Click(actor, action, id, key, reply)
+		in.Input = typed(ic.BlockActionState)
+		if err := a.svc.Handle(ctx, in); err != nil {
 			a.log.Error("handling a button click failed", "err", err)
 		}
 	}}
+}
+
+// typed is what was typed in the message's text box (reasonBlock) when the button was pressed.
+func typed(st *slackgo.BlockActionStates) string {
+	if st == nil {
+		return ""
+	}
+	return st.Values[reasonBlock][reasonAction].Value
 }

@@ -20,6 +20,7 @@ const (
 	maxBlocks       = 50   // blocks in one message
 	maxConfirmText  = 300  // confirmation dialog text
 	maxButtonLabel  = 75   // button text
+	maxPlaceholder  = 150  // a text box's placeholder
 	maxFallbackText = 3000 // what we put in `text`; Slack allows more, notifications show far less
 )
 
@@ -69,6 +70,7 @@ func Render(m chat.View) Rendered {
 	}
 	var tail []slackgo.Block
 	if len(m.Buttons) > 0 {
+		tail = append(tail, inputs(m.Buttons)...)
 		tail = append(tail, buttons(m.Buttons))
 	}
 	if f := strings.TrimSpace(m.Footer); f != "" {
@@ -139,6 +141,22 @@ func buttons(bs []chat.Button) *slackgo.ActionBlock {
 		elems = append(elems, btn)
 	}
 	return slackgo.NewActionBlock(blockID, elems...)
+}
+
+// inputs renders the text box a button takes (a deny's reason) as an input block above the
+// buttons. Slack sends what was typed with the click, in the payload's state (reasonBlock).
+func inputs(bs []chat.Button) []slackgo.Block {
+	var out []slackgo.Block
+	for _, b := range bs {
+		if b.Input == nil {
+			continue
+		}
+		box := slackgo.NewPlainTextInputBlockElement(plain(clip(b.Input.Placeholder, maxPlaceholder)), reasonAction)
+		box.MaxLength = b.Input.MaxLength
+		out = append(out, slackgo.NewInputBlock(reasonBlock, plain(b.Input.Label), nil, box).WithOptional(true))
+		break // one box per message: the state carries it under one block ID
+	}
+	return out
 }
 
 func plain(s string) *slackgo.TextBlockObject {

@@ -126,11 +126,17 @@ func (a *inbound) commandText() string {
 	return strings.TrimSpace(spaceRe.ReplaceAllString(t, " "))
 }
 
-// click is a button press: the action and the opaque request ID it carries.
+// click is a button press: the action and the opaque request ID it carries, and what was typed in
+// the card's text box (inputID), if it has one.
 type click struct {
 	Action    string
 	RequestID string
+	Input     string
 }
+
+// inputID is the ID of a card's text box (a deny's reason): Teams puts what was typed in it into
+// the action's data under this name.
+const inputID = "reason"
 
 // maxRequestIDLength bounds what a button's data may carry; real IDs are 8 characters.
 const maxRequestIDLength = 64
@@ -140,11 +146,12 @@ func (a *inbound) submitted() (click, bool) {
 	var v struct {
 		Action    string `json:"action"`
 		RequestID string `json:"requestId"`
+		Input     string `json:"reason"`
 	}
 	if len(a.Value) == 0 || json.Unmarshal(a.Value, &v) != nil || v.Action == "" {
 		return click{}, false
 	}
-	return click{Action: v.Action, RequestID: v.RequestID}, true
+	return click{Action: v.Action, RequestID: v.RequestID, Input: v.Input}, true
 }
 
 // executed reads an Action.Execute invoke: value.action.verb and value.action.data.requestId.
@@ -155,6 +162,7 @@ func (a *inbound) executed() (click, error) {
 			Verb string `json:"verb"`
 			Data struct {
 				RequestID string `json:"requestId"`
+				Input     string `json:"reason"`
 			} `json:"data"`
 		} `json:"action"`
 	}
@@ -164,7 +172,7 @@ func (a *inbound) executed() (click, error) {
 	if v.Action.Type != "" && v.Action.Type != "Action.Execute" {
 		return click{}, fmt.Errorf("card action type %q is not Action.Execute", truncate(v.Action.Type, 40))
 	}
-	return click{Action: v.Action.Verb, RequestID: v.Action.Data.RequestID}, nil
+	return click{Action: v.Action.Verb, RequestID: v.Action.Data.RequestID, Input: v.Action.Data.Input}, nil
 }
 
 // valid reports whether a click names one of the bot's actions and a plausible ID. Anything else is

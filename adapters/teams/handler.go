@@ -178,6 +178,7 @@ func (a *Adapter) onMessage(act *inbound) {
 			return
 		}
 		in = chat.Click(in.Actor, chat.Action(c.Action), c.RequestID, in.IdempotencyKey, in.Reply)
+		in.Input = c.Input
 	} else {
 		if act.group() && !act.mentionsBot() {
 			return // channel chatter the bot was not asked about
@@ -228,6 +229,7 @@ func (a *Adapter) onCardAction(ctx context.Context, act *inbound) invokeResponse
 	}
 	inv := a.watch(act)
 	in := chat.Click(a.actor(act, a.cfg.TenantID), chat.Action(c.Action), c.RequestID, idempotencyKey(act), inv)
+	in.Input = c.Input
 	done := make(chan struct{})
 	a.cfg.Go(func() {
 		defer close(done)

@@ -45,6 +45,11 @@ type Element struct {
 	Facts     []Fact    `json:"facts,omitempty"`
 	Inlines   []TextRun `json:"inlines,omitempty"`
 	Items     []Element `json:"items,omitempty"`
+	// An Input.Text's: what it is called in the action's data, and what it shows.
+	ID          string `json:"id,omitempty"`
+	Label       string `json:"label,omitempty"`
+	Placeholder string `json:"placeholder,omitempty"`
+	MaxLength   int    `json:"maxLength,omitempty"`
 }
 
 // Fact is one row of a FactSet.
@@ -179,6 +184,8 @@ func fields(fs []chat.Field) []Element {
 // button renders a chat.Button. Teams shows no confirmation dialog for Action.Execute, so a button
 // with Confirm becomes an Action.ShowCard: the first click opens the question inside the card, the
 // second ("Yes, …") sends the action. No round trip and no state: the card carries the question.
+// A button with a text box opens the same way, onto the box and the button that sends it: Teams
+// puts what was typed into the action's data (inputID).
 func button(b chat.Button) CardAction {
 	if b.URL != "" {
 		return CardAction{Type: "Action.OpenUrl", Title: b.Label, URL: b.URL, Style: style(b)}
@@ -192,18 +199,23 @@ func button(b chat.Button) CardAction {
 		Fallback: &CardAction{Type: "Action.Submit", Title: b.Label,
 			Data: &ActionData{Action: string(b.Action), RequestID: b.RequestID}, Style: style(b)},
 	}
-	if b.Confirm == "" {
+	if b.Confirm == "" && b.Input == nil {
 		return exec
 	}
-	exec.Title = "Yes, " + lowerFirst(b.Label)
-	exec.Fallback.Title = exec.Title
+	var body []Element
+	if b.Confirm != "" {
+		exec.Title = "Yes, " + lowerFirst(b.Label)
+		exec.Fallback.Title = exec.Title
+		body = append(body, Element{Type: "TextBlock", Text: plain(b.Confirm), Wrap: true})
+	}
+	if in := b.Input; in != nil {
+		body = append(body, Element{Type: "Input.Text", ID: inputID, Label: plain(in.Label), Placeholder: plain(in.Placeholder), MaxLength: in.MaxLength})
+	}
 	return CardAction{
 		Type:  "Action.ShowCard",
 		Title: b.Label,
 		Style: style(b),
-		Card: &Card{Type: "AdaptiveCard",
-			Body:    []Element{{Type: "TextBlock", Text: plain(b.Confirm), Wrap: true}},
-			Actions: []CardAction{exec}},
+		Card:  &Card{Type: "AdaptiveCard", Body: body, Actions: []CardAction{exec}},
 	}
 }
 

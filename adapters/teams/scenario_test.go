@@ -152,6 +152,21 @@ func (d *driver) Click(t *testing.T, as string, action chat.Action, requestID st
 	return append(seen, invokeSeen(t, body))
 }
 
+// Deny presses Deny on the approval card, which opens onto the reason box, and then the Deny that
+// sends it: Teams puts the box's text into the action's data.
+func (d *driver) Deny(t *testing.T, as, requestID, reason string) []scenariotest.Seen {
+	p := d.persona(t, as)
+	act := d.h.invoke(p, string(chat.ActionDeny), requestID, d.cardFor(t, requestID))
+	act["value"].(map[string]any)["action"].(map[string]any)["data"].(map[string]any)[inputID] = reason
+	mark := d.h.conn.Count()
+	st, body := d.h.send(tenanted(act))
+	if st != http.StatusOK {
+		t.Fatalf("invoke = %d %s", st, body)
+	}
+	d.h.wait()
+	return append(d.seen(t, d.h.conn.since(mark), p), invokeSeen(t, body))
+}
+
 func (d *driver) Tick(t *testing.T) []scenariotest.Seen {
 	mark := d.h.conn.Count()
 	d.env.Service.Tick(context.Background())

@@ -665,7 +665,7 @@ func (a *aggregate) finish() {
 				trimFloat(l.Usual), known, periodWord(length, known))
 		}
 		d.Anomalies = append(d.Anomalies, Anomaly{Kind: AnomalyAgentVolume,
-			Text: fmt.Sprintf("%s made %d resets, %s", l.Agent, l.Resets(), how)})
+			Text: fmt.Sprintf("%s made %d %s, %s", l.Agent, l.Resets(), plural(l.Resets(), "reset", "resets"), how)})
 	}
 	if len(d.Agents) > cfg.TopN {
 		d.MoreAgents = len(d.Agents) - cfg.TopN
@@ -707,7 +707,7 @@ func (a *aggregate) finish() {
 	for i, r := range reps {
 		if i == cfg.TopN {
 			d.Anomalies = append(d.Anomalies, Anomaly{Kind: AnomalyAccountReset,
-				Text: fmt.Sprintf("and %d more accounts reset %d times or more", len(reps)-i, cfg.AccountRepeats)})
+				Text: fmt.Sprintf("and %d more %s reset %d times or more", len(reps)-i, plural(len(reps)-i, "account", "accounts"), cfg.AccountRepeats)})
 			break
 		}
 		var parts []string

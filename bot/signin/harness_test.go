@@ -164,7 +164,7 @@ func (e *env) say(t *testing.T, as, text string) (replies, dms []chat.Message) {
 func (e *env) login(t *testing.T, as string) string {
 	t.Helper()
 	replies, dms := e.say(t, as, "/resetpw login")
-	if len(replies) != 1 || !strings.Contains(replies[0].Title, "I sent you a sign-in by DM") {
+	if len(replies) != 1 || !strings.Contains(replies[0].Title, "I sent you a link to open by DM") {
 		t.Fatalf("login reply: %+v", replies)
 	}
 	if strings.Contains(text(replies), "https://") {

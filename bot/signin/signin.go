@@ -146,6 +146,15 @@ func (m *Manager) Close() {
 // RedirectURI is the callback's full URL, to register on the app registration.
 func (m *Manager) RedirectURI() string { return m.cfg.PublicURL + CallbackPath }
 
+// Sends says what a sign-in sends the person, for the service's words: a link to open where the
+// bot has a public address, else a code to enter on Microsoft's device sign-in page.
+func (m *Manager) Sends() string {
+	if m.public {
+		return "a link to open"
+	}
+	return "a code to enter on Microsoft's sign-in page"
+}
+
 // pending is what a sign-in link needs at the callback, sealed in the store.
 type pending struct {
 	Verifier string     `json:"verifier"`

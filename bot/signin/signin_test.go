@@ -121,7 +121,7 @@ func TestSyncedResetNeedsSignIn(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	replies, _ := e.say(t, "helpdesk@contoso.com", "/resetpw alex@contoso.com")
 	got := text(replies)
-	if !strings.Contains(got, "/resetpw login") || !strings.Contains(got, "Nothing was reset") {
+	if !strings.Contains(got, "/resetpw login") || !strings.Contains(got, "Nothing was reset") || !strings.Contains(got, "a link to open") {
 		t.Fatalf("reply: %s", got)
 	}
 	if w := e.graph.Writes(); len(w) != 0 {
@@ -225,9 +225,17 @@ func TestSessionExpires(t *testing.T) {
 
 func TestDeviceCodeSignIn(t *testing.T) {
 	e := newEnv(t, envOpts{deviceFlow: true})
+	// Where sign-in is by code, the agent is told of a code, not a link.
+	asked, _ := e.say(t, "helpdesk@contoso.com", "/resetpw alex@contoso.com")
+	if got := text(asked); !strings.Contains(got, "a code to enter") || strings.Contains(got, "link") {
+		t.Errorf("a synced reset before signing in by code: %s", got)
+	}
 	replies, dms := e.say(t, "helpdesk@contoso.com", "/resetpw login")
 	if len(replies) != 1 || len(dms) != 1 || !strings.Contains(dms[0].Text, "Copy the code below") {
 		t.Fatalf("replies %+v dms %+v", replies, dms)
+	}
+	if got := text(replies); !strings.Contains(got, "a code to enter") || strings.Contains(got, "link") {
+		t.Errorf("login by code: %s", got)
 	}
 	code := deviceCode(t, dms[0])
 	if strings.Contains(text(replies), code) {

@@ -366,10 +366,13 @@ func (s *sqlStore) Reserve(ctx context.Context, q bot.QuotaAsk) (bot.QuotaUse, e
 				return err
 			}
 		}
-		if err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT COALESCE(SUM(n), 0), COALESCE(SUM(CASE WHEN actor_key = ? THEN n ELSE 0 END), 0)
-			FROM quota WHERE at >= ?`), q.ActorKey, nanos(q.Since)).Scan(&use.Tenant, &use.Actor); err != nil {
+		var oldest int64
+		if err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT COALESCE(SUM(n), 0), COALESCE(SUM(CASE WHEN actor_key = ? THEN n ELSE 0 END), 0),
+			COALESCE(MIN(CASE WHEN actor_key = ? THEN at END), 0)
+			FROM quota WHERE at >= ?`), q.ActorKey, q.ActorKey, nanos(q.Since)).Scan(&use.Tenant, &use.Actor, &oldest); err != nil {
 			return err
 		}
+		use.ActorOldest = fromNanos(oldest)
 		if q.N <= 0 {
 			use.Counted = true
 			return nil

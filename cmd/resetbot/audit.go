@@ -117,9 +117,9 @@ func verifyTrail(ctx context.Context, dsn string, getenv func(string) string, c 
 	if errors.As(err, &b) {
 		intact := "no record before it is intact"
 		if check.Count > 0 && b.PastEnd {
-			intact = fmt.Sprintf("the %d records it holds (to #%d) are intact", check.Count, check.Last.Seq)
+			intact = fmt.Sprintf("the %s it holds (to #%d) are intact", bot.Count(int(check.Count), "record"), check.Last.Seq)
 		} else if check.Count > 0 {
-			intact = fmt.Sprintf("the %d records before it (to #%d) are intact", check.Count, check.Last.Seq)
+			intact = fmt.Sprintf("the %s before it (to #%d) are intact", bot.Count(int(check.Count), "record"), check.Last.Seq)
 		}
 		return fmt.Errorf("%w\n  %s; treat everything from record %d on as untrusted", b, intact, b.Seq)
 	}
@@ -130,8 +130,8 @@ func verifyTrail(ctx context.Context, dsn string, getenv func(string) string, c 
 	if check.Count == 0 {
 		w.WriteString("0 records: the audit trail is empty.\n")
 	} else {
-		fmt.Fprintf(&w, "%d records, chain intact (first #%d %s, last #%d %s)\n",
-			check.Count, check.First.Seq, stamp(check.First.At), check.Last.Seq, stamp(check.Last.At))
+		fmt.Fprintf(&w, "%s, chain intact (first #%d %s, last #%d %s)\n",
+			bot.Count(int(check.Count), "record"), check.First.Seq, stamp(check.First.At), check.Last.Seq, stamp(check.Last.At))
 	}
 	switch {
 	case check.Key == nil:
@@ -268,7 +268,7 @@ func exportTrail(ctx context.Context, dsn string, o exportOptions, stdout, stder
 		if n > 0 {
 			span = fmt.Sprintf(" (#%d to #%d)", first, last)
 		}
-		fmt.Fprintf(stderr, "wrote %d records%s to %s\n", n, span, o.out)
+		fmt.Fprintf(stderr, "wrote %s%s to %s\n", bot.Count(int(n), "record"), span, o.out)
 	}
 	if broken != nil {
 		return fmt.Errorf("the export is written, but %w; run resetbot audit verify", broken)

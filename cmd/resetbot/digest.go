@@ -190,7 +190,7 @@ func (c digestCSVCmd) Run(ctx context.Context, cc *cliContext) error {
 	if d.Entra.Err != "" {
 		fmt.Fprintln(cc.Stderr, "resetbot: Entra's audit log could not be read: "+d.Entra.Err)
 	}
-	fmt.Fprintf(cc.Stderr, "resetbot: %d %s\n", d.CSVRows, map[bool]string{true: "row", false: "rows"}[d.CSVRows == 1])
+	fmt.Fprintf(cc.Stderr, "resetbot: %s\n", bot.Count(d.CSVRows, "row"))
 	return nil
 }
 

@@ -34,6 +34,9 @@ type Driver interface {
 	// Click presses a button as the persona: Approve or Deny on an approval card, or Run or Cancel
 	// on the preview of a list the persona sent.
 	Click(t *testing.T, as string, action chat.Action, requestID string) []Seen
+	// Deny presses Deny on an approval card as the persona, with the reason typed in the card's
+	// box; the terminal, which has no box, types `deny R-… --reason …`.
+	Deny(t *testing.T, as, requestID, reason string) []Seen
 	// Tick runs the timed jobs (approval expiry, DM withdrawal) and returns what they showed.
 	Tick(t *testing.T) []Seen
 }
@@ -59,7 +62,7 @@ func Run(t *testing.T, newDriver func(t *testing.T, env *Env) Driver) {
 		{name: "ThrottledResetCompletesOnce", run: throttledReset},
 		{name: "Whoami", run: whoami},
 	}
-	for _, sc := range append(append(scenarios, listScenarios...), callerScenarios...) {
+	for _, sc := range append(append(append(append(scenarios, listScenarios...), callerScenarios...), decideScenarios...), limitScenarios...) {
 		t.Run(sc.name, func(t *testing.T) {
 			env := NewEnv(t, sc.cfg)
 			sc.run(t, env, newDriver(t, env))
@@ -167,7 +170,7 @@ func approvalFlow(t *testing.T, env *Env, d Driver) {
 	noWrites(t, env)
 
 	seen = d.Click(t, "sam@contoso.com", chat.ActionApprove, id)
-	mustFind(t, seen, "card", "Approved by Sam Security")
+	decidedCard(t, mustFind(t, seen, "card", "Approved by Sam Security"))
 	resets := env.Graph.Resets("ceo@contoso.com")
 	if len(resets) != 1 {
 		t.Fatalf("Graph set %d passwords for ceo, want 1", len(resets))
@@ -188,7 +191,7 @@ func approvalDenied(t *testing.T, env *Env, d Driver) {
 	card := mustFind(t, d.Say(t, "pat@contoso.com", "/resetpw megan@contoso.com"), "approvals", "")
 	id := RequestID(t, card.Text)
 	seen := d.Click(t, "sam@contoso.com", chat.ActionDeny, id)
-	mustFind(t, seen, "card", "Sam Security")
+	decidedCard(t, mustFind(t, seen, "card", "Denied by Sam Security"))
 	mustFind(t, seen, "dm:pat@contoso.com", "denied")
 	mustFind(t, d.Click(t, "sam@contoso.com", chat.ActionApprove, id), "reply", "already")
 	noWrites(t, env)
@@ -199,7 +202,7 @@ func approvalExpires(t *testing.T, env *Env, d Driver) {
 	id := RequestID(t, card.Text)
 	env.Clock.Advance(31 * time.Minute)
 	seen := d.Tick(t)
-	mustFind(t, seen, "card", "Expired")
+	decidedCard(t, mustFind(t, seen, "card", "Nobody approved it in time"))
 	mustFind(t, seen, "dm:pat@contoso.com", "in time")
 	mustFind(t, d.Click(t, "sam@contoso.com", chat.ActionApprove, id), "reply", "expired")
 	noWrites(t, env)
@@ -229,6 +232,31 @@ func whoami(t *testing.T, env *Env, d Driver) {
 		t.Errorf("whoami does not name the person: %q", r.Text)
 	}
 	mustFind(t, d.Say(t, "helpdesk@contoso.com", "/resetpw help"), "reply", "whoami")
+
+	// Someone who may reset nobody reads that, and whom to ask, and none of the rules that do not
+	// apply to them.
+	r = mustFind(t, d.Say(t, "adele@contoso.com", "/resetpw whoami"), "reply", "Adele Vance")
+	for _, want := range []string{"reset nobody", "Helpdesk Administrator or Password Administrator", "aka.ms/sspr", "ask your helpdesk"} {
+		if !strings.Contains(r.Text, want) {
+			t.Errorf("whoami for a person with no role does not say %q: %q", want, r.Text)
+		}
+	}
+	for _, never := range []string{"Never through resetbot", "second person", "guests", "administrative unit"} {
+		if strings.Contains(r.Text, never) {
+			t.Errorf("whoami for a person with no role speaks of %q: %q", never, r.Text)
+		}
+	}
+
+	// An administrative unit is named as the directory names it, in whoami and in a refusal.
+	for _, said := range []Seen{
+		mustFind(t, d.Say(t, "parishelp@contoso.com", "/resetpw whoami"), "reply", "Helpdesk Administrator"),
+		mustFind(t, d.Say(t, "parishelp@contoso.com", "/resetpw adele@contoso.com"), "reply", "Adele Vance"),
+	} {
+		if !strings.Contains(said.Text, "Paris office") || strings.Contains(said.Text, "30000000-") {
+			t.Errorf("the administrative unit is not named by its display name: %q", said.Text)
+		}
+	}
+	noWrites(t, env)
 }
 
 // PasswordOnlyInDM fails if the password appears anywhere but a DM: other messages, the service's

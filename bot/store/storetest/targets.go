@@ -177,8 +177,11 @@ func reserveCounts(t *testing.T, s bot.Store) {
 	ask("slack:T1:pat", 5, since.Add(-time.Nanosecond), 0) // before the window
 	ask("slack:T1:pat", 3, since, 0)
 	ask("slack:T1:sam", 40, t0.Add(-time.Minute), 0)
-	if u := ask("slack:T1:pat", 0, t0, 0); u.Actor != 3 || u.Tenant != 43 || !u.Counted {
-		t.Errorf("read = %+v, want Actor 3, Tenant 43", u)
+	if u := ask("slack:T1:pat", 0, t0, 0); u.Actor != 3 || u.Tenant != 43 || !u.Counted || !u.ActorOldest.Equal(since) {
+		t.Errorf("read = %+v, want Actor 3, Tenant 43, the agent's oldest ask in the window at %v", u, since)
+	}
+	if u := ask("slack:T1:lee", 0, t0, 0); !u.ActorOldest.IsZero() {
+		t.Errorf("an agent with no asks = %+v, want no oldest ask", u)
 	}
 	if u := ask("slack:T1:pat", 8, t0, 10); u.Counted || u.Actor != 3 {
 		t.Errorf("an ask over the limit = %+v, want it not counted", u)
