@@ -306,20 +306,9 @@ func (t *trailSummary) who(r AuditRecord) string {
 	if r.ActorKey == "" {
 		return "resetbot"
 	}
-	return "a " + platformWords(r.Platform) + " account not matched to Entra"
+	return "an account in " + platformName(r.Platform) + " not matched to Entra"
 }
 
-func platformWords(p chat.Platform) string {
-	switch p {
-	case chat.PlatformTeams:
-		return "Teams"
-	case chat.PlatformSlack:
-		return "Slack"
-	case chat.PlatformShell:
-		return "terminal"
-	}
-	return "chat"
-}
 
 func (s *Service) when(t time.Time) string { return t.In(s.cfg.Location).Format("Mon 2 Jan 15:04 MST") }
 

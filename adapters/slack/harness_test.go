@@ -16,7 +16,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
 	"github.com/resetbot/resetbot/internal/scenariotest"
+	"github.com/resetbot/resetbot/internal/syncbuf"
 )
 
 // harness is a whole resetbot on Slack, on loopback: the scenario Env (Graph simulator, SQLite, the
@@ -34,25 +34,8 @@ type harness struct {
 	slack   *fakeSlack
 	adapter *Adapter
 	srv     *httptest.Server
-	logs    *lockedBuffer
+	logs    *syncbuf.Buffer
 	n       atomic.Int64 // trigger IDs, action timestamps, event IDs
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func newHarness(t testing.TB, env *scenariotest.Env, change func(*Config)) *harness {
@@ -61,7 +44,7 @@ func newHarness(t testing.TB, env *scenariotest.Env, change func(*Config)) *harn
 		env = scenariotest.NewEnv(t, nil)
 	}
 	fake := newFakeSlack(t)
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	cfg := Config{
 		BotToken: fakeBotToken, SigningSecret: fakeSecret, APIURL: fake.apiURL(),
 		ApprovalsChannel: fakeApprovals,

@@ -23,6 +23,7 @@ import (
 	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
+	"github.com/resetbot/resetbot/internal/syncbuf"
 )
 
 // env is a whole resetbot with agent sign-in on loopback: the Graph simulator, the local authority,
@@ -36,7 +37,7 @@ type env struct {
 	signIn   *signin.Manager
 	callback *httptest.Server
 	inbox    *inbox
-	logs     *syncBuffer
+	logs     *syncbuf.Buffer
 	now      time.Time
 	mu       sync.Mutex
 }
@@ -61,7 +62,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	if tenant == nil {
 		tenant = graphtest.Contoso()
 	}
-	e := &env{graph: graphtest.NewServer(tenant), logs: &syncBuffer{}, inbox: &inbox{},
+	e := &env{graph: graphtest.NewServer(tenant), logs: &syncbuf.Buffer{}, inbox: &inbox{},
 		now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
 	t.Cleanup(e.graph.Close)
 	e.graph.SetWriteback(true)
@@ -303,23 +304,6 @@ func (c *inbox) since(n int) []chat.Message {
 }
 
 func (c *inbox) all() string { return text(c.since(0)) }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func query(t *testing.T, raw, key string) string {
 	t.Helper()

@@ -22,6 +22,7 @@ import (
 	"github.com/resetbot/resetbot/bot"
 	"github.com/resetbot/resetbot/bot/store"
 	"github.com/resetbot/resetbot/internal/scenariotest"
+	"github.com/resetbot/resetbot/internal/syncbuf"
 )
 
 // dayOnFile runs a day of requests through the real service into a SQLite file, then closes the
@@ -373,7 +374,7 @@ func TestAuditExportBadFlags(t *testing.T) {
 func TestAuditExportFollow(t *testing.T) {
 	env, _ := dayOnFile(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb syncBuffer
+	var out, errb syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- followTrail(ctx, env.DSN, exportOptions{format: "jsonl", after: 35, poll: 20 * time.Millisecond}, &out, &errb)

@@ -1,14 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/resetbot/resetbot/internal/syncbuf"
 )
 
 // tryItCommands reads the commands of the README's "Try it" list: the second fenced block of the
@@ -35,24 +35,6 @@ func tryItCommands(t *testing.T) []string {
 		}
 	}
 	return cmds
-}
-
-// lockedBuffer is the demo's screen, read by the test while the demo writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 var (
@@ -89,7 +71,7 @@ func TestReadmeTryItRuns(t *testing.T) {
 		t.Fatalf("only %d commands read from the README: %q", len(cmds), cmds)
 	}
 	stdin, typing := io.Pipe()
-	screen := &lockedBuffer{}
+	screen := &syncbuf.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(context.Background(), []string{"demo"}, &cliContext{Stdin: stdin, Stdout: screen, Stderr: screen, Getenv: noEnv})

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -13,32 +12,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/resetbot/resetbot/internal/syncbuf"
 )
-
-// syncBuffer is a log the test reads while serve writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // fakeSlack answers auth.test, or fails it while down is set.
 func fakeSlack(t *testing.T, down *atomic.Bool) *httptest.Server {
@@ -56,9 +38,9 @@ func fakeSlack(t *testing.T, down *atomic.Bool) *httptest.Server {
 
 // startServe runs `resetbot serve` in the test's process with vars, and returns its log and the
 // addresses it says it serves on, once it says "serving".
-func startServe(t *testing.T, vars map[string]string) (log *syncBuffer, public, ops string, stop func() int) {
+func startServe(t *testing.T, vars map[string]string) (log *syncbuf.Buffer, public, ops string, stop func() int) {
 	t.Helper()
-	log = &syncBuffer{}
+	log = &syncbuf.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
@@ -245,7 +227,7 @@ func TestServePortInUse(t *testing.T) {
 	defer taken.Close()
 	vars := serveVars(t, fakeSlack(t, &down).URL)
 	vars["RESETBOT_LISTEN"] = strings.TrimPrefix(taken.URL, "http://")
-	var errb syncBuffer
+	var errb syncbuf.Buffer
 	code := run(context.Background(), []string{"serve"}, &cliContext{Stdout: io.Discard, Stderr: &errb, Getenv: func(k string) string { return vars[k] }})
 	if code != exitFailed || !strings.Contains(errb.String(), "RESETBOT_LISTEN="+vars["RESETBOT_LISTEN"]) || strings.Contains(errb.String(), `"msg":"serving"`) {
 		t.Errorf("exit %d:\n%s", code, errb.String())
@@ -334,7 +316,7 @@ func TestCertReload(t *testing.T) {
 	start := time.Now().Add(-time.Hour)
 	copyFile(certA, certFile, start)
 	copyFile(keyA, keyFile, start)
-	var log syncBuffer
+	var log syncbuf.Buffer
 	r, err := newCertReloader(certFile, keyFile, newLogger(&log, opsConfig{LogFormat: "json"}))
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@
 package scenariotest
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 	"github.com/resetbot/resetbot/chat/chattest"
 	"github.com/resetbot/resetbot/graphsvc"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
+	"github.com/resetbot/resetbot/internal/syncbuf"
 )
 
 // Env is a whole resetbot on loopback: the Graph simulator with the seeded contoso.com tenant, the real
@@ -35,7 +35,7 @@ type Env struct {
 	DSN       string
 	Service   *bot.Service
 	Clock     *Clock
-	logs      *syncBuffer
+	logs      *syncbuf.Buffer
 	cfg       func(*bot.Config)
 	// keys are the install's RESETBOT_ENCRYPTION_KEY and RESETBOT_AUDIT_KEY, the same for every
 	// process of the Env, as every replica of an install shares them.
@@ -60,7 +60,7 @@ func NewEnvOn(t testing.TB, dsn string, cfg func(*bot.Config)) *Env {
 		dsn = "sqlite:" + path
 	}
 	e := &Env{Graph: srv, StorePath: path, DSN: dsn, Clock: &Clock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)},
-		logs: &syncBuffer{}, cfg: cfg, encryptionKey: keys.Random(), auditKey: keys.Random()}
+		logs: &syncbuf.Buffer{}, cfg: cfg, encryptionKey: keys.Random(), auditKey: keys.Random()}
 	// As serve does: the directory reads the membership of the groups the policy looks at, from the
 	// group side, once for many lookups.
 	p := e.Config().Policy
@@ -146,21 +146,4 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
