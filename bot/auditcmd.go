@@ -309,7 +309,6 @@ func (t *trailSummary) who(r AuditRecord) string {
 	return "an account in " + platformName(r.Platform) + " not matched to Entra"
 }
 
-
 func (s *Service) when(t time.Time) string { return t.In(s.cfg.Location).Format("Mon 2 Jan 15:04 MST") }
 
 func windowWords(d time.Duration) string {
