@@ -441,7 +441,7 @@ func helpMessage(v chat.Vocabulary) chat.Message {
 		{Label: c("status R-7F3K9Q"), Value: "Where a request or list stands."},
 		{Label: c("approve R-7F3K9Q · deny R-7F3K9Q [--reason TEXT]"), Value: "Decide an approval by typing, where buttons are not available. Deny your own request to withdraw it."},
 		{Label: c("audit [user@contoso.com] [--since 7d]"), Value: "For approvers and security: what the audit trail holds (counts and the latest entries), for everyone or one person as agent or target, over up to 90 days. Only you see the answer."},
-		{Label: c("bulk") + " (with a CSV file, sent " + v.ByDM + ")", Value: "Reset a list: " + listFormatHelp + " You see a preview first."},
+		{Label: c("bulk") + " (with a CSV file, sent " + v.ByDM + ")", Value: "Reset a list. " + listFormatHelp + " You see a preview first."},
 		{Label: c("login · logout"), Value: "Sign in with your own Entra account (needed for users synchronised from on-premises AD, where enabled), or forget that sign-in."},
 		{Label: w + " user@contoso.com --tap", Value: "Give a Temporary Access Pass instead of a password (the password is not changed): they sign in with it once and set up a new method."},
 		{Label: w + " user@contoso.com --verify chat · --verify manager · --verified TEXT", Value: "Check the caller first: three numbers in the user's own chat (you read them the right one), or their manager confirms; or record how you checked them yourself."},
