@@ -30,7 +30,8 @@ func (r *run) sendPasses(ctx context.Context, ts []*Target) {
 	ap, ok := s.dir.(AccessPasses)
 	if !ok {
 		for i := range answers {
-			answers[i].err = &DirectoryError{Kind: ErrAccessPassDisabled, Message: "this directory gives no Temporary Access Passes"}
+			answers[i].err = &DirectoryError{Kind: ErrAccessPassDisabled, Message: "this directory gives no Temporary Access Passes",
+				Remedy: "Reset the password instead (leave out --tap)."}
 		}
 	} else {
 		opts := AccessPassOptions{Lifetime: s.cfg.AccessPassLifetime, UsableOnce: s.cfg.AccessPassOnce}
@@ -124,14 +125,11 @@ func (r *run) settlePasses(ctx context.Context, ts []*Target) int {
 	return n
 }
 
-// passRemedy says what to do about it.
+// passRemedy says what to do about a pass Entra would not make. The directory words its own
+// remedies (the tenant's policy, the user's scope); only the lifetime is resetbot's setting, which
+// the directory cannot name.
 func passRemedy(de *DirectoryError) string {
-	switch de.Kind {
-	case ErrAccessPassDisabled:
-		return "An Authentication Policy Administrator can turn it on: Entra admin center → Protection → Authentication methods → Policies → Temporary Access Pass → Enable, for all users or a group. Or reset the password instead (leave out --tap)."
-	case ErrAccessPassNotInPolicy:
-		return "Add the user (or a group of theirs) to the Temporary Access Pass policy's targets, or reset the password instead."
-	case ErrAccessPassLifetime:
+	if de.Kind == ErrAccessPassLifetime {
 		return fmt.Sprintf("Set RESETBOT_TAP_LIFETIME within the policy's range (Entra admin center → Authentication methods → Temporary Access Pass). %s", de.Remedy)
 	}
 	return de.Remedy
