@@ -514,14 +514,3 @@ func failureWords(de *DirectoryError) string {
 	}
 	return "Graph returned an error"
 }
-
-func humanDuration(d time.Duration) string {
-	switch {
-	case d == time.Hour:
-		return "hour"
-	case d%time.Hour == 0:
-		return count(int(d/time.Hour), "hour")
-	default:
-		return count(int(d/time.Minute), "minute")
-	}
-}

@@ -233,7 +233,7 @@ func TestNotStartedSaysWhy(t *testing.T) {
 func TestPeriodsForPeople(t *testing.T) {
 	for d, want := range map[time.Duration]string{8330501 * time.Nanosecond: "8 ms", 2400 * time.Millisecond: "2.4 s", 42 * time.Second: "42 s",
 		3 * time.Minute: "3 min", 12 * time.Hour: "12 h", 90 * time.Minute: "1.5 h", 72 * time.Hour: "3 days"} {
-		if got := forPeople(d); got != want {
+		if got := bot.Rounded(d); got != want {
 			t.Errorf("%v: %q, want %q", d, got, want)
 		}
 	}
