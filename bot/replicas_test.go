@@ -20,71 +20,9 @@ import (
 // click, a tick or a retry lands on, each thing happens once. These tests run two (or three)
 // services on one store; storeEngines lists the engines available here.
 
-// countingChat is a chat platform shared by the replicas of a test (it is one Slack or Teams), so
-// what people saw is counted across them.
-type countingChat struct {
-	mu        sync.Mutex
-	shown     []string
-	withdrawn int
-}
-
-func (c *countingChat) add(where string, m chat.Message) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.shown = append(c.shown, where+": "+m.Title+" "+m.Text+" "+m.Secret.Reveal()+" "+m.Footer)
-}
-func (c *countingChat) Reply(_ context.Context, m chat.Message) error { c.add("reply", m); return nil }
-func (c *countingChat) DM(_ context.Context, to chat.Actor, m chat.Message) (chat.MessageRef, error) {
-	c.add("dm:"+to.UserID, m)
-	return chat.MessageRef{Platform: to.Platform, Channel: "D-" + to.UserID, ID: "1"}, nil
-}
-func (c *countingChat) PostApproval(_ context.Context, m chat.Message) (chat.MessageRef, error) {
-	c.add("approvals", m)
-	return chat.MessageRef{Platform: chat.PlatformShell, Channel: "C", ID: "2"}, nil
-}
-func (c *countingChat) Update(_ context.Context, _ chat.MessageRef, m chat.Message) error {
-	c.add("card", m)
-	return nil
-}
-func (c *countingChat) Withdraw(context.Context, chat.MessageRef) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.withdrawn++
-	return nil
-}
-
-// count is how many messages shown contain all of the words.
-func (c *countingChat) count(words ...string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-next:
-	for _, m := range c.shown {
-		for _, w := range words {
-			if !strings.Contains(m, w) {
-				continue next
-			}
-		}
-		n++
-	}
-	return n
-}
-
-func (c *countingChat) requestID(t *testing.T) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, m := range c.shown {
-		if strings.HasPrefix(m, "approvals:") {
-			return scenariotest.RequestID(t, m)
-		}
-	}
-	t.Fatalf("no approval card among %q", c.shown)
-	return ""
-}
-
 type replicas struct {
 	env    *scenariotest.Env
-	chat   *countingChat
+	chat   *recorder
 	svcs   []*bot.Service
 	stores []bot.Store // each replica's own handle
 	store  bot.Store
@@ -92,7 +30,7 @@ type replicas struct {
 
 func startReplicas(t *testing.T, dsn string, n int) *replicas {
 	env := scenariotest.NewEnvOn(t, dsn, nil)
-	r := &replicas{env: env, chat: &countingChat{}, svcs: []*bot.Service{env.Service}, stores: []bot.Store{env.Store}, store: env.Store}
+	r := &replicas{env: env, chat: &recorder{}, svcs: []*bot.Service{env.Service}, stores: []bot.Store{env.Store}, store: env.Store}
 	for range n - 1 {
 		st, svc := env.Replica(t)
 		r.svcs = append(r.svcs, svc)
@@ -253,14 +191,14 @@ func (r *replicas) sendList(t *testing.T, svc *bot.Service, name string, upns ..
 		t.Fatal(err)
 	}
 	if n := r.chat.count(fmt.Sprintf("→ %d can be reset", len(upns))); n != 1 {
-		t.Fatalf("%d previews of %s, want 1: %q", n, name, r.chat.shown)
+		t.Fatalf("%d previews of %s, want 1: %q", n, name, r.chat.msgs)
 	}
 	if n := len(r.env.Graph.Writes()); n != 0 {
 		t.Fatalf("the preview wrote %d times to Graph", n)
 	}
 	r.chat.mu.Lock()
 	defer r.chat.mu.Unlock()
-	return scenariotest.ListID(t, r.chat.shown[len(r.chat.shown)-1])
+	return scenariotest.ListID(t, r.chat.msgs[len(r.chat.msgs)-1])
 }
 
 // ranOnce checks that a list ran once, whichever replicas were asked: each user reset and revoked

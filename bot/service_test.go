@@ -13,10 +13,12 @@ import (
 	"github.com/resetbot/resetbot/internal/scenariotest"
 )
 
-// recorder is a chat platform that remembers what it was asked to show.
+// recorder is a chat platform that remembers what it was asked to show. The replicas of a test
+// share one (it is one Slack or Teams), so what people saw is counted across them.
 type recorder struct {
-	mu   sync.Mutex
-	msgs []string
+	mu        sync.Mutex
+	msgs      []string
+	withdrawn int
 }
 
 func (r *recorder) add(where string, m chat.Message) {
@@ -28,7 +30,7 @@ func (r *recorder) add(where string, m chat.Message) {
 func (r *recorder) Reply(_ context.Context, m chat.Message) error { r.add("reply", m); return nil }
 func (r *recorder) DM(_ context.Context, to chat.Actor, m chat.Message) (chat.MessageRef, error) {
 	r.add("dm:"+to.UserID, m)
-	return chat.MessageRef{Platform: to.Platform, Channel: "D", ID: "1"}, nil
+	return chat.MessageRef{Platform: to.Platform, Channel: "D-" + to.UserID, ID: "1"}, nil
 }
 func (r *recorder) PostApproval(_ context.Context, m chat.Message) (chat.MessageRef, error) {
 	r.add("approvals", m)
@@ -38,7 +40,42 @@ func (r *recorder) Update(_ context.Context, _ chat.MessageRef, m chat.Message) 
 	r.add("card", m)
 	return nil
 }
-func (r *recorder) Withdraw(context.Context, chat.MessageRef) error { return nil }
+func (r *recorder) Withdraw(context.Context, chat.MessageRef) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.withdrawn++
+	return nil
+}
+
+// count is how many messages shown contain all of the words.
+func (r *recorder) count(words ...string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+next:
+	for _, m := range r.msgs {
+		for _, w := range words {
+			if !strings.Contains(m, w) {
+				continue next
+			}
+		}
+		n++
+	}
+	return n
+}
+
+// requestID is the request the first approval card shown carries.
+func (r *recorder) requestID(t *testing.T) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.msgs {
+		if strings.HasPrefix(m, "approvals:") {
+			return scenariotest.RequestID(t, m)
+		}
+	}
+	t.Fatalf("no approval card among %q", r.msgs)
+	return ""
+}
 
 func actor(upn string) chat.Actor {
 	return chat.Actor{Platform: chat.PlatformShell, Tenant: "demo", UserID: upn, Email: upn}

@@ -124,12 +124,7 @@ func TestApprovalChecksTheRequesterAgain(t *testing.T) {
 			rec := &recorder{}
 			env.Service.Attach(chat.PlatformShell, rec)
 			_ = env.Service.Handle(context.Background(), chat.Incoming{Actor: actor("pat@contoso.com"), Text: "/resetpw ceo@contoso.com", Reply: rec})
-			id := ""
-			for _, m := range rec.msgs {
-				if strings.HasPrefix(m, "approvals:") {
-					id = scenariotest.RequestID(t, m)
-				}
-			}
+			id := rec.requestID(t)
 			pat, _ := env.Graph.User("pat@contoso.com")
 			c.change(&pat)
 			env.Graph.AddUser(pat)
@@ -159,15 +154,7 @@ func TestRulesModeApproverNeedsTheirOwnRole(t *testing.T) {
 	rec := &recorder{}
 	env.Service.Attach(chat.PlatformShell, rec)
 	_ = env.Service.Handle(context.Background(), chat.Incoming{Actor: actor("agent1@contoso.com"), Text: "/resetpw ceo@contoso.com", Reply: rec})
-	id := ""
-	for _, m := range rec.msgs {
-		if strings.HasPrefix(m, "approvals:") {
-			id = scenariotest.RequestID(t, m)
-		}
-	}
-	if id == "" {
-		t.Fatalf("the rule's agent was not even asked to wait for approval: %q", rec.msgs)
-	}
+	id := rec.requestID(t) // the rule's agent is asked to wait for approval
 	_ = env.Service.Handle(context.Background(), chat.Click(actor("agent2@contoso.com"), chat.ActionApprove, id, "", rec))
 	if n := len(env.Graph.Resets("ceo@contoso.com")); n != 0 {
 		t.Fatalf("two role-less agents reset a Global Administrator")

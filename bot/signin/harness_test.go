@@ -23,6 +23,7 @@ import (
 	"github.com/resetbot/resetbot/chat"
 	"github.com/resetbot/resetbot/graphsvc"
 	"github.com/resetbot/resetbot/graphsvc/graphtest"
+	"github.com/resetbot/resetbot/internal/scenariotest"
 	"github.com/resetbot/resetbot/internal/syncbuf"
 )
 
@@ -38,8 +39,7 @@ type env struct {
 	callback *httptest.Server
 	inbox    *inbox
 	logs     *syncbuf.Buffer
-	now      time.Time
-	mu       sync.Mutex
+	clock    *scenariotest.Clock
 }
 
 type envOpts struct {
@@ -63,7 +63,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		tenant = graphtest.Contoso()
 	}
 	e := &env{graph: graphtest.NewServer(tenant), logs: &syncbuf.Buffer{}, inbox: &inbox{},
-		now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
+		clock: scenariotest.NewClock(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC))}
 	t.Cleanup(e.graph.Close)
 	e.graph.SetWriteback(true)
 	e.auth = graphtest.NewAuthority(e.graph)
@@ -94,7 +94,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 	}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.svc = bot.NewService(dir, st, cfg, log)
-	e.svc.SetClock(e.clock)
+	e.svc.SetClock(e.clock.Now)
 	e.svc.Attach(chat.PlatformShell, e.inbox)
 
 	e.callback = httptest.NewUnstartedServer(nil)
@@ -105,7 +105,7 @@ func newEnv(t *testing.T, o envOpts) *env {
 		scopes = append(scopes, signin.ScopesAsAgent...)
 	}
 	sc := signin.Config{ClientID: e.auth.ClientID, Authority: e.auth.Authority(), Scopes: scopes,
-		Key: testKey, Store: st, HTTPClient: e.auth.Client(), Now: e.clock, Log: log,
+		Key: testKey, Store: st, HTTPClient: e.auth.Client(), Now: e.clock.Now, Log: log,
 		Tell: e.svc.TellActor, Audit: e.svc.AuditSignIn, Linked: e.svc.Link, Words: e.svc.Words}
 	if o.words != nil {
 		sc.Words = o.words
@@ -125,18 +125,6 @@ func newEnv(t *testing.T, o envOpts) *env {
 	e.callback.Config.Handler = e.signIn
 	e.svc.EnableAgentSignIn(e.signIn, dir)
 	return e
-}
-
-func (e *env) clock() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.now
-}
-
-func (e *env) advance(d time.Duration) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.now = e.now.Add(d)
 }
 
 func actor(upn string) chat.Actor {

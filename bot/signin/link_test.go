@@ -75,7 +75,7 @@ func TestLinkLifetimeAndDisabledAccounts(t *testing.T) {
 	if replies, _ := e.say(t, "helpdesk@contoso.com", "/resetpw whoami"); !strings.Contains(text(replies), "Helen Desk") {
 		t.Fatalf("a linked person: %s", text(replies))
 	}
-	e.advance(91 * 24 * time.Hour)
+	e.clock.Advance(91 * 24 * time.Hour)
 	if replies, _ := e.say(t, "helpdesk@contoso.com", "/resetpw whoami"); !strings.Contains(text(replies), "link your chat account") {
 		t.Errorf("a link past its lifetime still counts: %s", text(replies))
 	}

@@ -216,7 +216,7 @@ func TestSilentRefresh(t *testing.T) {
 func TestSessionExpires(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	e.signInAs(t, "helpdesk@contoso.com")
-	e.advance(13 * time.Hour)
+	e.clock.Advance(13 * time.Hour)
 	replies, _ := e.say(t, "helpdesk@contoso.com", "/resetpw alex@contoso.com")
 	if !strings.Contains(text(replies), "/resetpw login") || len(e.graph.Writes()) != 0 {
 		t.Fatalf("reply: %s", text(replies))
@@ -284,7 +284,7 @@ func TestIdentityMismatchRefused(t *testing.T) {
 		!strings.Contains(body, "belongs to helpdesk@contoso.com") {
 		t.Fatalf("callback: %d %s", status, body)
 	}
-	if _, ok, _ := e.store.GetAgentToken(context.Background(), actor("helpdesk@contoso.com").Key(), e.clock()); ok {
+	if _, ok, _ := e.store.GetAgentToken(context.Background(), actor("helpdesk@contoso.com").Key(), e.clock.Now()); ok {
 		t.Fatal("a token was kept for the wrong person")
 	}
 	replies, _ := e.say(t, "helpdesk@contoso.com", "/resetpw alex@contoso.com")
@@ -303,7 +303,7 @@ func TestIdentityMismatchRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return strings.Contains(d.inbox.all(), "You signed in as adele@contoso.com") })
-	if _, ok, _ := d.store.GetAgentToken(context.Background(), actor("helpdesk@contoso.com").Key(), d.clock()); ok {
+	if _, ok, _ := d.store.GetAgentToken(context.Background(), actor("helpdesk@contoso.com").Key(), d.clock.Now()); ok {
 		t.Fatal("device flow kept a token for the wrong person")
 	}
 }
@@ -337,13 +337,13 @@ func TestCallbackBadInput(t *testing.T) {
 		if status, body := e.get(t, cb); status != http.StatusBadRequest || !strings.Contains(body, "already used") {
 			t.Fatalf("second use: %d %s", status, body)
 		}
-		if _, ok, _ := e.store.GetAgentToken(context.Background(), actor("helpdesk@contoso.com").Key(), e.clock()); ok {
+		if _, ok, _ := e.store.GetAgentToken(context.Background(), actor("helpdesk@contoso.com").Key(), e.clock.Now()); ok {
 			t.Fatal("the replayed callback signed the agent in again")
 		}
 	})
 	t.Run("expired link", func(t *testing.T) {
 		link := e.login(t, "helpdesk@contoso.com")
-		e.advance(11 * time.Minute)
+		e.clock.Advance(11 * time.Minute)
 		if status, body, _ := e.browse(t, link); status != http.StatusBadRequest || !strings.Contains(body, "has expired") {
 			t.Fatalf("%d %s", status, body)
 		}
@@ -363,7 +363,7 @@ func TestCallbackBadInput(t *testing.T) {
 		if status, body := e.get(t, mixed); status != http.StatusBadRequest || !strings.Contains(body, "Entra did not accept") {
 			t.Fatalf("%d %s", status, body)
 		}
-		if _, ok, _ := e.store.GetAgentToken(context.Background(), actor("helpdesk@contoso.com").Key(), e.clock()); ok {
+		if _, ok, _ := e.store.GetAgentToken(context.Background(), actor("helpdesk@contoso.com").Key(), e.clock.Now()); ok {
 			t.Fatal("a token was kept")
 		}
 	})
@@ -387,7 +387,7 @@ func TestTamperedTokenRow(t *testing.T) {
 		}},
 		{"another agent's row", func(t *testing.T, e *env, row bot.AgentToken) bot.AgentToken {
 			e.signInAs(t, "pat@contoso.com")
-			other, _, _ := e.store.GetAgentToken(ctx, actor("pat@contoso.com").Key(), e.clock())
+			other, _, _ := e.store.GetAgentToken(ctx, actor("pat@contoso.com").Key(), e.clock.Now())
 			row.Sealed = other.Sealed
 			return row
 		}},
@@ -395,7 +395,7 @@ func TestTamperedTokenRow(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, envOpts{})
 			e.signInAs(t, "helpdesk@contoso.com")
-			row, ok, err := e.store.GetAgentToken(ctx, actor("helpdesk@contoso.com").Key(), e.clock())
+			row, ok, err := e.store.GetAgentToken(ctx, actor("helpdesk@contoso.com").Key(), e.clock.Now())
 			if err != nil || !ok {
 				t.Fatal(ok, err)
 			}

@@ -205,15 +205,7 @@ func TestCheckSignInRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := cfg
 			cfg.HTTPClient = tt.client
-			c, err := graphsvc.New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = check(context.Background(), c, "adele@contoso.com", time.Now(), io.Discard)
-			if err == nil {
-				t.Fatal("check passed")
-			}
-			said := err.Error()
+			said := checkFails(t, cfg)
 			if !strings.Contains(said, tt.say) || !strings.Contains(said, "what to do: "+tt.advice) {
 				t.Errorf("check said:\n%s\nwant %q and the advice %q", said, tt.say, tt.advice)
 			}
@@ -249,16 +241,8 @@ func TestCheckSilentSignInHost(t *testing.T) {
 		}
 	})
 	t.Setenv("AZURE_CLIENT_SECRET", checkSecret)
-	c, err := graphsvc.New(graphsvc.Config{TenantID: "00000000-0000-0000-0000-00000000000a", ClientID: "00000000-0000-0000-0000-00000000000b",
+	said := checkFails(t, graphsvc.Config{TenantID: "00000000-0000-0000-0000-00000000000a", ClientID: "00000000-0000-0000-0000-00000000000b",
 		AuthorityHost: "https://" + l.Addr().String() + "/", GraphEndpoint: "http://" + closedPort(t), Timeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = check(context.Background(), c, "adele@contoso.com", time.Now(), io.Discard)
-	if err == nil {
-		t.Fatal("check passed")
-	}
-	said := err.Error()
 	if !strings.Contains(said, "could not sign in to Entra ID: no answer from "+l.Addr().String()+" within 300ms") ||
 		!strings.Contains(said, "what to do: Check that this host may reach it over HTTPS (port 443)") {
 		t.Errorf("check said:\n%s", said)
@@ -328,4 +312,19 @@ func TestCheckTellsConsentFromRole(t *testing.T) {
 			t.Errorf("check sent %s %s; it must change nothing", r.Method, r.Path)
 		}
 	}
+}
+
+// checkFails runs check against the Graph cfg reaches and returns what it said, failing the test
+// if check passed.
+func checkFails(t *testing.T, cfg graphsvc.Config) string {
+	t.Helper()
+	c, err := graphsvc.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = check(context.Background(), c, "adele@contoso.com", time.Now(), io.Discard)
+	if err == nil {
+		t.Fatal("check passed")
+	}
+	return err.Error()
 }

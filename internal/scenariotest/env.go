@@ -59,7 +59,7 @@ func NewEnvOn(t testing.TB, dsn string, cfg func(*bot.Config)) *Env {
 		path = filepath.Join(t.TempDir(), "resetbot.db")
 		dsn = "sqlite:" + path
 	}
-	e := &Env{Graph: srv, StorePath: path, DSN: dsn, Clock: &Clock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)},
+	e := &Env{Graph: srv, StorePath: path, DSN: dsn, Clock: NewClock(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)),
 		logs: &syncbuf.Buffer{}, cfg: cfg, encryptionKey: keys.Random(), auditKey: keys.Random()}
 	// As serve does: the directory reads the membership of the groups the policy looks at, from the
 	// group side, once for many lookups.
@@ -133,6 +133,9 @@ type Clock struct {
 	mu sync.Mutex
 	t  time.Time
 }
+
+// NewClock is a Clock stopped at start.
+func NewClock(start time.Time) *Clock { return &Clock{t: start} }
 
 // Now is the clock's time.
 func (c *Clock) Now() time.Time {
