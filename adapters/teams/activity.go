@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/infracloudio/msbotbuilder-go/schema"
+	"github.com/resetbot/resetbot/adapters/teams/botframework"
 	"github.com/resetbot/resetbot/chat"
 )
 
@@ -67,7 +68,7 @@ func (a *inbound) tenant() (string, error) {
 	fromConv := a.Conversation.TenantID
 	switch {
 	case fromData != "" && fromConv != "" && !strings.EqualFold(fromData, fromConv):
-		return "", fmt.Errorf("channelData.tenant.id %q and conversation.tenantId %q differ", truncate(fromData, 64), truncate(fromConv, 64))
+		return "", fmt.Errorf("channelData.tenant.id %q and conversation.tenantId %q differ", botframework.Truncate(fromData, 64), botframework.Truncate(fromConv, 64))
 	case fromData != "":
 		return fromData, nil
 	case fromConv != "":
@@ -170,7 +171,7 @@ func (a *inbound) executed() (click, error) {
 		return click{}, errors.New("the invoke carries no card action")
 	}
 	if v.Action.Type != "" && v.Action.Type != "Action.Execute" {
-		return click{}, fmt.Errorf("card action type %q is not Action.Execute", truncate(v.Action.Type, 40))
+		return click{}, fmt.Errorf("card action type %q is not Action.Execute", botframework.Truncate(v.Action.Type, 40))
 	}
 	return click{Action: v.Action.Verb, RequestID: v.Action.Data.RequestID, Input: v.Action.Data.Input}, nil
 }

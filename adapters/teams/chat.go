@@ -253,7 +253,7 @@ func (a *Adapter) answer(inv *invoke, finished bool) invokeResponse {
 	default:
 		text = "⏳ Working on it; the card will update when it is done."
 	}
-	return invokeResponse{StatusCode: http.StatusOK, Type: invokeTypeMessage, Value: truncate(text, 1000)}
+	return invokeResponse{StatusCode: http.StatusOK, Type: invokeTypeMessage, Value: botframework.Truncate(text, 1000)}
 }
 
 // learn remembers, from an authenticated activity of our tenant, what proactive messages need

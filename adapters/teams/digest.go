@@ -61,9 +61,9 @@ func fitCard(m chat.Message) botframework.Activity {
 			t.Rows = append(t.Rows[:keep:keep], []string{fmt.Sprintf("and %d more rows (see the CSV)", dropped)})
 			m.Table = &t
 		case len([]rune(m.Text)) > 500:
-			m.Text = truncate(m.Text, len([]rune(m.Text))/2) + "\n\n(shortened to fit a Teams card; the CSV has everything)"
+			m.Text = botframework.Truncate(m.Text, len([]rune(m.Text))/2) + "\n\n(shortened to fit a Teams card; the CSV has everything)"
 		default:
-			m.Table, m.Text = nil, truncate(m.Text, 500)
+			m.Table, m.Text = nil, botframework.Truncate(m.Text, 500)
 			return cardActivity(chat.ViewOn(m, chat.SurfaceChannel))
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/resetbot/resetbot/adapters/teams/botframework"
 	"github.com/resetbot/resetbot/bot"
 )
 
@@ -82,7 +83,7 @@ func ConfigFromEnv(getenv func(string) string) (cfg Config, enabled bool, err er
 		return Config{}, false, nil
 	}
 	if !bot.IsGUID(cfg.AppID) {
-		fail("%s %q is not a GUID: use the Azure Bot's Microsoft App ID", EnvAppID, truncate(cfg.AppID, 60))
+		fail("%s %q is not a GUID: use the Azure Bot's Microsoft App ID", EnvAppID, botframework.Truncate(cfg.AppID, 60))
 	}
 	cfg.TenantID = get(EnvAppTenantID)
 	if !bot.IsGUID(cfg.TenantID) {
@@ -90,12 +91,12 @@ func ConfigFromEnv(getenv func(string) string) (cfg Config, enabled bool, err er
 	}
 	cfg.ApprovalsConversation = get(EnvApprovals)
 	if cfg.ApprovalsConversation != "" && !strings.HasPrefix(cfg.ApprovalsConversation, "19:") {
-		fail("%s %q is not a Teams channel ID: it looks like 19:…@thread.tacv2 (Teams: the channel's ⋯ → Get link to channel; the ID is in the link, URL-encoded)", EnvApprovals, truncate(cfg.ApprovalsConversation, 80))
+		fail("%s %q is not a Teams channel ID: it looks like 19:…@thread.tacv2 (Teams: the channel's ⋯ → Get link to channel; the ID is in the link, URL-encoded)", EnvApprovals, botframework.Truncate(cfg.ApprovalsConversation, 80))
 	}
 	cfg.ApprovalsName = get(EnvApprovalsName)
 	cfg.AuditConversation = get(EnvAudit)
 	if cfg.AuditConversation != "" && !strings.HasPrefix(cfg.AuditConversation, "19:") {
-		fail("%s %q is not a Teams channel ID: it looks like 19:…@thread.tacv2 (Teams: the channel's ⋯ → Get link to channel; the ID is in the link, URL-encoded)", EnvAudit, truncate(cfg.AuditConversation, 80))
+		fail("%s %q is not a Teams channel ID: it looks like 19:…@thread.tacv2 (Teams: the channel's ⋯ → Get link to channel; the ID is in the link, URL-encoded)", EnvAudit, botframework.Truncate(cfg.AuditConversation, 80))
 	}
 	cfg.ServiceURL = get(EnvServiceURL)
 	cfg.MetadataURL = get(EnvMetadataURL)

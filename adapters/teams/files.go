@@ -112,7 +112,7 @@ func (a *Adapter) receiveFile(ctx context.Context, act *inbound, reply chat.Repl
 	f := files[0]
 	ext := strings.ToLower(path.Ext(f.Name))
 	if ext != ".csv" && ext != ".txt" && ext != ".tsv" {
-		return refuse(fmt.Sprintf("⚠️ %s is not a CSV file (nor tab-separated text). Save the list as CSV (UTF-8) and send it again.", truncate(f.Name, 80)))
+		return refuse(fmt.Sprintf("⚠️ %s is not a CSV file (nor tab-separated text). Save the list as CSV (UTF-8) and send it again.", botframework.Truncate(f.Name, 80)))
 	}
 	if err := a.allowedFileURL(f.DownloadURL); err != nil {
 		a.log.Warn("teams: a file's download link refused", "why", err.Error())

@@ -71,7 +71,7 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !claims.Endorses(act.ChannelID) {
-			a.log.Warn("teams: request refused", "why", "the signing key is not endorsed for the channel", "channel", truncate(act.ChannelID, 40))
+			a.log.Warn("teams: request refused", "why", "the signing key is not endorsed for the channel", "channel", botframework.Truncate(act.ChannelID, 40))
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
 			return
 		}

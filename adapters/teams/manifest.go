@@ -13,6 +13,7 @@ import (
 
 	teamsapp "github.com/resetbot/resetbot/manifest/teams"
 
+	"github.com/resetbot/resetbot/adapters/teams/botframework"
 	"github.com/resetbot/resetbot/bot"
 )
 
@@ -35,12 +36,12 @@ var (
 // AppManifest is manifest.json for a deployment.
 func AppManifest(o ManifestOptions) ([]byte, error) {
 	if !bot.IsGUID(o.BotAppID) {
-		return nil, fmt.Errorf("--app-id %q is not a GUID: give the Azure Bot's Microsoft App ID (MICROSOFT_APP_ID)", truncate(o.BotAppID, 60))
+		return nil, fmt.Errorf("--app-id %q is not a GUID: give the Azure Bot's Microsoft App ID (MICROSOFT_APP_ID)", botframework.Truncate(o.BotAppID, 60))
 	}
 	if o.TeamsAppID == "" {
 		o.TeamsAppID = derivedAppID(o.BotAppID)
 	} else if !bot.IsGUID(o.TeamsAppID) {
-		return nil, fmt.Errorf("--teams-app-id %q is not a GUID", truncate(o.TeamsAppID, 60))
+		return nil, fmt.Errorf("--teams-app-id %q is not a GUID", botframework.Truncate(o.TeamsAppID, 60))
 	}
 	var m map[string]any
 	if err := json.Unmarshal(teamsapp.Manifest, &m); err != nil {
@@ -76,7 +77,7 @@ func AppManifest(o ManifestOptions) ([]byte, error) {
 			continue
 		}
 		if !strings.HasPrefix(strings.ToLower(v), "https://") {
-			return nil, fmt.Errorf("%s %q must be an https:// URL", key, truncate(v, 100))
+			return nil, fmt.Errorf("%s %q must be an https:// URL", key, botframework.Truncate(v, 100))
 		}
 		dev[key] = v
 	}

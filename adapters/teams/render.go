@@ -256,7 +256,7 @@ func plain(s string) string {
 // cardActivity is a message activity carrying the message as a card. Its summary (what a
 // notification shows) is the title, which never holds a secret.
 func cardActivity(v chat.View) botframework.Activity {
-	return botframework.Activity{Type: typeMessage, Summary: truncate(v.Title, 200),
+	return botframework.Activity{Type: typeMessage, Summary: botframework.Truncate(v.Title, 200),
 		Attachments: []schema.Attachment{{ContentType: cardContentType, Content: Render(v)}}}
 }
 
@@ -320,5 +320,5 @@ func messageText(m chat.Message) string {
 			parts = append(parts, s)
 		}
 	}
-	return truncate(strings.Join(parts, " "), 1000)
+	return botframework.Truncate(strings.Join(parts, " "), 1000)
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/resetbot/resetbot/adapters/teams/botframework"
 	"github.com/resetbot/resetbot/chat"
 )
 
@@ -61,7 +62,7 @@ func (a *Adapter) learnApprovalsName(act *inbound) {
 func (a *inbound) channelDataName(name string) string {
 	obj, _ := a.ChannelData[name].(map[string]any)
 	n, _ := obj["name"].(string)
-	return truncate(strings.TrimSpace(n), 80)
+	return botframework.Truncate(strings.TrimSpace(n), 80)
 }
 
 var _ chat.Speaker = (*Adapter)(nil)

@@ -12,35 +12,25 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/resetbot/resetbot/tools/internal/build"
 	"github.com/resetbot/resetbot/tools/internal/ociimage"
 )
 
 func main() {
-	out := flag.String("out", "", "folder for the OCI layout and the per-platform tarballs (default: dist/ in the repository)")
-	archs := flag.String("arch", "amd64,arm64", "platforms to build, comma-separated")
-	push := flag.String("push", "", "also push the multi-platform image to this reference (registry/repository:tag)")
-	flag.Parse()
-	if err := run(*out, strings.Split(*archs, ","), *push); err != nil {
+	o, err := build.ParseFlags("folder for the OCI layout and the per-platform tarballs")
+	if err == nil {
+		err = run(o.Repo, o.Out, o.Archs, o.Push)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "image:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out string, archs []string, push string) error {
-	repo, err := build.RepoRoot(".")
-	if err != nil {
-		return err
-	}
-	if out == "" {
-		out = filepath.Join(repo, "dist")
-	}
+func run(repo, out string, archs []string, push string) error {
 	info := build.Describe(repo)
 	res, err := ociimage.Make(repo, out, archs, info)
 	if err != nil {

@@ -21,7 +21,6 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -35,16 +34,9 @@ import (
 )
 
 func main() {
-	out := flag.String("out", "", "where to write the release (default: dist/ in the repository)")
-	archs := flag.String("arch", "amd64,arm64", "platforms, comma-separated")
-	push := flag.String("push", "", "also push the multi-platform image to this reference")
-	flag.Parse()
-	repo, err := build.RepoRoot(".")
+	o, err := build.ParseFlags("where to write the release")
 	if err == nil {
-		if *out == "" {
-			*out = filepath.Join(repo, "dist")
-		}
-		err = release(repo, *out, strings.Split(*archs, ","), *push)
+		err = release(o.Repo, o.Out, o.Archs, o.Push)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "release:", err)

@@ -319,7 +319,7 @@ var microsoftHosts = []string{"smba.trafficmanager.net", "*.botframework.com", "
 func (p ServiceURLPolicy) Check(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("service URL %q is not a plain absolute URL", truncate(raw, 100))
+		return nil, fmt.Errorf("service URL %q is not a plain absolute URL", Truncate(raw, 100))
 	}
 	host := strings.ToLower(u.Hostname())
 	if p.AllowLoopback && IsLoopbackHost(host) && (u.Scheme == "http" || u.Scheme == "https") {
@@ -351,8 +351,8 @@ func IsLoopbackHost(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// truncate shortens s to at most n bytes, on a rune boundary, marking the cut.
-func truncate(s string, n int) string {
+// Truncate shortens s to at most n bytes, on a rune boundary, marking the cut.
+func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

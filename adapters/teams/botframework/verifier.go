@@ -197,12 +197,12 @@ func (v *Verifier) key(ctx context.Context, kid string) (jwk.Key, error) {
 		return k, nil
 	}
 	if set, err = v.refresh(ctx); err != nil {
-		return nil, fmt.Errorf("%w: unknown key %q and the key set could not be refreshed: %v", ErrUnauthorized, truncate(kid, 64), err)
+		return nil, fmt.Errorf("%w: unknown key %q and the key set could not be refreshed: %v", ErrUnauthorized, Truncate(kid, 64), err)
 	}
 	if k, ok := set.LookupKeyID(kid); ok {
 		return k, nil
 	}
-	return nil, fmt.Errorf("%w: unknown signing key %q", ErrUnauthorized, truncate(kid, 64))
+	return nil, fmt.Errorf("%w: unknown signing key %q", ErrUnauthorized, Truncate(kid, 64))
 }
 
 // keySet returns the cached key set, reading the metadata and registering its jwks_uri first if
@@ -302,10 +302,10 @@ func (v *Verifier) loadMetadata(ctx context.Context) (string, error) {
 func checkFetchURL(raw string, allowLoopbackHTTP bool) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL", truncate(raw, 100))
+		return fmt.Errorf("%q is not an absolute URL", Truncate(raw, 100))
 	}
 	if u.Scheme == "https" || (allowLoopbackHTTP && u.Scheme == "http" && IsLoopbackHost(u.Hostname())) {
 		return nil
 	}
-	return fmt.Errorf("%q is not https", truncate(raw, 100))
+	return fmt.Errorf("%q is not https", Truncate(raw, 100))
 }

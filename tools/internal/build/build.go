@@ -4,6 +4,7 @@
 package build
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -79,4 +80,30 @@ func RepoRoot(from string) (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// Options are the command line the image and release commands share.
+type Options struct {
+	Repo  string   // the repository's root
+	Out   string   // -out, else dist/ in the repository
+	Archs []string // -arch: the platforms to build
+	Push  string   // -push: also push the multi-platform image to this reference, when set
+}
+
+// ParseFlags reads -out (outHelp says what it holds), -arch and -push, and finds the repository
+// from the working folder.
+func ParseFlags(outHelp string) (Options, error) {
+	out := flag.String("out", "", outHelp+" (default: dist/ in the repository)")
+	archs := flag.String("arch", "amd64,arm64", "platforms to build, comma-separated")
+	push := flag.String("push", "", "also push the multi-platform image to this reference (registry/repository:tag)")
+	flag.Parse()
+	repo, err := RepoRoot(".")
+	if err != nil {
+		return Options{}, err
+	}
+	o := Options{Repo: repo, Out: *out, Archs: strings.Split(*archs, ","), Push: *push}
+	if o.Out == "" {
+		o.Out = filepath.Join(repo, "dist")
+	}
+	return o, nil
 }
